@@ -1,0 +1,1 @@
+"""Causal: difference-in-differences (2x2, TWFE, event study, staggered) and regression discontinuity."""

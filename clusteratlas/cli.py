@@ -1,0 +1,73 @@
+"""The ``clusteratlas`` command line.
+
+Each domain adds its own commands through a ``register(app)`` function in its ``cli``
+module, so this file only assembles them.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+import typer
+
+from clusteratlas import __version__
+from clusteratlas.errors import ClusterAtlasError
+
+app = typer.Typer(
+    name="clusteratlas",
+    help=(
+        "Measure industrial clusters and their resilience to shocks: build US Cluster Mapping "
+        "style panels from County Business Patterns data, compute resilience indices, run "
+        "difference-in-differences and regression-discontinuity designs, solve the general-"
+        "equilibrium cluster model, and write a report or serve a local dashboard."
+    ),
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+DOMAINS = ("data", "panel", "resilience", "causal", "theory", "policy", "report", "web")
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"clusteratlas {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
+    ),
+) -> None:
+    """clusteratlas command line."""
+
+
+for _domain in DOMAINS:
+    _module = importlib.import_module(f"clusteratlas.{_domain}.cli")
+    _module.register(app)
+
+
+def main() -> None:
+    """Entry point: run the CLI, turning clusteratlas errors into a one-line message."""
+    try:
+        app(standalone_mode=False)
+    except ClusterAtlasError as error:
+        typer.secho(f"error: {error}", fg=typer.colors.RED, err=True)
+        raise SystemExit(2) from None
+    except typer.Exit as done:
+        raise SystemExit(done.exit_code) from None
+    except typer.Abort:
+        raise SystemExit(1) from None
+    except Exception as error:  # click usage errors arrive here in non-standalone mode
+        import click
+
+        if isinstance(error, click.ClickException):
+            error.show()
+            raise SystemExit(error.exit_code) from None
+        raise
+
+
+if __name__ == "__main__":
+    main()

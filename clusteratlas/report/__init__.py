@@ -1,0 +1,1 @@
+"""Report: the ``clusteratlas run`` pipeline (config, stages, caching) and the HTML report."""

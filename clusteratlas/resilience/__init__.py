@@ -1,0 +1,1 @@
+"""Resilience: resistance, recoverability, sensitivity and shift-share around a shock."""

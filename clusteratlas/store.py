@@ -1,0 +1,189 @@
+"""The embedded store: one DuckDB file holding every canonical table (see :mod:`clusteratlas.schema`).
+
+Writes are atomic (one transaction each: a failed load leaves the store as it was) and file
+loads are idempotent (a file whose content hash was already loaded into a table is skipped).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from clusteratlas.errors import InputError
+from clusteratlas.paths import default_store_path
+
+_LOADS_TABLE = "_loads"
+
+
+def file_sha256(path: str | Path) -> str:
+    """Content hash of a file, read in chunks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+class Store:
+    """A clusteratlas store in one DuckDB file (``":memory:"`` for a throwaway one).
+
+    >>> store = Store(":memory:")
+    >>> store.write("outcomes", frame)          # replaces the table atomically
+    >>> store.append("industry_counts", frame, key=["year", "region_id", "naics"])
+    >>> store.read("cluster_panel", where="year = 2016")
+    """
+
+    def __init__(self, path: str | Path | None = None, *, read_only: bool = False) -> None:
+        self.path = str(path) if path is not None else str(default_store_path())
+        if self.path != ":memory:":
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        self.con = duckdb.connect(self.path, read_only=read_only)
+
+    # -- life cycle -------------------------------------------------------------------------
+    def close(self) -> None:
+        self.con.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """Everything inside commits together or not at all."""
+        self.con.begin()
+        try:
+            yield self.con
+        except BaseException:
+            self.con.rollback()
+            raise
+        else:
+            self.con.commit()
+
+    # -- reading ----------------------------------------------------------------------------
+    def tables(self) -> list[str]:
+        rows = self.con.execute(
+            "select table_name from information_schema.tables where table_schema = 'main' "
+            "order by table_name"
+        ).fetchall()
+        return [r[0] for r in rows if not r[0].startswith("_")]
+
+    def has(self, name: str) -> bool:
+        return name in self.tables()
+
+    def read(self, name: str, where: str | None = None) -> pd.DataFrame:
+        """A whole table (or the rows matching the SQL ``where`` clause) as pandas."""
+        if not self.has(name):
+            raise InputError(
+                f"the store {self.path} has no table {name!r}",
+                hint=f"it has {', '.join(self.tables()) or 'no tables'}; load or build it first",
+            )
+        query = f'select * from "{name}"' + (f" where {where}" if where else "")
+        return self.con.execute(query).df()
+
+    def sql(self, query: str, params: Sequence[object] | None = None) -> pd.DataFrame:
+        return self.con.execute(query, params or []).df()
+
+    def ibis(self):
+        """An Ibis backend over this store's connection (for :mod:`clusteratlas.panel`)."""
+        import ibis
+
+        return ibis.duckdb.from_connection(self.con)
+
+    # -- writing ----------------------------------------------------------------------------
+    def write(self, name: str, frame: pd.DataFrame) -> None:
+        """Replace table ``name`` with ``frame`` atomically."""
+        with self.transaction() as con:
+            con.register("_incoming", frame)
+            try:
+                con.execute(f'create or replace table "{name}" as select * from _incoming')
+            finally:
+                con.unregister("_incoming")
+
+    def append(
+        self,
+        name: str,
+        frame: pd.DataFrame,
+        *,
+        key: Sequence[str],
+        replace: Sequence[str] = (),
+        source_file: str | Path | None = None,
+    ) -> int:
+        """Add ``frame`` to table ``name`` in one transaction and return the rows added.
+
+        ``key`` columns must be unique in the result: duplicates inside ``frame`` are an
+        error naming the first one. Existing rows that match ``frame`` on all ``replace``
+        columns (e.g. ``("source", "year", "region_type")``) are deleted first, so reloading
+        a newer copy of a file replaces the old one. With ``source_file``, a file whose
+        content hash was already loaded into ``name`` is skipped (returns 0).
+        """
+        duplicated = frame.duplicated(list(key), keep=False)
+        if duplicated.any():
+            first = frame.loc[duplicated, list(key)].iloc[0].to_dict()
+            raise InputError(
+                f"duplicate key {first} in data for table {name!r}",
+                path=str(source_file) if source_file else None,
+                line=int(duplicated.to_numpy().nonzero()[0][0]) + 2 if source_file else None,
+                hint="each key must appear once; remove the repeated rows",
+            )
+        digest = file_sha256(source_file) if source_file else None
+        with self.transaction() as con:
+            con.execute(
+                f'create table if not exists "{_LOADS_TABLE}" '
+                "(table_name varchar, sha256 varchar, path varchar, rows bigint, "
+                "loaded_at timestamp default current_timestamp)"
+            )
+            if (
+                digest
+                and con.execute(
+                    f'select 1 from "{_LOADS_TABLE}" where table_name = ? and sha256 = ?',
+                    [name, digest],
+                ).fetchall()
+            ):
+                return 0
+            con.register("_incoming", frame)
+            try:
+                exists = con.execute(
+                    "select count(*) from information_schema.tables where table_name = ?", [name]
+                ).fetchall()[0][0]
+                if not exists:
+                    con.execute(f'create table "{name}" as select * from _incoming limit 0')
+                if replace:
+                    match = " and ".join(f't."{c}" is not distinct from i."{c}"' for c in replace)
+                    con.execute(
+                        f'delete from "{name}" t where exists '
+                        f"(select 1 from (select distinct {', '.join(map(_q, replace))} "
+                        f"from _incoming) i where {match})"
+                    )
+                on = " and ".join(f't."{c}" is not distinct from i."{c}"' for c in key)
+                clash = con.execute(
+                    f"select {', '.join('i.' + _q(c) for c in key)} from _incoming i "
+                    f'join "{name}" t on {on} limit 1'
+                ).fetchall()
+                if clash:
+                    clash = clash[0]
+                    raise InputError(
+                        f"rows with key {dict(zip(key, clash, strict=True))} are already in table {name!r}",
+                        path=str(source_file) if source_file else None,
+                        hint="pass replace=... to overwrite an earlier load of the same data",
+                    )
+                con.execute(f'insert into "{name}" by name select * from _incoming')
+            finally:
+                con.unregister("_incoming")
+            if digest:
+                con.execute(
+                    f'insert into "{_LOADS_TABLE}" (table_name, sha256, path, rows) '
+                    "values (?, ?, ?, ?)",
+                    [name, digest, str(source_file), len(frame)],
+                )
+        return len(frame)
+
+
+def _q(column: str) -> str:
+    return f'"{column}"'

@@ -1,0 +1,1 @@
+"""Theory: the infra-marginal general-equilibrium model of industrial clusters (Yang-style)."""

@@ -1,0 +1,1 @@
+"""Web: the local dashboard served by ``clusteratlas serve`` over a clusteratlas store."""

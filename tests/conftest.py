@@ -1,0 +1,42 @@
+"""Shared fixtures.
+
+Real-data tests take the ``shared_data`` fixture: it points at ``../shared/data`` (or
+``CLUSTERATLAS_DATA``). Where that folder is absent they skip and say why, except under CI
+(``CI=true``), where its absence is a failure.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from clusteratlas.paths import shared_data_dir
+from clusteratlas.store import Store
+
+
+def _in_ci() -> bool:
+    return os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """The real public data folder; skips (or fails under CI) where it is absent."""
+    path = shared_data_dir()
+    if path is None:
+        message = (
+            "real public data not found: expected ../shared/data beside the checkout "
+            "(or set CLUSTERATLAS_DATA); see the project README"
+        )
+        if _in_ci():
+            pytest.fail(message + " -- under CI its absence is a failure, not a skip")
+        pytest.skip(message)
+    return path
+
+
+@pytest.fixture()
+def store(tmp_path: Path) -> Store:
+    """A fresh on-disk store in a temporary folder."""
+    with Store(tmp_path / "test.duckdb") as s:
+        yield s

@@ -1,0 +1,55 @@
+"""Tests of the shared core: store atomicity and idempotence, atomic writes, CLI wiring."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from clusteratlas import atomic
+from clusteratlas.cli import app
+from clusteratlas.errors import InputError
+from clusteratlas.store import Store
+
+
+def _frame(values):
+    return pd.DataFrame({"year": [2016] * len(values), "naics": values, "emp": range(len(values))})
+
+
+def test_append_is_idempotent_per_file(store: Store, tmp_path):
+    source = tmp_path / "f.csv"
+    source.write_text("x")
+    assert store.append("t", _frame(["a", "b"]), key=["year", "naics"], source_file=source) == 2
+    assert store.append("t", _frame(["a", "b"]), key=["year", "naics"], source_file=source) == 0
+    assert len(store.read("t")) == 2
+
+
+def test_failed_append_leaves_store_unchanged(store: Store):
+    store.append("t", _frame(["a", "b"]), key=["year", "naics"])
+    with pytest.raises(InputError, match="duplicate key"):
+        store.append("t", _frame(["c", "c"]), key=["year", "naics"])
+    with pytest.raises(InputError, match="already in table"):
+        store.append("t", _frame(["d", "a"]), key=["year", "naics"])
+    assert sorted(store.read("t")["naics"]) == ["a", "b"]
+
+
+def test_append_replace_overwrites_partition(store: Store):
+    store.append("t", _frame(["a", "b"]), key=["year", "naics"])
+    store.append("t", _frame(["c"]), key=["year", "naics"], replace=["year"])
+    assert store.read("t")["naics"].tolist() == ["c"]
+
+
+def test_atomic_write_keeps_old_file_on_failure(tmp_path):
+    target = tmp_path / "out.txt"
+    atomic.write_text(target, "old")
+    with pytest.raises(RuntimeError), atomic.atomic_path(target) as tmp:
+        tmp.write_text("half")
+        raise RuntimeError("boom")
+    assert target.read_text() == "old"
+    assert [p.name for p in tmp_path.iterdir()] == ["out.txt"]
+
+
+def test_cli_help_lists_commands():
+    result = CliRunner().invoke(app, ["--help"])
+    assert result.exit_code == 0
+    assert "clusteratlas" in result.output.lower() or "Usage" in result.output

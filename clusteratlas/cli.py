@@ -26,7 +26,8 @@ app = typer.Typer(
     add_completion=False,
 )
 
-DOMAINS = ("data", "panel", "resilience", "causal", "theory", "policy", "report", "web")
+# Order = order in `--help`: the main job first, then the data path, then the analyses.
+DOMAINS = ("report", "web", "data", "panel", "resilience", "causal", "theory", "policy")
 
 
 def _version(value: bool) -> None:

@@ -43,6 +43,7 @@ class Store:
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         self.con = duckdb.connect(self.path, read_only=read_only)
+        self._depth = 0
 
     # -- life cycle -------------------------------------------------------------------------
     def close(self) -> None:
@@ -56,8 +57,20 @@ class Store:
 
     @contextmanager
     def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        """Everything inside commits together or not at all."""
+        """Everything inside commits together or not at all.
+
+        Nested calls join the outermost transaction, so several writes (for example a file's
+        counts and its totals) can be made atomic together.
+        """
+        if self._depth:
+            self._depth += 1
+            try:
+                yield self.con
+            finally:
+                self._depth -= 1
+            return
         self.con.begin()
+        self._depth = 1
         try:
             yield self.con
         except BaseException:
@@ -65,6 +78,8 @@ class Store:
             raise
         else:
             self.con.commit()
+        finally:
+            self._depth = 0
 
     # -- reading ----------------------------------------------------------------------------
     def tables(self) -> list[str]:

@@ -53,3 +53,14 @@ def test_cli_help_lists_commands():
     result = CliRunner().invoke(app, ["--help"])
     assert result.exit_code == 0
     assert "clusteratlas" in result.output.lower() or "Usage" in result.output
+
+
+def test_nested_transactions_commit_or_roll_back_together(store: Store):
+    with pytest.raises(InputError), store.transaction():
+        store.append("a", _frame(["x"]), key=["year", "naics"])
+        store.append("b", _frame(["y", "y"]), key=["year", "naics"])  # duplicate: fails
+    assert not store.has("a") and not store.has("b")
+    with store.transaction():
+        store.append("a", _frame(["x"]), key=["year", "naics"])
+        store.append("b", _frame(["y"]), key=["year", "naics"])
+    assert len(store.read("a")) == 1 and len(store.read("b")) == 1

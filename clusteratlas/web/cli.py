@@ -2,8 +2,52 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
+
+LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 
 
 def register(app: typer.Typer) -> None:
     """Add this domain's commands to the root clusteratlas app."""
+
+    @app.command("serve")
+    def serve(
+        store: Path = typer.Option(
+            None,
+            "--store",
+            help="The clusteratlas store (DuckDB file) to explore; opened read-only. Default: CLUSTERATLAS_STORE or clusteratlas-output/clusteratlas.duckdb.",
+        ),
+        port: int = typer.Option(
+            8765, "--port", min=0, max=65535, help="TCP port (0 picks a free one)."
+        ),
+        host: str = typer.Option(
+            "127.0.0.1",
+            "--host",
+            help="Interface to bind. Only this machine can connect unless you give another address explicitly.",
+        ),
+        log_level: str = typer.Option(
+            "warning", "--log-level", help="uvicorn log level (debug, info, warning, error)."
+        ),
+    ) -> None:
+        """Start the local dashboard over a store: regions, clusters, maps, comparisons, causal results and the theory model's regime map."""
+        import uvicorn
+
+        from clusteratlas.paths import default_store_path
+        from clusteratlas.web.app import create_app
+
+        path = store if store is not None else default_store_path()
+        application = create_app(path)
+        if host not in LOOPBACK:
+            typer.secho(
+                f"warning: binding {host}: anyone who can reach this machine on port {port} can read the store "
+                "(the dashboard has no login). Use --host 127.0.0.1 to keep it local.",
+                fg=typer.colors.YELLOW,
+                err=True,
+            )
+        shown = f"[{host}]" if ":" in host else host
+        typer.echo(
+            f"clusteratlas dashboard on http://{shown}:{port}/ (store {path}); Ctrl+C to stop"
+        )
+        uvicorn.run(application, host=host, port=port, log_level=log_level)

@@ -1,0 +1,1127 @@
+"""Regression discontinuity: local-polynomial estimation with robust bias-corrected inference.
+
+This module owns the public RD API of clusteratlas:
+
+* :func:`rdrobust` -- sharp / fuzzy / kink RD point estimates with conventional, bias-corrected
+  and robust bias-corrected inference (Calonico, Cattaneo and Titiunik 2014, "CCT"; Calonico,
+  Cattaneo and Farrell 2020), returning an :class:`RDResult`;
+* :func:`rdbwselect` -- the MSE- and CER-optimal bandwidth selectors;
+* :func:`rd_placebo`, :func:`rd_bandwidth_sensitivity` -- falsification tables and figures;
+* :func:`rdplot` -- binned scatter with IMSE-optimal evenly spaced bins and global polynomial fits;
+* :func:`rddensity` (re-exported from :mod:`clusteratlas.causal.rd_density`) -- the
+  Cattaneo-Jansson-Ma manipulation test.
+
+Option names and meanings are those of the rdrobust package (2.1.1), whose numbers this
+implementation reproduces (see ``docs/rd.md`` and ``tests/causal/test_rd_reference.py``).
+Conventions: observations with x >= c are "right" (treated in a sharp design); bandwidths are
+reported in units of x; ``N_h`` counts observations with positive kernel weight at h.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from clusteratlas.causal.rd_core import (
+    KERNELS,
+    PILOT_CONSTANT,
+    Side,
+    SideData,
+    bw_pieces,
+    has_distinct,
+    inv_spd,
+    meat,
+    nn_residuals,
+    vander,
+)
+from clusteratlas.errors import EstimationError, InputError, ParameterError
+
+BWSELECTS = (
+    "mserd",
+    "msetwo",
+    "msesum",
+    "msecomb1",
+    "msecomb2",
+    "cerrd",
+    "certwo",
+    "cersum",
+    "cercomb1",
+    "cercomb2",
+)
+VCES = ("nn", "hc0", "hc1", "hc2", "hc3", "cr1")
+ROWS = ["Conventional", "Bias-Corrected", "Robust"]
+_SQRT_EPS = float(np.sqrt(np.finfo(float).eps))
+
+ArrayLike = Any
+
+
+# ----------------------------------------------------------------------------- input handling --
+
+
+def _column(value: ArrayLike, data: pd.DataFrame | None, name: str) -> tuple[np.ndarray, str]:
+    """Resolve a column name (with ``data``) or an array to a 1-D array, keeping a label."""
+    if isinstance(value, str):
+        if data is None:
+            raise ParameterError(name, f"{value!r} is a column name but no data= frame was given")
+        if value not in data.columns:
+            raise InputError(
+                f"column not found for {name}", column=value, hint=f"columns: {list(data.columns)}"
+            )
+        return data[value].to_numpy(), value
+    if isinstance(value, pd.Series):
+        return value.to_numpy(), str(value.name) if value.name is not None else name
+    arr = np.asarray(value)
+    if arr.ndim == 2 and arr.shape[1] == 1:
+        arr = arr[:, 0]
+    if arr.ndim != 1:
+        raise ParameterError(name, f"must be one-dimensional, got shape {arr.shape}")
+    return arr, name
+
+
+def _numeric(arr: np.ndarray, label: str) -> np.ndarray:
+    try:
+        return np.asarray(arr, dtype=float)
+    except (TypeError, ValueError) as exc:
+        raise InputError(
+            "is not numeric", column=label, hint="convert it to numbers before calling"
+        ) from exc
+
+
+def _covariates(covs: ArrayLike, data: pd.DataFrame | None) -> tuple[np.ndarray, list[str]]:
+    if isinstance(covs, str):
+        covs = [covs]
+    if isinstance(covs, (list, tuple)) and covs and all(isinstance(c, str) for c in covs):
+        if data is None:
+            raise ParameterError("covs", "column names need a data= frame")
+        missing = [c for c in covs if c not in data.columns]
+        if missing:
+            raise InputError(f"covariate column(s) not found: {missing}")
+        frame = data[list(covs)]
+    elif isinstance(covs, pd.DataFrame):
+        frame = covs
+    elif isinstance(covs, pd.Series):
+        frame = covs.to_frame()
+    else:
+        arr = np.asarray(covs)
+        arr = arr.reshape(arr.shape[0], -1)
+        frame = pd.DataFrame(arr, columns=[f"z{i + 1}" for i in range(arr.shape[1])])
+    names = [str(c) for c in frame.columns]
+    values = np.column_stack(
+        [_numeric(frame.iloc[:, j].to_numpy(), names[j]) for j in range(len(names))]
+    )
+    # rdrobust orders covariates by the length of their names (this decides which of a
+    # collinear set is dropped); keep the same order so results agree.
+    order = np.argsort([len(n) for n in names])
+    return values[:, order], [names[i] for i in order]
+
+
+def _drop_collinear(z: np.ndarray, tol: float = 1e-5) -> np.ndarray:
+    """Keep a maximal set of linearly independent covariate columns (pivoted QR, as rdrobust)."""
+    from scipy.linalg import qr
+
+    _, r = np.linalg.qr(z)
+    if np.all(np.abs(np.diagonal(r)) > tol):
+        return np.arange(z.shape[1])
+    _, r, pivot = qr(z, pivoting=True)
+    return pivot[np.abs(np.diagonal(r)) > tol]
+
+
+def _quantile_type2(sorted_x: np.ndarray, prob: float) -> float:
+    """Hyndman-Fan type 2 quantile of sorted data (R's quantile(type=2))."""
+    n = sorted_x.shape[0]
+    hh = n * prob
+    j = int(math.floor(hh))
+    if hh == j:
+        return 0.5 * (sorted_x[j - 1] + sorted_x[j])
+    return float(sorted_x[j])
+
+
+@dataclass
+class _Prepared:
+    x: np.ndarray  # input order (after removing missing rows)
+    y: np.ndarray
+    t: np.ndarray | None
+    z: np.ndarray | None
+    z_names: list[str]
+    cluster: np.ndarray | None
+    fw: np.ndarray | None
+    c: float
+    n_left: int
+    is_left: np.ndarray
+    xs: np.ndarray  # sorted values of x
+    y_label: str
+    x_label: str
+    t_label: str | None
+    split: dict | None = None
+    side_data: tuple | None = None
+
+
+def _prepare(
+    y, x, c, fuzzy, covs, covs_drop, cluster, weights, data, dropna, subset=None
+) -> _Prepared:
+    y_arr, y_label = _column(y, data, "y")
+    x_arr, x_label = _column(x, data, "x")
+    y_arr, x_arr = _numeric(y_arr, y_label), _numeric(x_arr, x_label)
+    n = x_arr.shape[0]
+    if y_arr.shape[0] != n:
+        raise InputError(f"y has {y_arr.shape[0]} values but x has {n}", column=y_label)
+    columns: dict[str, np.ndarray] = {y_label: y_arr, x_label: x_arr}
+    t_arr = t_label = None
+    if fuzzy is not None:
+        t_arr, t_label = _column(fuzzy, data, "fuzzy")
+        t_arr = _numeric(t_arr, t_label)
+        columns[t_label] = t_arr
+    z_arr, z_names = None, []
+    if covs is not None:
+        z_arr, z_names = _covariates(covs, data)
+        for j, nm in enumerate(z_names):
+            columns[nm] = z_arr[:, j]
+    cl_arr = None
+    if cluster is not None:
+        raw, cl_label = _column(cluster, data, "cluster")
+        codes, _ = pd.factorize(pd.Series(raw), use_na_sentinel=True)
+        cl_arr = codes.astype(np.int64)
+        columns[cl_label] = np.where(cl_arr < 0, np.nan, 0.0)
+    fw_arr = None
+    if weights is not None:
+        fw_arr, w_label = _column(weights, data, "weights")
+        fw_arr = _numeric(fw_arr, w_label)
+        columns[w_label] = fw_arr
+        if np.any(fw_arr[np.isfinite(fw_arr)] < 0):
+            raise InputError("weights must be non-negative", column=w_label)
+    for label, arr in columns.items():
+        if arr.shape[0] != n:
+            raise InputError(f"has {arr.shape[0]} values but x has {n}", column=label)
+    keep = np.ones(n, dtype=bool)
+    if subset is not None:
+        keep &= np.asarray(subset, dtype=bool)
+    for label, arr in columns.items():
+        bad = ~np.isfinite(arr) & keep
+        if bad.any():
+            if not dropna:
+                first = int(np.flatnonzero(bad)[0])
+                raise InputError(
+                    f"{int(bad.sum())} missing or infinite value(s), first at row {first}",
+                    column=label,
+                    hint="clean the data or pass dropna=True (rdrobust's behaviour: drop those rows)",
+                )
+            keep &= ~bad
+    if fw_arr is not None and np.nansum(fw_arr[keep]) <= 0:
+        raise InputError("weights must include at least one positive value")
+    # No global sort: the estimator sorts only the observations inside its bandwidths.
+    all_kept = bool(keep.all())
+
+    def take(a):
+        return None if a is None else (a if all_kept else a[keep])
+
+    xs = take(x_arr)
+    if xs.shape[0] == 0:
+        raise InputError("no observations left after removing missing values", column=x_label)
+    zs = take(z_arr)
+    if zs is not None and covs_drop:
+        kept = _drop_collinear(zs)
+        if kept.shape[0] < zs.shape[1]:
+            zs = zs[:, kept]
+            z_names = [z_names[i] for i in kept]
+    if c is None:
+        c = 0.0
+    if not np.isfinite(c):
+        raise ParameterError("c", "the cutoff must be a finite number")
+    x_sorted = np.sort(xs)
+    if c <= x_sorted[0] or c >= x_sorted[-1]:
+        raise EstimationError(
+            f"cutoff c={c} is not inside the range of {x_label} [{x_sorted[0]}, {x_sorted[-1]}]: all "
+            "observations are on one side; check the cutoff and the running variable"
+        )
+    return _Prepared(
+        x=xs,
+        y=take(y_arr),
+        t=take(t_arr),
+        z=zs,
+        z_names=z_names,
+        cluster=take(cl_arr),
+        fw=take(fw_arr),
+        c=float(c),
+        n_left=int(np.searchsorted(x_sorted, c, side="left")),
+        is_left=xs < c,
+        xs=x_sorted,
+        y_label=y_label,
+        x_label=x_label,
+        t_label=t_label,
+    )
+
+
+def _split(prep: _Prepared) -> dict:
+    """Per-side copies of the data arrays (computed once and reused)."""
+    if prep.split is None:
+        m = prep.is_left
+        nm = ~m
+        prep.split = {
+            name: None if arr is None else (arr[m], arr[nm])
+            for name, arr in (
+                ("x", prep.x),
+                ("y", prep.y),
+                ("t", prep.t),
+                ("z", prep.z),
+                ("cluster", prep.cluster),
+                ("fw", prep.fw),
+            )
+        }
+    return prep.split
+
+
+def _sides(
+    prep: _Prepared, x_scale: float, y_scale: float, c: float, use_t: bool
+) -> tuple[Side, Side]:
+    """Left and right :class:`Side` views with x and y divided by the given scales."""
+    parts = _split(prep)
+    if prep.side_data is None:
+        data = []
+        for i, is_left in ((0, True), (1, False)):
+            cols = [parts["y"][i][:, None]]
+            if parts["t"] is not None:
+                cols.append(parts["t"][i][:, None])
+            if parts["z"] is not None:
+                cols.append(parts["z"][i])
+            d = np.hstack(cols) if len(cols) > 1 else cols[0]
+            cl = None if parts["cluster"] is None else parts["cluster"][i]
+            fw = None if parts["fw"] is None else parts["fw"][i]
+            data.append(SideData(parts["x"][i], d, cl, fw, is_left, prep.c))
+        prep.side_data = tuple(data)
+    n_cols = prep.side_data[0].d.shape[1]
+    cols = None
+    if prep.t is not None and not use_t:
+        cols = np.array([0, *range(2, n_cols)], dtype=np.int64)  # drop the treatment column
+    return tuple(Side(data, cols, x_scale, y_scale) for data in prep.side_data)  # type: ignore[return-value]
+
+
+def _check_options(p, q, deriv, kernel, bwselect, vce, masspoints, level, nnmatch, cluster):
+    if p is None:
+        p = 1 if deriv is None else deriv + 1
+    if not isinstance(p, (int, np.integer)) or not 0 <= p <= 20:
+        raise ParameterError("p", f"must be an integer 0..20, got {p!r}")
+    if q is None:
+        q = p + 1
+    if not isinstance(q, (int, np.integer)) or q <= p or q > 20:
+        raise ParameterError("q", f"must be an integer > p={p}, got {q!r}")
+    deriv = 0 if deriv is None else deriv
+    if not isinstance(deriv, (int, np.integer)) or deriv < 0 or deriv > p:
+        raise ParameterError("deriv", f"must be an integer 0..p={p}, got {deriv!r}")
+    kernel_name = KERNELS.get(str(kernel).strip().lower())
+    if kernel_name is None:
+        raise ParameterError("kernel", f"unknown kernel {kernel!r}", allowed=", ".join(KERNELS))
+    bwselect = str(bwselect).strip().lower()
+    if bwselect not in BWSELECTS:
+        raise ParameterError(
+            "bwselect", f"unknown selector {bwselect!r}", allowed=", ".join(BWSELECTS)
+        )
+    vce = str(vce).strip().lower()
+    if vce not in VCES:
+        raise ParameterError(
+            "vce", f"unsupported {vce!r}", allowed=", ".join(VCES) + " (cr1 = cluster-robust)"
+        )
+    if cluster is not None:
+        # rdrobust: with a cluster variable nn/hc0/hc1 become CR1 (internally hc1 scores
+        # summed within clusters with the G/(G-1) (n-1)/(n-k) correction).
+        if vce in ("hc2", "hc3"):
+            raise ParameterError(
+                "vce",
+                "hc2/hc3 with clusters (CR2/CR3) are not implemented",
+                allowed="nn, hc0, hc1, cr1",
+            )
+        vce = "hc1"
+    elif vce == "cr1":
+        vce = "hc1"
+    masspoints = "off" if masspoints in (None, False) else str(masspoints).strip().lower()
+    if masspoints not in ("adjust", "check", "off"):
+        raise ParameterError("masspoints", f"{masspoints!r}", allowed="adjust, check, off")
+    if not (0 < level < 100):
+        raise ParameterError("level", f"must be in (0, 100), got {level}")
+    if not (isinstance(nnmatch, (int, np.integer)) and nnmatch >= 1):
+        raise ParameterError("nnmatch", f"must be a positive integer, got {nnmatch!r}")
+    return int(p), int(q), int(deriv), kernel_name, bwselect, vce, masspoints
+
+
+# ----------------------------------------------------------------------------- bandwidths --
+
+
+@dataclass
+class RDBandwidths:
+    """Selected bandwidths: a table with one row per selector and columns h/b left/right."""
+
+    table: pd.DataFrame
+    kernel: str
+    p: int
+    q: int
+    c: float
+    N: tuple[int, int]
+    vce: str
+
+    def summary(self) -> str:
+        head = (
+            f"Bandwidth selection (rdbwselect)\nN = {self.N[0]} left, {self.N[1]} right; "
+            f"p = {self.p}, q = {self.q}; kernel {self.kernel}; vce {self.vce}\n"
+        )
+        return head + self.table.round(4).to_string()
+
+    def tidy(self) -> pd.DataFrame:
+        return self.table.rename_axis("bwselect").reset_index()
+
+    def __str__(self) -> str:  # pragma: no cover - convenience
+        return self.summary()
+
+
+def _select(
+    prep: _Prepared,
+    *,
+    p: int,
+    q: int,
+    deriv: int,
+    kernel: str,
+    bwselect: str,
+    vce: str,
+    nnmatch: int,
+    scaleregul: float,
+    sharpbw: bool,
+    masspoints: str,
+    bwcheck: int | None,
+    bwrestrict: bool,
+    stdvars: bool,
+    covs_drop: bool,
+    all_selectors: bool = False,
+) -> pd.DataFrame:
+    """Bandwidths (rdrobust's ``_rdbwselect_compute``) as a table of h/b left/right."""
+    x, y, c = prep.x, prep.y, prep.c
+    n = x.shape[0]
+    sorted_x = prep.xs
+    n_l = prep.n_left
+    n_r = n - n_l
+    iqr = _quantile_type2(sorted_x, 0.75) - _quantile_type2(sorted_x, 0.25)
+    x_sd = y_sd = 1.0
+    bwp = min(float(np.std(x, ddof=1)), iqr / 1.349)
+    if stdvars:
+        x_sd = float(np.std(x, ddof=1))
+        y_sd = float(np.std(y, ddof=1))
+        bwp = min(1.0, (iqr / x_sd) / 1.349)
+    cs = c / x_sd
+    use_t = False
+    if prep.t is not None and not sharpbw:
+        t_l, t_r = _split(prep)["t"]
+        use_t = bool(np.var(t_l) > 0 and np.var(t_r) > 0)
+    left, right = _sides(prep, x_sd, y_sd, cs, use_t)
+    n_yt = 2 if use_t else 1
+    sorted_l, sorted_r = sorted_x[:n_l] / x_sd, sorted_x[n_l:] / x_sd
+    x_min, x_max = sorted_l[0], sorted_r[-1]
+    range_l, range_r = abs(cs - x_min), abs(cs - x_max)
+
+    m_l, m_r = n_l, n_r
+    if masspoints in ("check", "adjust") or bwcheck is not None:
+        m_l = int(np.count_nonzero(np.diff(sorted_l)) + 1)
+        m_r = int(np.count_nonzero(np.diff(sorted_r)) + 1)
+    m_total = m_l + m_r if masspoints in ("check", "adjust") else n
+
+    c_bw = PILOT_CONSTANT[kernel] * bwp * (m_total if masspoints == "adjust" else n) ** (-1 / 5)
+    bw_max_l, bw_max_r = range_l, range_r
+    bw_max = max(bw_max_l, bw_max_r)
+    if bwrestrict:
+        c_bw = min(c_bw, bw_max)
+    bw_min_l = bw_min_r = 0.0
+    if bwcheck is not None:
+        uniq_l = np.unique(sorted_l)[::-1]
+        uniq_r = np.unique(sorted_r)
+        bw_min_l = abs(uniq_l - cs)[min(bwcheck, m_l) - 1] * (1 + _SQRT_EPS)
+        bw_min_r = abs(uniq_r - cs)[min(bwcheck, m_r) - 1] * (1 + _SQRT_EPS)
+        c_bw = max(c_bw, bw_min_l, bw_min_r)
+
+    cache_l: dict = {}
+    cache_r: dict = {}
+
+    def pieces(side, cache, o, nu, o_b, h_b, scale):
+        return bw_pieces(
+            side, cs, o, nu, o_b, c_bw, h_b, scale, vce, nnmatch, kernel, n_yt, covs_drop, cache
+        )
+
+    def restrict(val, hi, lo=None):
+        if bwrestrict:
+            val = min(val, hi)
+        if lo is not None and bwcheck is not None:
+            val = max(val, lo)
+        return val
+
+    cd_l = pieces(left, cache_l, q + 1, q + 1, q + 2, range_l * (1 + _SQRT_EPS), 0)
+    cd_r = pieces(right, cache_r, q + 1, q + 1, q + 2, range_r * (1 + _SQRT_EPS), 0)
+    need_two = all_selectors or bwselect in ("msetwo", "certwo", "msecomb2", "cercomb2")
+    need_sum = all_selectors or bwselect in (
+        "msesum",
+        "cersum",
+        "msecomb1",
+        "msecomb2",
+        "cercomb1",
+        "cercomb2",
+    )
+    need_rd = all_selectors or bwselect in (
+        "mserd",
+        "cerrd",
+        "msecomb1",
+        "msecomb2",
+        "cercomb1",
+        "cercomb2",
+    )
+    out: dict[str, tuple[float, float, float, float]] = {}
+    reg = scaleregul
+
+    def ratio(num, bias_sq, r):
+        return num / (bias_sq + reg * r)
+
+    if need_two:
+        d_l = restrict((cd_l.v / cd_l.b**2) ** cd_l.rate, bw_max_l, bw_min_l)
+        d_r = restrict((cd_r.v / cd_r.b**2) ** cd_r.rate, bw_max_r, bw_min_r)
+        cb_l = pieces(left, cache_l, q, p + 1, q + 1, d_l, scaleregul)
+        cb_r = pieces(right, cache_r, q, p + 1, q + 1, d_r, scaleregul)
+        b_l = restrict(ratio(cb_l.v, cb_l.b**2, cb_l.reg) ** cb_l.rate, bw_max_l)
+        b_r = restrict(ratio(cb_r.v, cb_r.b**2, cb_r.reg) ** cb_r.rate, bw_max_r)
+        ch_l = pieces(left, cache_l, p, deriv, q, b_l, scaleregul)
+        ch_r = pieces(right, cache_r, p, deriv, q, b_r, scaleregul)
+        h_l = restrict(ratio(ch_l.v, ch_l.b**2, ch_l.reg) ** ch_l.rate, bw_max_l)
+        h_r = restrict(ratio(ch_r.v, ch_r.b**2, ch_r.reg) ** ch_r.rate, bw_max_r)
+        out["msetwo"] = (x_sd * h_l, x_sd * h_r, x_sd * b_l, x_sd * b_r)
+    for name, sign, needed in (("msesum", 1.0, need_sum), ("mserd", -1.0, need_rd)):
+        if not needed:
+            continue
+        d_s = restrict(
+            ((cd_l.v + cd_r.v) / (cd_r.b + sign * cd_l.b) ** 2) ** cd_l.rate,
+            bw_max,
+            max(bw_min_l, bw_min_r),
+        )
+        cb_l = pieces(left, cache_l, q, p + 1, q + 1, d_s, scaleregul)
+        cb_r = pieces(right, cache_r, q, p + 1, q + 1, d_s, scaleregul)
+        b_s = restrict(
+            ratio(cb_l.v + cb_r.v, (cb_r.b + sign * cb_l.b) ** 2, cb_r.reg + cb_l.reg) ** cb_l.rate,
+            bw_max,
+        )
+        ch_l = pieces(left, cache_l, p, deriv, q, b_s, scaleregul)
+        ch_r = pieces(right, cache_r, p, deriv, q, b_s, scaleregul)
+        h_s = restrict(
+            ratio(ch_l.v + ch_r.v, (ch_r.b + sign * ch_l.b) ** 2, ch_r.reg + ch_l.reg) ** ch_l.rate,
+            bw_max,
+        )
+        out[name] = (x_sd * h_s, x_sd * h_s, x_sd * b_s, x_sd * b_s)
+    if "mserd" in out and "msesum" in out:
+        h1 = float(np.min([out["mserd"][0], out["msesum"][0]]))
+        b1 = float(np.min([out["mserd"][2], out["msesum"][2]]))
+        out["msecomb1"] = (h1, h1, b1, b1)
+    if "msetwo" in out and "msesum" in out and "mserd" in out:
+        out["msecomb2"] = tuple(
+            float(np.median([out["mserd"][i], out["msesum"][i], out["msetwo"][i]]))
+            for i in range(4)
+        )
+    if prep.cluster is not None:
+        g_total = len(np.unique(left.cluster)) + len(np.unique(right.cluster))
+        cer_h = g_total ** (-(p / ((3 + p) * (3 + 2 * p))))
+    else:
+        cer_h = n ** (-(p / ((3 + p) * (3 + 2 * p))))
+    for mse, cer in (
+        ("mserd", "cerrd"),
+        ("msetwo", "certwo"),
+        ("msesum", "cersum"),
+        ("msecomb1", "cercomb1"),
+        ("msecomb2", "cercomb2"),
+    ):
+        if mse in out:
+            hl, hr, bl, br = out[mse]
+            out[cer] = (hl * cer_h, hr * cer_h, bl, br)
+    names = list(BWSELECTS) if all_selectors else [bwselect]
+    return pd.DataFrame(
+        [out[nm] for nm in names],
+        index=pd.Index(names, name="bwselect"),
+        columns=["h_left", "h_right", "b_left", "b_right"],
+    )
+
+
+def rdbwselect(
+    y: ArrayLike,
+    x: ArrayLike,
+    c: float = 0.0,
+    fuzzy: ArrayLike | None = None,
+    deriv: int | None = None,
+    p: int | None = None,
+    q: int | None = None,
+    covs: ArrayLike | None = None,
+    covs_drop: bool = True,
+    kernel: str = "tri",
+    weights: ArrayLike | None = None,
+    bwselect: str = "mserd",
+    vce: str = "nn",
+    cluster: ArrayLike | None = None,
+    nnmatch: int = 3,
+    scaleregul: float = 1.0,
+    sharpbw: bool = False,
+    all: bool = False,  # noqa: A002 - rdrobust's option name
+    masspoints: str = "adjust",
+    bwcheck: int | None = None,
+    bwrestrict: bool = True,
+    stdvars: bool = True,
+    data: pd.DataFrame | None = None,
+    dropna: bool = False,
+) -> RDBandwidths:
+    """MSE/CER-optimal bandwidths h (estimation) and b (bias) for :func:`rdrobust`.
+
+    With ``all=True`` every selector is reported (one row each), as rdrobust's rdbwselect.
+    """
+    p, q, deriv, kernel, bwselect, vce, masspoints = _check_options(
+        p, q, deriv, kernel, bwselect, vce, masspoints, 95, nnmatch, cluster
+    )
+    prep = _prepare(y, x, c, fuzzy, covs, covs_drop, cluster, weights, data, dropna)
+    bwcheck = _masspoint_check(prep, masspoints, bwcheck)
+    table = _select(
+        prep, p=p, q=q, deriv=deriv, kernel=kernel, bwselect=bwselect, vce=vce, nnmatch=nnmatch,
+        scaleregul=scaleregul, sharpbw=sharpbw, masspoints=masspoints, bwcheck=bwcheck,
+        bwrestrict=bwrestrict, stdvars=stdvars, covs_drop=covs_drop, all_selectors=all,
+    )  # fmt: skip
+    _guard(table.iloc[0].to_numpy())
+    n_l = prep.n_left
+    return RDBandwidths(table, kernel, p, q, prep.c, (n_l, prep.xs.shape[0] - n_l), vce)
+
+
+def _guard(bws: np.ndarray) -> None:
+    if not (np.all(np.isfinite(bws)) and np.all(bws > 0)):
+        raise EstimationError(
+            "not enough variability in the running variable to select a bandwidth (a pilot "
+            "fit is not identified); check for mass points (masspoints='check') or give h= "
+            "by hand"
+        )
+
+
+def _masspoint_check(prep: _Prepared, masspoints: str, bwcheck: int | None) -> int | None:
+    if masspoints in ("check", "adjust"):
+        n_l = prep.n_left
+        xl, xr = prep.xs[:n_l], prep.xs[n_l:]
+        m_l = np.count_nonzero(np.diff(xl)) + 1
+        m_r = np.count_nonzero(np.diff(xr)) + 1
+        if 1 - m_l / n_l >= 0.2 or 1 - m_r / xr.shape[0] >= 0.2:
+            warnings.warn(
+                "Mass points detected in the running variable"
+                + ("; try masspoints='adjust'" if masspoints == "check" else ""),
+                stacklevel=3,
+            )
+            if masspoints == "adjust" and bwcheck is None:
+                bwcheck = 10
+    return bwcheck
+
+
+# ----------------------------------------------------------------------------- estimation --
+
+
+@dataclass
+class _SideFit:
+    n: int
+    n_h: int
+    n_b: int
+    m: int
+    beta_p: np.ndarray
+    beta_bc: np.ndarray
+    v_cl: Any = None
+    v_rb: Any = None
+    extras: dict = field(default_factory=dict)
+
+
+def _fit_main(side: Side, c, h, b, p, q, kernel, vce, nnmatch):
+    """Local polynomial fits of order p (bandwidth h) and q (bandwidth b) on one side.
+
+    Returns the p-fit, the bias-corrected coefficients beta_bc = G_p^-1 Q_q'D where
+    Q_q = R_p'W_h - h^(p+1) (L e_{p+1}' G_q^-1 R_q' W_b)', and the residual ingredients.
+    """
+    from clusteratlas.causal.rd_core import kernel_weights
+
+    win = side.window(c, max(h, b), kernel)
+    x, d, fw = win.x, win.d, win.fw
+    xc = x - c
+    w_h = kernel_weights(xc / h, h, kernel)
+    w_b = kernel_weights(xc / b, b, kernel)
+    if fw is not None:
+        w_h, w_b = w_h * fw, w_b * fw
+    pos_h, pos_b = w_h > 0, w_b > 0
+    if not has_distinct(xc[pos_h], p + 1, is_sorted=True) or not has_distinct(
+        xc[pos_b], q + 1, is_sorted=True
+    ):
+        where = "left" if side.left else "right"
+        raise EstimationError(
+            f"empty or too small bandwidth on the {where} side of the cutoff: "
+            f"{int(pos_h.sum())} observations inside h={h:.6g} and {int(pos_b.sum())} inside "
+            f"b={b:.6g}, fewer distinct x values than the polynomial needs (p={p}, q={q}); "
+            "use a larger bandwidth or lower orders"
+        )
+    r_q = vander(xc, q)
+    r_p = r_q[:, : p + 1]
+    rw_p = r_p * w_h[:, None]
+    rw_q = r_q * w_b[:, None]
+    sq = r_q * np.sqrt(w_b)[:, None]
+    inv_gq = inv_spd(sq.T @ sq, fallback=False)
+    sp = r_p * np.sqrt(w_h)[:, None]
+    inv_gp = inv_spd(sp.T @ sp, fallback=False)
+    big_l = rw_p.T @ ((xc / h) ** (p + 1))
+    mvec = (r_q @ inv_gq[p + 1, :]) * w_b
+    q_q = rw_p - h ** (p + 1) * mvec[:, None] * big_l[None, :]
+    beta_p = inv_gp @ (rw_p.T @ d)
+    beta_q = inv_gq @ (rw_q.T @ d)
+    beta_bc = inv_gp @ (q_q.T @ d)
+    return dict(
+        cluster=win.cluster, x=x, d=d, xc=xc, w_h=w_h, w_b=w_b, r_p=r_p, r_q=r_q, rw_p=rw_p, rw_q=rw_q,
+        inv_gp=inv_gp, inv_gq=inv_gq, q_q=q_q, beta_p=beta_p, beta_q=beta_q, beta_bc=beta_bc,
+        n_h=int(pos_h.sum()), n_b=int(pos_b.sum()),
+    )  # fmt: skip
+
+
+def _side_residuals(f: dict, vce: str, nnmatch: int, p: int, q: int, clustered: bool):
+    from clusteratlas.causal.rd_core import hc_residuals
+
+    if vce == "nn":
+        res = nn_residuals(f["x"], f["d"], nnmatch)
+        return res, res
+    hii_p = hii_q = None
+    if vce in ("hc2", "hc3"):
+        hii_p = np.sum((f["r_p"] @ f["inv_gp"]) * f["rw_p"], axis=1)
+        hii_q = np.sum((f["r_q"] @ f["inv_gq"]) * f["rw_q"], axis=1)
+    res_h = hc_residuals(f["d"], f["r_p"] @ f["beta_p"], vce, hii_p, p + 1, clustered)
+    res_b = hc_residuals(f["d"], f["r_q"] @ f["beta_q"], vce, hii_q, q + 1, clustered)
+    return res_h, res_b
+
+
+@dataclass
+class RDResult:
+    """Result of :func:`rdrobust`.
+
+    ``coef``, ``se``, ``z``, ``pv`` are Series indexed Conventional / Bias-Corrected / Robust
+    (rdrobust's three rows: the conventional estimate with conventional s.e.; the bias-corrected
+    estimate with conventional s.e.; the bias-corrected estimate with robust s.e.); ``ci`` is a
+    DataFrame with the matching lower/upper bounds. ``h``, ``b``, ``N``, ``N_h``, ``N_b``, ``M``
+    are (left, right) pairs. For fuzzy designs ``first_stage`` holds the same table for the
+    jump in the treatment.
+    """
+
+    coef: pd.Series
+    se: pd.Series
+    z: pd.Series
+    pv: pd.Series
+    ci: pd.DataFrame
+    h: tuple[float, float]
+    b: tuple[float, float]
+    N: tuple[int, int]
+    N_h: tuple[int, int]
+    N_b: tuple[int, int]
+    M: tuple[int, int]
+    c: float
+    p: int
+    q: int
+    deriv: int
+    kernel: str
+    bwselect: str
+    vce: str
+    level: float
+    fuzzy: bool
+    n_clusters: int | None = None
+    tau_cl_sides: tuple[float, float] = (np.nan, np.nan)
+    tau_bc_sides: tuple[float, float] = (np.nan, np.nan)
+    beta_p_l: np.ndarray | None = None
+    beta_p_r: np.ndarray | None = None
+    coef_covs: np.ndarray | None = None
+    first_stage: pd.DataFrame | None = None
+    covariates: list[str] = field(default_factory=list)
+    all: bool = False
+    labels: dict = field(default_factory=dict)
+
+    @property
+    def estimate(self) -> float:
+        """Conventional point estimate (tau_cl)."""
+        return float(self.coef["Conventional"])
+
+    @property
+    def robust_ci(self) -> tuple[float, float]:
+        return tuple(self.ci.loc["Robust"])  # type: ignore[return-value]
+
+    def tidy(self) -> pd.DataFrame:
+        """Three rows (Conventional, Bias-Corrected, Robust) with estimate, s.e., z, p, CI, h, b, N_h."""
+        out = pd.DataFrame(
+            {
+                "method": ROWS,
+                "estimate": self.coef.to_numpy(),
+                "std_error": self.se.to_numpy(),
+                "z": self.z.to_numpy(),
+                "p_value": self.pv.to_numpy(),
+                "ci_lower": self.ci["lower"].to_numpy(),
+                "ci_upper": self.ci["upper"].to_numpy(),
+            }
+        )
+        out["h_left"], out["h_right"] = self.h
+        out["b_left"], out["b_right"] = self.b
+        out["n_h_left"], out["n_h_right"] = self.N_h
+        out["design"] = "fuzzy" if self.fuzzy else "sharp"
+        return out
+
+    def summary(self) -> str:
+        """rdrobust-like text table."""
+        design = "Fuzzy" if self.fuzzy else "Sharp"
+        kind = {0: "RD", 1: "Kink RD"}.get(self.deriv, f"RD (derivative {self.deriv})")
+        cov = "Covariate-adjusted " if self.covariates else ""
+        lines = [
+            f"{cov}{design} {kind} estimates using local polynomial regression.",
+            "",
+            f"{'Number of Observations:':30}{self.N[0] + self.N[1]:>14}",
+            f"{'Polynomial Order Est. (p):':30}{self.p:>14}",
+            f"{'Polynomial Order Bias (q):':30}{self.q:>14}",
+            f"{'Kernel:':30}{self.kernel:>14}",
+            f"{'Bandwidth Selection:':30}{self.bwselect:>14}",
+            f"{'Var-Cov Estimator:':30}{self.vce:>14}",
+            "",
+            f"{'':25}{'Left':>10}{'Right':>10}",
+            "-" * 48,
+            f"{'Number of Observations':25}{self.N[0]:>10}{self.N[1]:>10}",
+            f"{'Number of Unique Obs.':25}{self.M[0]:>10}{self.M[1]:>10}",
+            f"{'Number of Effective Obs.':25}{self.N_h[0]:>10}{self.N_h[1]:>10}",
+            f"{'Bandwidth Estimation':25}{self.h[0]:>10.3f}{self.h[1]:>10.3f}",
+            f"{'Bandwidth Bias':25}{self.b[0]:>10.3f}{self.b[1]:>10.3f}",
+            f"{'rho (h/b)':25}{self.h[0] / self.b[0]:>10.3f}{self.h[1] / self.b[1]:>10.3f}",
+        ]
+        if self.n_clusters is not None:
+            lines.append(f"{'Number of Clusters':25}{self.n_clusters:>20}")
+        lines += [
+            "",
+            f"{'Method':15}{'Coef.':>9}{'S.E.':>9}{'z-stat':>9}{'P>|z|':>11}{f'{self.level:g}% CI':>24}",
+            "-" * 77,
+        ]
+        for row in ROWS if self.all else ["Conventional", "Robust"]:
+            coef = f"{self.coef[row]:.3f}" if (self.all or row == "Conventional") else "-"
+            se = f"{self.se[row]:.3f}" if (self.all or row == "Conventional") else "-"
+            ci = f"[{self.ci.loc[row, 'lower']:.3f}, {self.ci.loc[row, 'upper']:.3f}]"
+            lines.append(
+                f"{row:15}{coef:>9}{se:>9}{self.z[row]:>9.3f}{self.pv[row]:>11.3e}{ci:>24}"
+            )
+        if self.first_stage is not None:
+            fs = self.first_stage
+            lines += ["", "First stage (jump in treatment):"]
+            for row in ROWS:
+                lines.append(
+                    f"{row:15}{fs.loc[row, 'estimate']:>9.3f}{fs.loc[row, 'std_error']:>9.3f}"
+                    f"{fs.loc[row, 'z']:>9.3f}{fs.loc[row, 'p_value']:>11.3e}"
+                    f"{'[' + format(fs.loc[row, 'ci_lower'], '.3f') + ', ' + format(fs.loc[row, 'ci_upper'], '.3f') + ']':>24}"
+                )
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.summary()
+
+    def plot(self, data_x=None, data_y=None, ax=None, nbins=None):
+        """Binned scatter with the local polynomial fits inside the bandwidth (needs the data)."""
+        from clusteratlas.causal.rd_tools import plot_result
+
+        return plot_result(self, data_x, data_y, ax=ax, nbins=nbins)
+
+
+def _inference(tau: np.ndarray, se: np.ndarray, level: float):
+    quant = -stats.norm.ppf(abs((1 - level / 100) / 2))
+    z = tau / se
+    pv = 2 * stats.norm.cdf(-np.abs(z))
+    return z, pv, tau - quant * se, tau + quant * se
+
+
+def rdrobust(
+    y: ArrayLike,
+    x: ArrayLike,
+    c: float = 0.0,
+    fuzzy: ArrayLike | None = None,
+    deriv: int | None = None,
+    p: int | None = None,
+    q: int | None = None,
+    h: float | tuple[float, float] | None = None,
+    b: float | tuple[float, float] | None = None,
+    rho: float | None = None,
+    covs: ArrayLike | None = None,
+    covs_drop: bool = True,
+    kernel: str = "tri",
+    weights: ArrayLike | None = None,
+    bwselect: str = "mserd",
+    vce: str = "nn",
+    cluster: ArrayLike | None = None,
+    nnmatch: int = 3,
+    level: float = 95,
+    scalepar: float = 1.0,
+    scaleregul: float = 1.0,
+    sharpbw: bool = False,
+    all: bool = False,  # noqa: A002 - rdrobust's option name
+    subset: ArrayLike | None = None,
+    masspoints: str = "adjust",
+    bwcheck: int | None = None,
+    bwrestrict: bool = True,
+    stdvars: bool = True,
+    data: pd.DataFrame | None = None,
+    dropna: bool = False,
+) -> RDResult:
+    r"""Local polynomial RD estimate with robust bias-corrected inference (CCT 2014).
+
+    On each side a weighted polynomial of order p in (x - c) is fitted with kernel weights
+    K((x-c)/h)/h; the sharp RD effect is :math:`\tau = \nu!(\beta_{+,\nu} - \beta_{-,\nu})`.
+    The bias-corrected estimate subtracts the leading bias estimated with a polynomial of order q
+    and bandwidth b; its robust variance accounts for the variability of that correction.
+    Fuzzy RD divides the outcome jump by the treatment jump (delta method for the variance).
+    Covariates enter linearly with common coefficients on both sides (CCFT 2019).
+
+    Option names follow the rdrobust package. ``data=`` lets y, x, fuzzy, covs, cluster and
+    weights be column names. Missing values raise :class:`InputError` unless ``dropna=True``.
+    """
+    p, q, deriv, kernel, bwselect, vce, masspoints = _check_options(
+        p, q, deriv, kernel, bwselect, vce, masspoints, level, nnmatch, cluster
+    )
+    if rho is not None and not (np.isfinite(rho) and rho > 0):
+        raise ParameterError("rho", f"must be a positive number, got {rho}")
+    prep = _prepare(y, x, c, fuzzy, covs, covs_drop, cluster, weights, data, dropna, subset)
+    c = prep.c
+    n = prep.x.shape[0]
+    n_l = prep.n_left
+    n_r = n - n_l
+    xl, xr = prep.xs[:n_l], prep.xs[n_l:]
+    m0_l = np.count_nonzero(np.diff(xl)) + 1
+    m0_r = np.count_nonzero(np.diff(xr)) + 1
+    if min(m0_l, m0_r) < q + 1:
+        raise EstimationError(
+            f"only {min(m0_l, m0_r)} distinct values of {prep.x_label} on the "
+            f"{'left' if m0_l < q + 1 else 'right'} side of the cutoff; a polynomial of order "
+            f"q={q} needs {q + 1}"
+        )
+    if np.ptp(prep.y) == 0:
+        raise EstimationError(f"the outcome {prep.y_label!r} has no variation")
+    if prep.t is not None:
+        t_l, t_r = _split(prep)["t"]
+        if np.var(t_l) == 0 and np.var(t_r) == 0 and abs(t_l.mean() - t_r.mean()) < _SQRT_EPS:
+            raise EstimationError(
+                f"fuzzy RD: the treatment {prep.t_label!r} neither varies nor jumps at the cutoff; "
+                "the fuzzy estimand is not identified"
+            )
+    bwcheck = _masspoint_check(prep, masspoints, bwcheck)
+    if masspoints in ("check", "adjust") or bwcheck is not None:
+        m_l, m_r = int(m0_l), int(m0_r)
+    else:
+        m_l, m_r = n_l, n_r
+
+    if h is not None:
+        bwselect_used = "Manual"
+        h_l, h_r = _pair(h, "h")
+        if rho is None:
+            b_l, b_r = _pair(b, "b") if b is not None else (h_l, h_r)
+        else:
+            b_l, b_r = h_l / rho, h_r / rho
+    elif n < 20:
+        warnings.warn(
+            "fewer than 20 observations: using the maximum distance from the cutoff as h",
+            stacklevel=2,
+        )
+        h_l = h_r = max(abs(c - prep.xs[0]), abs(prep.xs[-1] - c))
+        b_l, b_r = (h_l / rho, h_r / rho) if rho is not None else (h_l, h_r)
+        bwselect_used = "Manual"
+    else:
+        bwselect_used = bwselect
+        table = _select(
+            prep, p=p, q=q, deriv=deriv, kernel=kernel, bwselect=bwselect, vce=vce,
+            nnmatch=nnmatch, scaleregul=scaleregul, sharpbw=sharpbw, masspoints=masspoints,
+            bwcheck=bwcheck, bwrestrict=bwrestrict, stdvars=stdvars, covs_drop=covs_drop,
+        )  # fmt: skip
+        _guard(table.iloc[0].to_numpy())
+        h_l, h_r, b_l, b_r = (float(v) for v in table.iloc[0])
+        if rho is not None:
+            b_l, b_r = h_l / rho, h_r / rho
+
+    left, right = _sides(prep, 1.0, 1.0, c, use_t=True)
+    clustered = prep.cluster is not None
+    fl = _fit_main(left, c, h_l, b_l, p, q, kernel, vce, nnmatch)
+    fr = _fit_main(right, c, h_r, b_r, p, q, kernel, vce, nnmatch)
+    d_t = 1 if prep.t is not None else 0
+    n_z = 0 if prep.z is None else prep.z.shape[1]
+    fac = math.factorial(deriv)
+    beta_p = fr["beta_p"] - fl["beta_p"]
+    beta_bc = fr["beta_bc"] - fl["beta_bc"]
+    cols_z = np.arange(1 + d_t, 1 + d_t + n_z)
+    gamma = None
+    first = None
+    if n_z == 0:
+        s_y = np.ones(1)
+        tau_y_cl = scalepar * fac * beta_p[deriv, 0]
+        tau_y_bc = scalepar * fac * beta_bc[deriv, 0]
+        sides_cl = [scalepar * fac * f["beta_p"][deriv, 0] for f in (fl, fr)]
+        sides_bc = [scalepar * fac * f["beta_bc"][deriv, 0] for f in (fl, fr)]
+        if d_t:
+            tau_t_cl = fac * beta_p[deriv, 1]
+            tau_t_bc = fac * beta_bc[deriv, 1]
+            t_sides_cl = [fac * f["beta_p"][deriv, 1] for f in (fl, fr)]
+            t_sides_bc = [fac * f["beta_bc"][deriv, 1] for f in (fl, fr)]
+            sv_t = np.array([0.0, 1.0])
+    else:
+        zwz = np.zeros((n_z, n_z))
+        zwy = np.zeros((n_z, 1 + d_t))
+        for f in (fl, fr):
+            u = f["rw_p"].T @ f["d"]
+            zwd = (f["d"][:, cols_z] * f["w_h"][:, None]).T @ f["d"]
+            uigu = u[:, cols_z].T @ (f["inv_gp"] @ u)
+            zwz += zwd[:, cols_z] - uigu[:, cols_z]
+            zwy += zwd[:, : 1 + d_t] - uigu[:, : 1 + d_t]
+        zinv = (
+            np.linalg.pinv(zwz)
+            if covs_drop
+            else inv_spd(zwz, fallback=False, what="covariate design")
+        )
+        gamma = zinv @ zwy
+        s_y = np.append(1.0, -gamma[:, 0])
+
+        def comb(beta, s, col):
+            return float(s @ np.append(beta[deriv, col], beta[deriv, cols_z]))
+
+        tau_y_cl = scalepar * fac * comb(beta_p, s_y, 0)
+        tau_y_bc = scalepar * fac * comb(beta_bc, s_y, 0)
+        sides_cl = [scalepar * fac * comb(f["beta_p"], s_y, 0) for f in (fl, fr)]
+        sides_bc = [scalepar * fac * comb(f["beta_bc"], s_y, 0) for f in (fl, fr)]
+        if d_t:
+            s_t = np.append(1.0, -gamma[:, 1])
+            sv_t = np.concatenate(([0.0, 1.0], -gamma[:, 1]))
+            tau_t_cl = fac * comb(beta_p, s_t, 1)
+            tau_t_bc = fac * comb(beta_bc, s_t, 1)
+            t_sides_cl = [fac * comb(f["beta_p"], s_t, 1) for f in (fl, fr)]
+            t_sides_bc = [fac * comb(f["beta_bc"], s_t, 1) for f in (fl, fr)]
+    if d_t:
+        if tau_t_cl == 0:
+            raise EstimationError(
+                "fuzzy RD: the estimated first stage (jump in treatment) is exactly zero"
+            )
+        tau_cl = tau_y_cl / tau_t_cl
+        grad = np.array([1 / tau_t_cl, -(tau_y_cl / tau_t_cl**2)])
+        tau_bc = tau_cl - grad @ np.array([tau_y_cl - tau_y_bc, tau_t_cl - tau_t_bc])
+        bias_sides = [
+            grad @ np.array([sides_cl[i] - sides_bc[i], t_sides_cl[i] - t_sides_bc[i]])
+            for i in (0, 1)
+        ]
+        s_y = (
+            grad
+            if n_z == 0
+            else np.hstack(
+                [grad, -(1 / tau_t_cl) * gamma[:, 0] + (tau_y_cl / tau_t_cl**2) * gamma[:, 1]]
+            )
+        )
+    else:
+        tau_cl, tau_bc = tau_y_cl, tau_y_bc
+        bias_sides = [sides_cl[i] - sides_bc[i] for i in (0, 1)]
+
+    hb_match = h_l == b_l and h_r == b_r
+    variances: dict[str, list[float]] = {"y_cl": [], "y_rb": [], "t_cl": [], "t_rb": []}
+    selectors = [("y", s_y)] + ([("t", sv_t)] if d_t else [])
+    for f in (fl, fr):
+        res_h, res_b = _side_residuals(f, vce, nnmatch, p, q, clustered)
+        cl = f["cluster"]
+        for name, s in selectors:
+            v_cl = f["inv_gp"] @ meat(f["rw_p"], res_h, s, cl) @ f["inv_gp"]
+            if hb_match and clustered:
+                v_rb = f["inv_gq"] @ meat(f["r_q"] * f["w_h"][:, None], res_b, s, cl) @ f["inv_gq"]
+            else:
+                v_rb = f["inv_gp"] @ meat(f["q_q"], res_b, s, cl, k_df=q + 1) @ f["inv_gp"]
+            variances[f"{name}_cl"].append(v_cl[deriv, deriv])
+            variances[f"{name}_rb"].append(v_rb[deriv, deriv])
+    se_cl = math.sqrt(scalepar**2 * fac**2 * sum(variances["y_cl"]))
+    se_rb = math.sqrt(scalepar**2 * fac**2 * sum(variances["y_rb"]))
+    tau = np.array([tau_cl, tau_bc, tau_bc], dtype=float)
+    se = np.array([se_cl, se_cl, se_rb])
+    if not np.all(np.isfinite(se)) or np.any(se <= 0):
+        raise EstimationError(
+            "the standard error is not a positive finite number (degenerate variance: too few "
+            "observations or clusters inside the bandwidth)"
+        )
+    z, pv, lo, hi = _inference(tau, se, level)
+    if d_t:
+        se_t_cl = math.sqrt(fac**2 * sum(variances["t_cl"]))
+        se_t_rb = math.sqrt(fac**2 * sum(variances["t_rb"]))
+        tau_t = np.array([tau_t_cl, tau_t_bc, tau_t_bc], dtype=float)
+        se_t = np.array([se_t_cl, se_t_cl, se_t_rb])
+        zt, pvt, lot, hit = _inference(tau_t, se_t, level)
+        first = pd.DataFrame(
+            {
+                "estimate": tau_t,
+                "std_error": se_t,
+                "z": zt,
+                "p_value": pvt,
+                "ci_lower": lot,
+                "ci_upper": hit,
+            },
+            index=pd.Index(ROWS),
+        )
+    idx = pd.Index(ROWS)
+    n_clusters = None
+    if clustered:
+        n_clusters = len(np.unique(np.concatenate([fl["cluster"], fr["cluster"]])))
+    kernel_label = kernel
+    vce_label = "CR1" if clustered else vce.upper()
+    return RDResult(
+        coef=pd.Series(tau, index=idx, name="coef"),
+        se=pd.Series(se, index=idx, name="se"),
+        z=pd.Series(z, index=idx, name="z"),
+        pv=pd.Series(pv, index=idx, name="pv"),
+        ci=pd.DataFrame({"lower": lo, "upper": hi}, index=idx),
+        h=(float(h_l), float(h_r)),
+        b=(float(b_l), float(b_r)),
+        N=(n_l, n_r),
+        N_h=(fl["n_h"], fr["n_h"]),
+        N_b=(fl["n_b"], fr["n_b"]),
+        M=(m_l, m_r),
+        c=c,
+        p=p,
+        q=q,
+        deriv=deriv,
+        kernel=kernel_label,
+        bwselect=bwselect_used,
+        vce=vce_label,
+        level=level,
+        fuzzy=bool(d_t),
+        n_clusters=n_clusters,
+        tau_cl_sides=(float(sides_cl[0]), float(sides_cl[1])),
+        tau_bc_sides=(float(sides_bc[0]), float(sides_bc[1])),
+        beta_p_l=fl["beta_p"],
+        beta_p_r=fr["beta_p"],
+        coef_covs=gamma,
+        first_stage=first,
+        covariates=list(prep.z_names),
+        all=bool(all),
+        labels={"y": prep.y_label, "x": prep.x_label, "fuzzy": prep.t_label, "bias": bias_sides},
+    )
+
+
+def _pair(value, name: str) -> tuple[float, float]:
+    arr = np.atleast_1d(np.asarray(value, dtype=float)).ravel()
+    if arr.size not in (1, 2) or not np.all(np.isfinite(arr)) or np.any(arr <= 0):
+        raise ParameterError(name, f"must be one or two positive numbers, got {value!r}")
+    return (float(arr[0]), float(arr[-1]))
+
+
+# Public re-exports: the diagnostics and the density test live in their own modules.
+from clusteratlas.causal.rd_density import DensityResult, rdbwdensity, rddensity  # noqa: E402
+from clusteratlas.causal.rd_tools import (  # noqa: E402
+    RDPlot,
+    RDTable,
+    rd_bandwidth_sensitivity,
+    rd_placebo,
+    rdplot,
+)
+
+__all__ = [
+    "DensityResult",
+    "RDBandwidths",
+    "RDPlot",
+    "RDResult",
+    "RDTable",
+    "rd_bandwidth_sensitivity",
+    "rd_placebo",
+    "rdbwdensity",
+    "rdbwselect",
+    "rddensity",
+    "rdplot",
+    "rdrobust",
+]

@@ -1,0 +1,652 @@
+"""The region x cluster x year panel, following US Cluster Mapping (USCM) exactly.
+
+This module owns the relational work: industry counts -> cluster aggregates -> location
+quotients, shares, growth, expected job creation and the qualifying/significant/strong/strong10
+flags. Every step is one Ibis expression, so the same code runs on DuckDB (default) and on
+PySpark (``backend="spark"``). The rules and the USCM source files they come from are listed in
+``docs/panel.md``.
+
+Notation: E = employment with suppressed cells filled, r = region, c = cluster, t = year,
+T(c) = the traded total if c is traded and the local total if c is local, US = the national
+record.
+
+.. math::
+
+    LQ_{rct} = \\frac{E_{rct} / E_{r,T(c),t}}{E_{US,ct} / E_{US,T(c),t}}
+
+    \\text{region\\_share} = E_{rc}/E_{r,T(c)} \\qquad
+    \\text{national\\_share} = E_{rc}/E_{US,c} \\qquad
+    \\text{wage} = AP \\cdot 1000 / E^{reported}_{rc}
+
+Flags use R type-7 quantiles (``d3.quantile``) within region type x traded cluster x year over
+regions with E > 0 (custom regions pooled with economic areas):
+``strong = LQ >= Q75(LQ) and LQ >= 1 and E > Q25(E) and Est > Q25(Est)``.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+from typing import Any
+
+import ibis
+import ibis.expr.types as ir
+import pandas as pd
+import pyarrow as pa
+
+from clusteratlas.errors import InputError, ParameterError
+from clusteratlas.schema import CLUSTER_PANEL, REGION_TYPES
+
+BACKENDS = ("duckdb", "spark")
+LEVELS = ("cluster", "subcluster")
+MEASURES = ("emp", "emp_reported", "est", "ap", "qp1")
+
+#: Region types whose strong-cluster flags are computed in one pool (USCM ranks custom
+#: regions together with BEA economic areas, ``cluster_calcs_reducer.js``).
+FLAG_POOL = {"custom": "economic_area"}
+
+#: Below this many regions the percentile flags say little; build_panel warns.
+MIN_FLAG_REGIONS = 10
+
+#: Columns build_panel adds to :data:`clusteratlas.schema.CLUSTER_PANEL`.
+PANEL_EXTRA = {
+    "emp_region_group": "float64",  # E_{r,T(c)}: the region's traded (or local) employment
+    "emp_national": "float64",  # E_{US,c}
+    "prev_year": "Int64",  # previous year of the same region x cluster in the panel
+    "emp_change": "float64",  # job creation E_t - E_prev (USCM emp_creation_tl)
+    "emp_growth": "float64",  # CAGR of E between prev_year and year
+    "expected_emp_change": "float64",  # E_prev * national cluster growth (report.js jobCreation)
+    "competitive_effect": "float64",  # emp_change - expected_emp_change
+    "est_change": "float64",
+    "lq_change": "float64",
+}
+
+UNASSIGNED = ("na", "(industries not assigned to a subcluster)")
+
+SUBCLUSTER_COLUMNS = {"subcluster_code": "string", "subcluster_name": "string"}
+
+
+# -------------------------------------------------------------------------------------------
+# backends and inputs
+# -------------------------------------------------------------------------------------------
+def connect(backend: str = "duckdb", *, session: Any = None) -> Any:
+    """An Ibis backend: an in-memory DuckDB, or PySpark over ``session`` (local mode if None)."""
+    if backend == "duckdb":
+        return ibis.duckdb.connect()
+    if backend == "spark":
+        if session is None:
+            from pyspark.sql import SparkSession
+
+            session = (
+                SparkSession.builder.master("local[1]")
+                .appName("clusteratlas")
+                .config("spark.sql.shuffle.partitions", "1")
+                .config("spark.default.parallelism", "1")
+                .config("spark.ui.enabled", "false")
+                .getOrCreate()
+            )
+        return ibis.pyspark.connect(session)
+    raise ParameterError("backend", f"unknown backend {backend!r}", allowed=", ".join(BACKENDS))
+
+
+def _table(obj: Any, what: str) -> ir.Table:
+    """Accept an Ibis table, a pandas frame or an Arrow table."""
+    if isinstance(obj, ir.Table):
+        return obj
+    if isinstance(obj, pd.DataFrame):
+        frame = obj
+        blank = [c for c in ("emp", "est") if c in frame.columns and frame[c].isna().any()]
+        for column in blank:
+            warnings.warn(
+                f"{what}: {int(frame[column].isna().sum())} row(s) have no {column!r} "
+                "(suppressed without a size-class flag?) and count as 0; fill them first "
+                "(USCM uses the EMPFLAG midpoint) to avoid understating totals",
+                stacklevel=4,
+            )
+        if "emp_flag" in frame.columns and "emp" in frame.columns:
+            unfilled = frame["emp_flag"].eq("D") & frame["emp"].fillna(0).eq(0)
+            if unfilled.any():
+                warnings.warn(
+                    f"{what}: {int(unfilled.sum())} row(s) are suppressed without a size class "
+                    "(emp_flag 'D') and count as 0; fill them first to avoid understating "
+                    "totals (USCM fills such cells from its overrides)",
+                    stacklevel=4,
+                )
+        # through Arrow: fast for millions of rows, and strings/booleans travel the same way to
+        # DuckDB and Spark (pandas extension dtypes do not)
+        return ibis.memtable(pa.Table.from_pandas(obj, preserve_index=False))
+    if isinstance(obj, pa.Table):
+        return ibis.memtable(obj)
+    raise InputError(f"{what} must be a pandas DataFrame, an Arrow table or an Ibis table")
+
+
+def _require(table: ir.Table, columns: Sequence[str], what: str) -> None:
+    missing = [c for c in columns if c not in table.columns]
+    if missing:
+        raise InputError(
+            f"{what} is missing column(s) {', '.join(map(repr, missing))}",
+            hint=f"it has {', '.join(table.columns)}",
+        )
+
+
+def _vintage_expr(year: ir.IntegerValue) -> ir.IntegerValue:
+    """USCM ``_naics_year`` as an expression (same rule as
+    :func:`clusteratlas.data.clusters.naics_vintage_for_year`)."""
+    return ibis.cases(
+        (year < 2003, 1997),
+        (year < 2008, 2002),
+        (year < 2013, 2007),
+        (year < 2017, 2012),
+        else_=2017,
+    )
+
+
+def _prepare_counts(counts: ir.Table, what: str) -> ir.Table:
+    """Cast the count columns and add missing optional ones (vintage from the USCM year rule)."""
+    _require(counts, ["year", "region_type", "region_id", "naics", "emp", "est"], what)
+    columns = {
+        "year": counts.year.cast("int64"),
+        "region_type": counts.region_type.cast("string"),
+        "region_id": counts.region_id.cast("string"),
+        "naics": counts.naics.cast("string"),
+        "naics_vintage": (
+            counts.naics_vintage.cast("int64")
+            if "naics_vintage" in counts.columns
+            else _vintage_expr(counts.year.cast("int64"))
+        ),
+    }
+    for measure in MEASURES:
+        if measure in counts.columns:
+            value = counts[measure].cast("float64")
+            # pandas NaN arrives as NULL on DuckDB but as NaN on Spark: make both NULL
+            columns[measure] = value.isnan().ifelse(ibis.null("float64"), value)
+        elif measure == "emp_reported":
+            columns[measure] = counts.emp.cast("float64")
+        else:
+            columns[measure] = ibis.literal(0.0, "float64")
+    return counts.select(**columns)
+
+
+def _prepare_definitions(definitions: ir.Table, level: str) -> ir.Table:
+    needed = ["naics", "cluster_code", "cluster_name", "traded"]
+    if level == "subcluster":
+        needed += ["subcluster_code", "subcluster_name"]
+    _require(definitions, needed, "cluster definitions")
+    columns = {
+        "naics": definitions.naics.cast("string"),
+        "cluster_code": definitions.cluster_code.cast("string"),
+        "cluster_name": definitions.cluster_name.cast("string"),
+        "traded": definitions.traded.cast("boolean"),
+    }
+    if "naics_vintage" in definitions.columns:
+        columns["def_vintage"] = definitions.naics_vintage.cast("int64")
+    if level == "subcluster":
+        # industries without a subcluster get their own bucket, so subclusters add up to clusters
+        columns["subcluster_code"] = definitions.subcluster_code.cast("string").fill_null(
+            UNASSIGNED[0]
+        )
+        columns["subcluster_name"] = definitions.subcluster_name.cast("string").fill_null(
+            UNASSIGNED[1]
+        )
+    return definitions.select(**columns)
+
+
+# -------------------------------------------------------------------------------------------
+# relational steps (each an Ibis expression)
+# -------------------------------------------------------------------------------------------
+def aggregate_members(counts: ir.Table, members: ir.Table, region_types: Sequence[str]) -> ir.Table:
+    """Sum base-unit counts (counties) into the aggregate regions of ``members``.
+
+    USCM builds economic areas and custom regions by summing county records (suppression
+    midpoints included); ``members`` is :data:`clusteratlas.schema.REGION_MEMBERS`.
+    """
+    _require(members, ["region_type", "region_id", "member_type", "member_id"], "region members")
+    m = members.filter(members.region_type.isin(list(region_types))).select(
+        agg_type=members.region_type.cast("string"),
+        agg_id=members.region_id.cast("string"),
+        member_type=members.member_type.cast("string"),
+        member_id=members.member_id.cast("string"),
+    )
+    joined = counts.join(m, [counts.region_type == m.member_type, counts.region_id == m.member_id])
+    return joined.group_by(
+        region_type=joined.agg_type,
+        region_id=joined.agg_id,
+        year=joined.year,
+        naics=joined.naics,
+        naics_vintage=joined.naics_vintage,
+    ).aggregate(**{k: joined[k].sum() for k in MEASURES})
+
+
+def aggregate_clusters(
+    counts: ir.Table, definitions: ir.Table, *, level: str = "cluster", complete: bool = True
+) -> ir.Table:
+    """Region x cluster (or subcluster) x year sums of emp, emp_reported, est, ap, qp1.
+
+    Industries are matched on the 6-digit code within the NAICS vintage of the year (the USCM
+    crosswalk approach). With ``complete``, every region-year gets a row for every cluster of
+    the definition (zeros where the region has none), as USCM publishes them.
+    """
+    sums = _cluster_sums(counts, definitions, level=level, keep_unmapped=False)
+    return _complete(sums, definitions, level) if complete else sums
+
+
+def _cluster_keys(level: str) -> list[str]:
+    keys = ["cluster_code", "cluster_name", "traded"]
+    return keys + (["subcluster_code", "subcluster_name"] if level == "subcluster" else [])
+
+
+def _cluster_sums(
+    counts: ir.Table, definitions: ir.Table, *, level: str, keep_unmapped: bool
+) -> ir.Table:
+    """Sums per region x year x cluster; with ``keep_unmapped`` industries outside the
+    definitions stay in as a cluster_code NULL group (so one scan of the counts also tells
+    what is not mapped)."""
+    keys = _cluster_keys(level)
+    predicates = [counts.naics == definitions.naics]
+    if "def_vintage" in definitions.columns:
+        predicates.append(counts.naics_vintage == definitions.def_vintage)
+    how = "left" if keep_unmapped else "inner"
+    joined = counts.join(definitions, predicates, how=how)
+    return joined.group_by(["region_type", "region_id", "year", *keys]).aggregate(
+        **{k: joined[k].sum() for k in MEASURES}
+    )
+
+
+def _complete(sums: ir.Table, definitions: ir.Table, level: str) -> ir.Table:
+    """Every region-year of ``sums`` x every cluster of the definitions, zeros where absent."""
+    keys = _cluster_keys(level)
+    code_keys = ["cluster_code"] + (["subcluster_code"] if level == "subcluster" else [])
+    catalogue = definitions.group_by(code_keys).aggregate(
+        **{k: definitions[k].max() for k in keys if k not in code_keys}
+    )
+    region_years = sums.select("region_type", "region_id", "year").distinct()
+    grid = region_years.cross_join(catalogue)
+    on = ["region_type", "region_id", "year", *code_keys]
+    mapped = sums.filter(sums.cluster_code.notnull())
+    full = grid.left_join(mapped.select(*on, *MEASURES), on)
+    return full.select(
+        *["region_type", "region_id", "year", *keys],
+        **{k: full[k].fill_null(0.0) for k in MEASURES},
+    )
+
+
+def cluster_metrics(
+    region_clusters: ir.Table,
+    national_clusters: ir.Table,
+    *,
+    flags: bool = True,
+    growth: bool = True,
+) -> ir.Table:
+    """Location quotients, shares, wage, growth and flags from cluster aggregates.
+
+    ``national_clusters`` holds E_{US,c,t} per cluster and year (columns year, cluster_code,
+    traded, emp). Zero denominators give null (e.g. wage where no employment is reported).
+    """
+    rc = region_clusters
+    is_sub = "subcluster_code" in rc.columns
+    # Region traded/local totals come from the top-level clusters only (no double counting)
+    totals = rc.group_by(["region_type", "region_id", "year", "traded"]).aggregate(
+        emp_region_group=rc.emp.sum()
+    )
+    nat = national_clusters
+    nat_keys = ["year", "cluster_code"] + (["subcluster_code"] if is_sub else [])
+    nat_c = nat.group_by(nat_keys).aggregate(emp_national=nat.emp.sum())
+    nat_t = nat.group_by(["year", "traded"]).aggregate(emp_national_group=nat.emp.sum())
+    panel = rc.left_join(totals, ["region_type", "region_id", "year", "traded"])
+    panel = panel.select(*rc.columns, "emp_region_group")
+    panel = panel.left_join(nat_c, nat_keys)
+    panel = panel.select(*rc.columns, "emp_region_group", "emp_national")
+    panel = panel.left_join(nat_t, ["year", "traded"])
+    panel = panel.select(*rc.columns, "emp_region_group", "emp_national", "emp_national_group")
+
+    def ratio(num: ir.NumericValue, den: ir.NumericValue) -> ir.NumericValue:
+        return num / den.nullif(0.0)
+
+    region_share = ratio(panel.emp, panel.emp_region_group)
+    panel = panel.mutate(
+        wage=ratio(panel.ap * 1000.0, panel.emp_reported),
+        region_share=region_share,
+        national_share=ratio(panel.emp, panel.emp_national),
+        lq=ratio(region_share, ratio(panel.emp_national, panel.emp_national_group)),
+    ).drop("emp_national_group")
+    if flags and not is_sub:
+        panel = _with_flags(panel)
+    else:
+        panel = panel.mutate(
+            qualifying=ibis.literal(False),
+            significant=ibis.literal(False),
+            strong=ibis.literal(False),
+            strong10=ibis.literal(False),
+        )
+    if growth:
+        panel = _with_growth(panel, is_sub)
+    return panel
+
+
+def _pool(region_type: ir.StringValue) -> ir.StringValue:
+    expr = region_type
+    for member, pool in FLAG_POOL.items():
+        expr = (region_type == member).ifelse(pool, expr)
+    return expr
+
+
+def flag_thresholds(panel: ir.Table) -> ir.Table:
+    """Type-7 quantiles per flag pool x traded cluster x year over regions with E > 0.
+
+    Ibis compiles ``quantile`` to ``quantile_cont`` on DuckDB and to exact ``percentile`` on
+    Spark; both interpolate linearly between order statistics (R type 7 = ``d3.quantile``),
+    which the tests check against numpy's ``method="linear"`` on real data.
+    """
+    positive = panel.filter(panel.traded & (panel.emp > 0)).mutate(
+        flag_pool=_pool(panel.region_type)
+    )
+    return positive.group_by(["flag_pool", "year", "cluster_code"]).aggregate(
+        lq_q25=positive.lq.quantile(0.25),
+        lq_q50=positive.lq.quantile(0.50),
+        lq_q75=positive.lq.quantile(0.75),
+        lq_q90=positive.lq.quantile(0.90),
+        emp_q25=positive.emp.quantile(0.25),
+        est_q25=positive.est.quantile(0.25),
+        n_regions=positive.emp.count(),
+    )
+
+
+def _with_flags(panel: ir.Table) -> ir.Table:
+    q = flag_thresholds(panel)
+    columns = panel.columns
+    tagged = panel.mutate(flag_pool=_pool(panel.region_type))
+    joined = tagged.left_join(q, ["flag_pool", "year", "cluster_code"])
+    size_ok = (joined.emp > joined.emp_q25) & (joined.est > joined.est_q25)
+    base = joined.traded & size_ok
+
+    def flag(condition: ir.BooleanValue) -> ir.BooleanValue:
+        return (base & condition).fill_null(False)
+
+    return joined.select(
+        *columns,
+        qualifying=flag(joined.lq > joined.lq_q25),
+        significant=flag(joined.lq > joined.lq_q50),
+        strong=flag((joined.lq >= joined.lq_q75) & (joined.lq >= 1.0)),
+        strong10=flag((joined.lq >= joined.lq_q90) & (joined.lq >= 1.0)),
+    )
+
+
+def _with_growth(panel: ir.Table, is_sub: bool) -> ir.Table:
+    """Change since the previous year present in the panel (USCM report.js / ranker.js).
+
+    ``emp_growth`` is the CAGR (E_t/E_prev)^(1/(t-prev)) - 1; ``expected_emp_change`` =
+    E_prev (E_US,c,t - E_US,c,prev)/E_US,c,prev, the national-growth shift-share benchmark.
+    """
+    group = ["region_type", "region_id", "cluster_code"] + (["subcluster_code"] if is_sub else [])
+    w = ibis.window(group_by=group, order_by="year")
+    lagged = panel.mutate(
+        prev_year=panel.year.lag().over(w),
+        _emp_prev=panel.emp.lag().over(w),
+        _est_prev=panel.est.lag().over(w),
+        _lq_prev=panel.lq.lag().over(w),
+        _nat_prev=panel.emp_national.lag().over(w),
+    )
+    span = (lagged.year - lagged.prev_year).cast("float64")
+    emp_prev = lagged._emp_prev
+    growth_ok = (emp_prev > 0) & (lagged.emp >= 0)
+    return (
+        lagged.mutate(
+            emp_change=lagged.emp - emp_prev,
+            emp_growth=growth_ok.ifelse((lagged.emp / emp_prev) ** (1.0 / span) - 1.0, ibis.null()),
+            expected_emp_change=emp_prev
+            * (lagged.emp_national - lagged._nat_prev)
+            / lagged._nat_prev.nullif(0.0),
+            est_change=lagged.est - lagged._est_prev,
+            lq_change=lagged.lq - lagged._lq_prev,
+        )
+        .mutate(
+            competitive_effect=lambda t: t.emp_change - t.expected_emp_change,
+        )
+        .drop("_emp_prev", "_est_prev", "_lq_prev", "_nat_prev")
+    )
+
+
+# -------------------------------------------------------------------------------------------
+# public API
+# -------------------------------------------------------------------------------------------
+def build_panel(
+    counts: Any,
+    definitions: Any,
+    *,
+    region_type: str,
+    national: Any = None,
+    backend: str = "duckdb",
+    members: Any = None,
+    level: str = "cluster",
+    complete: bool = True,
+    growth: bool = True,
+    connection: Any = None,
+) -> pd.DataFrame:
+    """Build the region x cluster x year panel of one region type.
+
+    Parameters
+    ----------
+    counts
+        Industry counts (:data:`clusteratlas.schema.INDUSTRY_COUNTS` columns; ``emp`` with
+        suppressed cells filled). Either at ``region_type`` already, or at the member level of
+        ``members`` (e.g. counties) to be summed into msa / economic_area / custom regions.
+    definitions
+        :data:`clusteratlas.schema.CLUSTER_DEFINITIONS` (naics -> cluster, with naics_vintage).
+    region_type
+        One of state, county, msa, economic_area, custom (or nation).
+    national
+        National 6-digit counts (the USCM "country" record) for the LQ denominators and the
+        national shares. If None, rows of ``counts`` with region_type "nation" are used, and
+        failing those the sum over the regions built here (say so in your report).
+    backend
+        "duckdb" (default) or "spark" (Ibis PySpark backend, local mode unless ``connection``).
+    level
+        "cluster" or "subcluster" (subclusters are never flagged, as in USCM).
+    complete
+        Emit a row for every region x cluster x year, zeros where absent (as USCM does).
+    growth
+        Add the change columns (:data:`PANEL_EXTRA`) against the previous year in the panel.
+
+    Returns a pandas frame with the :data:`~clusteratlas.schema.CLUSTER_PANEL` columns plus
+    :data:`PANEL_EXTRA` (and subcluster_code/name at subcluster level), sorted by region type,
+    region, year, cluster.
+    """
+    if region_type not in REGION_TYPES:
+        raise ParameterError(
+            "region_type", f"unknown region type {region_type!r}", allowed=", ".join(REGION_TYPES)
+        )
+    if level not in LEVELS:
+        raise ParameterError("level", f"unknown level {level!r}", allowed=", ".join(LEVELS))
+    con = connection if connection is not None else connect(backend)
+
+    raw = _prepare_counts(_table(counts, "counts"), "counts")
+    defs = _prepare_definitions(_table(definitions, "cluster definitions"), level)
+
+    wanted = [region_type]
+    # custom regions are flagged in one pool with economic areas (USCM): build both
+    wanted += [m for m, pool in FLAG_POOL.items() if pool == region_type]
+    wanted += [pool for m, pool in FLAG_POOL.items() if m == region_type]
+    if members is not None:
+        regional = aggregate_members(raw, _table(members, "region members"), wanted)
+        direct = raw.filter(raw.region_type.isin(wanted))
+        regional = regional.union(direct.select(*regional.columns))
+    else:
+        regional = raw.filter(raw.region_type.isin(wanted))
+
+    if national is not None:
+        nat_counts = _prepare_counts(_table(national, "national counts"), "national counts")
+    else:
+        nat_counts = raw.filter(raw.region_type == "nation")
+        if int(con.execute(nat_counts.count())) == 0:
+            warnings.warn(
+                "no national counts given: the national denominators are the sum over the "
+                f"{region_type} regions built here (USCM uses the national CBP record)",
+                stacklevel=2,
+            )
+            nat_counts = regional.filter(regional.region_type == region_type)
+    # one scan of the counts: cluster sums plus a NULL-cluster group for unmapped industries,
+    # computed once because it is read several times below (totals, thresholds, flags, lags)
+    sums = _materialize(con, _cluster_sums(regional, defs, level=level, keep_unmapped=True))
+    _warn_unmapped(con, sums)
+    if complete:
+        # the completed grid is read several times too: materialize it as well
+        region_clusters = _materialize(con, _complete(sums, defs, level))
+    else:
+        region_clusters = sums.filter(sums.cluster_code.notnull())
+    national_clusters = aggregate_clusters(nat_counts, defs, level=level, complete=False)
+    panel = cluster_metrics(region_clusters, national_clusters, growth=growth)
+    panel = panel.filter(panel.region_type == region_type)
+    try:
+        frame = _to_pandas(con, _ordered(panel))
+    finally:
+        _drop_temporary(con, sums)
+        _drop_temporary(con, region_clusters)
+    if len(frame) == 0:
+        raise InputError(
+            f"no {region_type} rows to build a panel from",
+            hint="check the counts' region_type values (or pass members= to aggregate counties)",
+        )
+    n_regions = frame["region_id"].nunique()
+    if level == "cluster" and n_regions < MIN_FLAG_REGIONS:
+        warnings.warn(
+            f"only {n_regions} {region_type} region(s): strong-cluster flags compare a region with "
+            "the other regions of its type, so build the panel for all of them (e.g. all states) "
+            "to get USCM's flags",
+            stacklevel=2,
+        )
+    return _finish(frame, level, growth)
+
+
+def panel_from_uscm(
+    uscm_frame: Any,
+    national_counts: Any,
+    definitions: Any,
+    *,
+    backend: str = "duckdb",
+    growth: bool = True,
+    connection: Any = None,
+) -> pd.DataFrame:
+    """The panel from a USCM download already aggregated to region x cluster x year.
+
+    ``uscm_frame`` has region_type, region_id, year, cluster_code, cluster_name, traded, emp,
+    emp_reported, est, ap, qp1 (``clusteratlas.data.uscm.read_uscm``); national cluster
+    employment comes from ``national_counts`` (6-digit national CBP) mapped with
+    ``definitions``.
+    """
+    con = connection if connection is not None else connect(backend)
+    rc = _table(uscm_frame, "USCM frame")
+    _require(
+        rc,
+        [
+            "region_type",
+            "region_id",
+            "year",
+            "cluster_code",
+            "cluster_name",
+            "traded",
+            "emp",
+            "est",
+        ],
+        "USCM frame",
+    )
+    rc = rc.select(
+        region_type=rc.region_type.cast("string"),
+        region_id=rc.region_id.cast("string"),
+        year=rc.year.cast("int64"),
+        cluster_code=rc.cluster_code.cast("string"),
+        cluster_name=rc.cluster_name.cast("string"),
+        traded=rc.traded.cast("boolean"),
+        **{
+            k: (rc[k].cast("float64") if k in rc.columns else ibis.literal(0.0, "float64"))
+            for k in MEASURES
+        },
+    )
+    defs = _prepare_definitions(_table(definitions, "cluster definitions"), "cluster")
+    nat = _prepare_counts(_table(national_counts, "national counts"), "national counts")
+    national_clusters = aggregate_clusters(nat, defs, complete=False)
+    frame = _to_pandas(con, _ordered(cluster_metrics(rc, national_clusters, growth=growth)))
+    return _finish(frame, "cluster", growth)
+
+
+def _warn_unmapped(con: Any, sums: ir.Table) -> None:
+    unmapped = sums.filter(sums.cluster_code.isnull())
+    summary = con.execute(unmapped.aggregate(rows=unmapped.count(), emp=unmapped.emp.sum()))
+    if int(summary["rows"].iloc[0] or 0):
+        warnings.warn(
+            f"{float(summary['emp'].iloc[0] or 0):,.0f} jobs are in industry codes the cluster "
+            "definitions do not map and are left out (list them with unmapped_industries())",
+            stacklevel=3,
+        )
+
+
+def unmapped_industries(counts: Any, definitions: Any, *, backend: str = "duckdb") -> pd.DataFrame:
+    """Industry codes of ``counts`` that the definitions do not map, with their employment."""
+    con = connect(backend)
+    raw = _prepare_counts(_table(counts, "counts"), "counts")
+    defs = _prepare_definitions(_table(definitions, "cluster definitions"), "cluster")
+    if "def_vintage" in defs.columns:
+        known = defs.select(naics=defs.naics, naics_vintage=defs.def_vintage)
+        anti = raw.anti_join(known, ["naics", "naics_vintage"])
+    else:
+        anti = raw.anti_join(defs.select("naics"), "naics")
+    out = anti.group_by(["naics_vintage", "naics"]).aggregate(
+        emp=anti.emp.sum(), est=anti.est.sum()
+    )
+    return con.execute(out.order_by(ibis.desc("emp")))
+
+
+def _materialize(con: Any, table: ir.Table) -> ir.Table:
+    """Compute ``table`` once into a temporary table on DuckDB (other engines: unchanged).
+
+    DuckDB inlines a CTE that is referenced several times, so without this the 6-digit join
+    and aggregation would run once per reference.
+    """
+    if getattr(con, "name", "") != "duckdb":
+        return table
+    return con.create_table(ibis.util.gen_name("cluster_aggregate"), table, temp=True)
+
+
+def _drop_temporary(con: Any, table: ir.Table) -> None:
+    """Drop a table made by :func:`_materialize` (user connections stay clean)."""
+    if getattr(con, "name", "") != "duckdb":
+        return
+    try:
+        name = table.get_name().rsplit(".", 1)[-1]
+    except AttributeError:  # an expression, not a materialized table
+        return
+    if name.startswith("ibis_cluster_aggregate"):
+        con.raw_sql(f'DROP TABLE IF EXISTS temp.main."{name}"').fetchall()
+
+
+def _to_pandas(con: Any, expr: ir.Table) -> pd.DataFrame:
+    """Result via Arrow (much faster than Ibis' own pandas conversion for millions of rows)."""
+    return con.to_pyarrow(expr).to_pandas()
+
+
+def _ordered(panel: ir.Table) -> ir.Table:
+    """Sort in the engine: region, year, then cluster codes in natural order ("2" < "10")."""
+    keys = [
+        panel.region_type,
+        panel.region_id,
+        panel.year,
+        panel.cluster_code.length(),
+        panel.cluster_code,
+    ]
+    if "subcluster_code" in panel.columns:
+        keys += [panel.subcluster_code.length(), panel.subcluster_code]
+    return panel.order_by(keys)
+
+
+def _finish(frame: pd.DataFrame, level: str, growth: bool) -> pd.DataFrame:
+    columns = dict(CLUSTER_PANEL)
+    if level == "subcluster":
+        columns = {
+            **{k: v for k, v in columns.items() if k != "cluster_name"},
+            "cluster_name": "string",
+            **SUBCLUSTER_COLUMNS,
+        }
+    extra = (
+        PANEL_EXTRA if growth else {k: PANEL_EXTRA[k] for k in ("emp_region_group", "emp_national")}
+    )
+    columns.update(extra)
+    return frame.loc[:, list(columns)].astype(columns).reset_index(drop=True)

@@ -1,0 +1,175 @@
+"""Region-level summaries of a cluster panel: cluster strength, totals, strong-cluster lists,
+and change between two chosen years.
+
+These work on the pandas frame :func:`clusteratlas.panel.build.build_panel` returns (small:
+one row per region x cluster x year), so they are plain pandas.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from clusteratlas.errors import InputError, ParameterError
+from clusteratlas.schema import require_columns
+
+REGION_KEYS = ["region_type", "region_id", "year"]
+
+
+def region_summary(panel: pd.DataFrame) -> pd.DataFrame:
+    """One row per region x year: totals and USCM cluster strength.
+
+    ``aggregate_calcs_mapper.js`` ``calc_cluster_strength`` (traded, non-subcluster clusters):
+
+    .. math::
+
+        \\text{cluster\\_strength}_r = \\frac{\\sum_{c\\ strong} E_{rc}}{\\sum_{c\\ traded} E_{rc}}
+
+    Columns: emp, emp_traded, emp_local, est, est_traded, ap, emp_reported, wage (AP x 1000 /
+    reported employment), wage_traded, n_clusters_present (traded clusters with E > 0),
+    n_strong, n_strong10, strong_emp (USCM ``str_emp_tl``), cluster_strength (``str_emp_per``).
+    """
+    require_columns(
+        panel,
+        [*REGION_KEYS, "traded", "emp", "emp_reported", "est", "ap", "strong"],
+        what="cluster panel",
+    )
+    if "subcluster_code" in panel.columns:
+        raise InputError("region_summary needs a cluster-level panel, not a subcluster panel")
+    frame = panel.assign(
+        _emp_traded=panel["emp"].where(panel["traded"], 0.0),
+        _est_traded=panel["est"].where(panel["traded"], 0.0),
+        _ap_traded=panel["ap"].where(panel["traded"], 0.0),
+        _rep_traded=panel["emp_reported"].where(panel["traded"], 0.0),
+        _strong_emp=panel["emp"].where(panel["strong"] & panel["traded"], 0.0),
+        _present=(panel["traded"] & (panel["emp"] > 0)).astype(int),
+        _strong=(panel["strong"] & panel["traded"]).astype(int),
+        _strong10=(panel.get("strong10", False) & panel["traded"]).astype(int),
+    )
+    out = frame.groupby(REGION_KEYS, as_index=False, sort=True).agg(
+        emp=("emp", "sum"),
+        emp_traded=("_emp_traded", "sum"),
+        est=("est", "sum"),
+        est_traded=("_est_traded", "sum"),
+        ap=("ap", "sum"),
+        ap_traded=("_ap_traded", "sum"),
+        emp_reported=("emp_reported", "sum"),
+        emp_reported_traded=("_rep_traded", "sum"),
+        n_clusters_present=("_present", "sum"),
+        n_strong=("_strong", "sum"),
+        n_strong10=("_strong10", "sum"),
+        strong_emp=("_strong_emp", "sum"),
+    )
+    out["emp_local"] = out["emp"] - out["emp_traded"]
+    out["wage"] = _ratio(out["ap"] * 1000.0, out["emp_reported"])
+    out["wage_traded"] = _ratio(out["ap_traded"] * 1000.0, out["emp_reported_traded"])
+    out["cluster_strength"] = _ratio(out["strong_emp"], out["emp_traded"])
+    columns = [
+        *REGION_KEYS,
+        "emp",
+        "emp_traded",
+        "emp_local",
+        "est",
+        "est_traded",
+        "ap",
+        "wage",
+        "wage_traded",
+        "n_clusters_present",
+        "n_strong",
+        "n_strong10",
+        "strong_emp",
+        "cluster_strength",
+    ]
+    return out.loc[:, columns]
+
+
+def strong_flags(panel: pd.DataFrame, *, which: str = "strong") -> pd.DataFrame:
+    """The flagged (region, year, cluster) rows, strongest LQ first within each region-year.
+
+    ``which`` is one of qualifying, significant, strong, strong10.
+    """
+    allowed = ("qualifying", "significant", "strong", "strong10")
+    if which not in allowed:
+        raise ParameterError("which", f"unknown flag {which!r}", allowed=", ".join(allowed))
+    require_columns(
+        panel,
+        [*REGION_KEYS, "cluster_code", "cluster_name", "lq", "emp", which],
+        what="cluster panel",
+    )
+    rows = panel.loc[panel[which]]
+    columns = [*REGION_KEYS, "cluster_code", "cluster_name", "emp", "est", "lq", "national_share"]
+    columns = [c for c in columns if c in rows.columns]
+    return (
+        rows.loc[:, columns]
+        .sort_values([*REGION_KEYS, "lq"], ascending=[True, True, True, False])
+        .reset_index(drop=True)
+    )
+
+
+def cagr(start: pd.Series | float, end: pd.Series | float, years: int | float) -> pd.Series | float:
+    """Compound annual growth (end/start)^(1/years) - 1; undefined (NaN) where start <= 0."""
+    if np.any(np.asarray(years) <= 0):
+        raise ParameterError("years", "the end year must come after the start year")
+    start_arr = np.asarray(start, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        value = np.where(
+            start_arr > 0, (np.asarray(end, dtype=float) / start_arr) ** (1.0 / years) - 1.0, np.nan
+        )
+    return pd.Series(value, index=start.index) if isinstance(start, pd.Series) else float(value)
+
+
+def change_between(panel: pd.DataFrame, start: int, end: int) -> pd.DataFrame:
+    """Region x cluster change from ``start`` to ``end`` (USCM report.js ``jobCreation``).
+
+    Columns: emp_start, emp_end, emp_change (job creation), emp_cagr, expected_emp_change =
+    E_start x (E_US,c,end - E_US,c,start) / E_US,c,start, competitive_effect = actual -
+    expected, est_change, lq_change, wage_cagr, national_share_change (the "specialization"
+    chart's change). CAGRs are taken on unrounded values (USCM rounds on its maps; we don't).
+    """
+    if end <= start:
+        raise ParameterError("end", f"must be after start ({start})")
+    years = set(panel["year"].unique())
+    for year in (start, end):
+        if year not in years:
+            raise ParameterError(
+                "start/end",
+                f"year {year} is not in the panel",
+                allowed=", ".join(map(str, sorted(years))),
+            )
+    keys = ["region_type", "region_id", "cluster_code"]
+    if "subcluster_code" in panel.columns:
+        keys.append("subcluster_code")
+    cols = [
+        *keys,
+        "cluster_name",
+        "traded",
+        "emp",
+        "est",
+        "lq",
+        "wage",
+        "emp_national",
+        "national_share",
+    ]
+    a = panel.loc[panel["year"] == start, cols]
+    b = panel.loc[panel["year"] == end, cols]
+    both = a.merge(b.drop(columns=["cluster_name", "traded"]), on=keys, suffixes=("_start", "_end"))
+    out = both.loc[:, [*keys, "cluster_name", "traded"]].copy()
+    out["start_year"], out["end_year"] = start, end
+    out["emp_start"], out["emp_end"] = both["emp_start"], both["emp_end"]
+    out["emp_change"] = both["emp_end"] - both["emp_start"]
+    out["emp_cagr"] = cagr(both["emp_start"], both["emp_end"], end - start)
+    national_growth = _ratio(
+        both["emp_national_end"] - both["emp_national_start"], both["emp_national_start"]
+    )
+    out["expected_emp_change"] = both["emp_start"] * national_growth
+    out["competitive_effect"] = out["emp_change"] - out["expected_emp_change"]
+    out["est_change"] = both["est_end"] - both["est_start"]
+    out["lq_change"] = both["lq_end"] - both["lq_start"]
+    out["wage_cagr"] = cagr(both["wage_start"], both["wage_end"], end - start)
+    out["national_share_change"] = both["national_share_end"] - both["national_share_start"]
+    return out.reset_index(drop=True)
+
+
+def _ratio(num: pd.Series, den: pd.Series) -> pd.Series:
+    den = den.astype(float)
+    return num.astype(float) / den.where(den != 0)

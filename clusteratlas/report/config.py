@@ -1,0 +1,363 @@
+"""The ``clusteratlas run`` configuration: one small TOML file, its defaults and its validation.
+
+This module owns the config keys (:data:`KEYS`, which also feeds ``clusteratlas run --help``),
+reading TOML into a :class:`RunConfig`, and two validation passes that run before any work:
+:func:`validate_static` (types, key names, window order) and :func:`validate_against`
+(regions, years and cluster codes the data actually has). Every failure is a
+:class:`~clusteratlas.errors.ParameterError` naming the key and the allowed values.
+
+Defaults reproduce the seed study (Cho et al. 2024): state level, shock window 2018 -> 2020 and
+recovery window 2020 -> 2022 as printed, plus corrected windows (2019 -> 2020 for annual BEA
+GDP; CBP March employment needs 2019 -> 2021 because CBP 2020 is counted before the lockdown).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import tomllib
+
+from clusteratlas.errors import ParameterError
+from clusteratlas.schema import OUTCOME_NAMES
+
+TREATMENT_RULES = ("strength_above_quantile", "any_strong", "n_strong_at_least")
+
+#: section -> key -> (default, help text). The single source for defaults, --help and docs.
+KEYS: dict[str, dict[str, tuple[Any, str]]] = {
+    "study": {
+        "region_type": (
+            "state",
+            "region level of the whole study: state, county, msa, economic_area",
+        ),
+        "regions": (["01"], "regions of interest (ids: state FIPS '01', county FIPS '01073', ...)"),
+        "peers": (
+            [],
+            "peer regions to compare with; empty = the tool proposes the nearest by size and traded mix",
+        ),
+        "n_peers": (5, "how many peers to propose when 'peers' is empty"),
+        "base_year": (
+            0,
+            "year of the cluster portfolio used for the treatment; 0 = latest panel year",
+        ),
+        "map_cluster": (
+            "",
+            "cluster code whose LQ is mapped; empty = the region's strongest cluster",
+        ),
+    },
+    "windows": {
+        "shock": ([2018, 2020], "shock window (start, end years) as printed in the seed study"),
+        "recovery": (
+            [2020, 2022],
+            "recovery window (start, end years) as printed in the seed study",
+        ),
+        "corrected_shock": (
+            [2019, 2020],
+            "shock window of the corrected design (annual BEA GDP: 2019 peak -> 2020 trough)",
+        ),
+        "corrected_recovery": ([2020, 2022], "recovery window of the corrected design"),
+        "employment_shock": (
+            [2019, 2021],
+            "shock window for CBP March employment (CBP 2020 predates the lockdown)",
+        ),
+    },
+    "treatment": {
+        "rule": (
+            "strength_above_quantile",
+            f"who counts as a 'cluster region': {', '.join(TREATMENT_RULES)}",
+        ),
+        "quantile": (
+            0.5,
+            "strength_above_quantile: treated if cluster strength >= this quantile across regions",
+        ),
+        "min_strong": (
+            3,
+            "n_strong_at_least: treated if the region has at least this many strong clusters",
+        ),
+    },
+    "outcomes": {
+        "names": (
+            ["gdp", "mfg_gdp", "employment"],
+            f"outcomes to analyse, any of {', '.join(OUTCOME_NAMES)}",
+        ),
+        "log": (
+            True,
+            "DID on log outcomes (percent effects); false = levels as in the seed tables",
+        ),
+    },
+    "theory": {
+        "params": (
+            {},
+            "model calibration, e.g. {K = 0.8, t = 0.1, alpha = 0.5, b = 0.1, F = 0.2, e = 0.3, theta = 0.2}; empty = the model defaults",
+        ),
+        "x": ("K", "parameter on the regime map's horizontal axis"),
+        "x_range": ([0.05, 1.0], "low, high of the x parameter"),
+        "y": ("t", "parameter on the regime map's vertical axis"),
+        "y_range": ([0.0, 0.9], "low, high of the y parameter"),
+        "resolution": (120, "grid points per axis of the regime map"),
+        "audit_samples": (
+            2000,
+            "random admissible parameter points for the audit of the paper's claims",
+        ),
+    },
+}
+
+
+@dataclass
+class RunConfig:
+    """Validated run settings (one attribute per config section, each a plain dict)."""
+
+    study: dict[str, Any] = field(default_factory=dict)
+    windows: dict[str, list[int]] = field(default_factory=dict)
+    treatment: dict[str, Any] = field(default_factory=dict)
+    outcomes: dict[str, Any] = field(default_factory=dict)
+    theory: dict[str, Any] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, dict[str, Any]]:
+        return asdict(self)
+
+    @property
+    def region_type(self) -> str:
+        return str(self.study["region_type"])
+
+    @property
+    def regions(self) -> list[str]:
+        return [str(r) for r in self.study["regions"]]
+
+
+def defaults() -> RunConfig:
+    """The default configuration (the seed study's design at state level, Alabama in focus)."""
+    return RunConfig(
+        **{section: {k: v[0] for k, v in keys.items()} for section, keys in KEYS.items()}
+    )
+
+
+def from_mapping(raw: dict[str, Any], *, source: str = "config") -> RunConfig:
+    """Merge ``raw`` over the defaults; unknown sections or keys are errors."""
+    config = defaults()
+    for section, values in raw.items():
+        if section not in KEYS:
+            raise ParameterError(section, f"unknown section in {source}", allowed=", ".join(KEYS))
+        if not isinstance(values, dict):
+            raise ParameterError(section, "must be a [section] table")
+        for key, value in values.items():
+            if key not in KEYS[section]:
+                raise ParameterError(
+                    f"{section}.{key}", f"unknown key in {source}", allowed=", ".join(KEYS[section])
+                )
+            getattr(config, section)[key] = value
+    validate_static(config)
+    return config
+
+
+def load(path: str | Path | None) -> RunConfig:
+    """Read a TOML config file (None = the defaults)."""
+    if path is None:
+        return from_mapping({})
+    path = Path(path)
+    if not path.is_file():
+        raise ParameterError("--config", f"file {path} does not exist")
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as error:
+        raise ParameterError("--config", f"{path} is not valid TOML: {error}") from None
+    return from_mapping(raw, source=str(path))
+
+
+def _window(config: RunConfig, key: str) -> None:
+    value = config.windows[key]
+    if (
+        not isinstance(value, list)
+        or len(value) != 2
+        or not all(isinstance(v, int) and not isinstance(v, bool) for v in value)
+    ):
+        raise ParameterError(f"windows.{key}", f"must be [start_year, end_year], got {value!r}")
+    if value[1] <= value[0]:
+        raise ParameterError(f"windows.{key}", f"end year must be after start year, got {value!r}")
+
+
+def validate_static(config: RunConfig) -> None:
+    """Checks that need no data: types, allowed values, window order."""
+    from clusteratlas.report.maps import MAP_REGION_TYPES
+
+    study = config.study
+    if study["region_type"] not in MAP_REGION_TYPES:
+        raise ParameterError(
+            "study.region_type",
+            f"unknown region type {study['region_type']!r}",
+            allowed=", ".join(MAP_REGION_TYPES),
+        )
+    for key in ("regions", "peers"):
+        if not isinstance(study[key], list) or not all(isinstance(r, str) for r in study[key]):
+            raise ParameterError(f"study.{key}", 'must be a list of region id strings, e.g. ["01"]')
+    if not study["regions"]:
+        raise ParameterError("study.regions", "name at least one region of interest")
+    if not isinstance(study["n_peers"], int) or study["n_peers"] < 1:
+        raise ParameterError(
+            "study.n_peers", f"must be a positive integer, got {study['n_peers']!r}"
+        )
+    if not isinstance(study["base_year"], int):
+        raise ParameterError("study.base_year", "must be a year (integer) or 0 for the latest")
+    for key in KEYS["windows"]:
+        _window(config, key)
+    rule = config.treatment["rule"]
+    if rule not in TREATMENT_RULES:
+        raise ParameterError(
+            "treatment.rule", f"unknown rule {rule!r}", allowed=", ".join(TREATMENT_RULES)
+        )
+    q = config.treatment["quantile"]
+    if not isinstance(q, int | float) or not 0 < float(q) < 1:
+        raise ParameterError("treatment.quantile", f"must be strictly between 0 and 1, got {q!r}")
+    if not isinstance(config.treatment["min_strong"], int) or config.treatment["min_strong"] < 1:
+        raise ParameterError("treatment.min_strong", "must be a positive integer")
+    names = config.outcomes["names"]
+    if not isinstance(names, list) or not names:
+        raise ParameterError(
+            "outcomes.names", "must be a non-empty list", allowed=", ".join(OUTCOME_NAMES)
+        )
+    for name in names:
+        if name not in OUTCOME_NAMES:
+            raise ParameterError(
+                "outcomes.names", f"unknown outcome {name!r}", allowed=", ".join(OUTCOME_NAMES)
+            )
+    if not isinstance(config.outcomes["log"], bool):
+        raise ParameterError("outcomes.log", "must be true or false")
+    _validate_theory(config.theory)
+
+
+def _validate_theory(theory: dict[str, Any]) -> None:
+    try:
+        from clusteratlas.theory.maps import MAP_PARAMETERS
+    except ImportError:  # the theory part is optional; its stage then reports it missing
+        return
+    for axis in ("x", "y"):
+        if theory[axis] not in MAP_PARAMETERS:
+            raise ParameterError(
+                f"theory.{axis}",
+                f"unknown parameter {theory[axis]!r}",
+                allowed=", ".join(MAP_PARAMETERS),
+            )
+        low_high = theory[f"{axis}_range"]
+        if not (
+            isinstance(low_high, list)
+            and len(low_high) == 2
+            and all(isinstance(v, int | float) for v in low_high)
+            and low_high[0] < low_high[1]
+        ):
+            raise ParameterError(
+                f"theory.{axis}_range", f"must be [low, high] with low < high, got {low_high!r}"
+            )
+    if theory["x"] == theory["y"]:
+        raise ParameterError("theory.y", "must differ from theory.x")
+    if not isinstance(theory["params"], dict):
+        raise ParameterError("theory.params", "must be a table, e.g. {K = 0.8, t = 0.1}")
+    for name, value in theory["params"].items():
+        if name not in MAP_PARAMETERS:
+            raise ParameterError(
+                f"theory.params.{name}",
+                "unknown model parameter",
+                allowed=", ".join(MAP_PARAMETERS),
+            )
+        if not isinstance(value, int | float) or isinstance(value, bool):
+            raise ParameterError(f"theory.params.{name}", f"must be a number, got {value!r}")
+    for key in ("resolution", "audit_samples"):
+        if not isinstance(theory[key], int) or theory[key] < 10:
+            raise ParameterError(f"theory.{key}", f"must be an integer >= 10, got {theory[key]!r}")
+
+
+@dataclass(frozen=True)
+class Availability:
+    """What the input data can support (read cheaply before any stage runs)."""
+
+    region_ids: frozenset[str]
+    outcome_years: dict[str, tuple[int, int]]  # outcome -> (first, last year)
+    panel_years: tuple[int, ...]
+    cluster_codes: frozenset[str]
+    description: str = ""
+
+
+def _short(values: Any, n: int = 12) -> str:
+    values = sorted(map(str, values))
+    return ", ".join(values[:n]) + (f", ... ({len(values)} in all)" if len(values) > n else "")
+
+
+def validate_against(config: RunConfig, available: Availability) -> None:
+    """Checks against the data: unknown regions, windows outside the data years, unknown clusters."""
+    for key in ("regions", "peers"):
+        for region in config.study[key]:
+            if region not in available.region_ids:
+                raise ParameterError(
+                    f"study.{key}",
+                    f"unknown {config.region_type} {region!r} in {available.description}",
+                    allowed=_short(available.region_ids),
+                )
+    base = config.study["base_year"]
+    if base and base not in available.panel_years:
+        raise ParameterError(
+            "study.base_year",
+            f"no cluster panel for {base}",
+            allowed=_short(available.panel_years) + " or 0",
+        )
+    cluster = config.study["map_cluster"]
+    if cluster and str(cluster) not in available.cluster_codes:
+        raise ParameterError(
+            "study.map_cluster",
+            f"unknown cluster code {cluster!r}",
+            allowed=_short(available.cluster_codes, 70),
+        )
+    wanted = [o for o in config.outcomes["names"]]
+    missing = [o for o in wanted if o not in available.outcome_years]
+    if missing:
+        raise ParameterError(
+            "outcomes.names",
+            f"no data for {', '.join(missing)} in {available.description}",
+            allowed=", ".join(sorted(available.outcome_years)),
+        )
+    first = min(available.outcome_years[o][0] for o in wanted)
+    last = max(available.outcome_years[o][1] for o in wanted)
+    for key, (start, end) in config.windows.items():
+        if start < first or end > last:
+            raise ParameterError(
+                f"windows.{key}",
+                f"window {start}-{end} lies outside the outcome data years {first}-{last}",
+                allowed=f"years between {first} and {last}",
+            )
+
+
+def to_toml(config: RunConfig | None = None) -> str:
+    """The config as commented TOML (``clusteratlas init-config`` writes this)."""
+    config = config or defaults()
+    lines = [
+        "# clusteratlas run configuration (TOML). Every key is optional; absent keys take the",
+        "# defaults shown here, which reproduce the seed study (Cho et al. 2024) at state level.",
+    ]
+    for section, keys in KEYS.items():
+        lines += ["", f"[{section}]"]
+        for key, (_, text) in keys.items():
+            lines.append(f"# {text}")
+            lines.append(f"{key} = {_toml_value(getattr(config, section)[key])}")
+    return "\n".join(lines) + "\n"
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k} = {_toml_value(v)}" for k, v in value.items()) + "}"
+    return repr(value)
+
+
+def help_text() -> str:
+    """Every config key with its default and meaning, for ``clusteratlas run --help``."""
+    parts = []
+    for section, keys in KEYS.items():
+        items = "; ".join(
+            f"{section}.{k} (default {_toml_value(d)}): {t}" for k, (d, t) in keys.items()
+        )
+        parts.append(f"Section {section}: {items}.")
+    return "\n\n".join(parts)

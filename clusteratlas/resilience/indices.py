@@ -1,0 +1,246 @@
+"""Resilience indices around a shock: Martin (2012), Martin-Sunley-Gardiner-Tyler (2016), Lagravinese (2015).
+
+For a unit r (a region, or a region x cluster) and a phase from t0 to t1 (resistance:
+peak -> trough; recovery: trough -> end), with g_r = ΔE_r/E_r and national growth g_N:
+
+.. math::
+
+    \\beta_r = g_r / g_N                                     \\quad\\text{(Martin 2012, sensitivity)}
+
+    \\text{MSGT}_r = \\frac{\\Delta E_r - \\Delta E_r^{exp}}{|\\Delta E_r^{exp}|}
+    \\quad \\Delta E_r^{exp} = \\begin{cases} g_N E_r & \\text{expected="aggregate"} \\\\
+                                             \\sum_i g_{iN} E_{ir} & \\text{expected="sectoral"} \\end{cases}
+
+    \\text{Lagravinese}_r = (g_r - g_N)/|g_N|
+
+With the aggregate expectation MSGT equals Lagravinese, which is 1 − β in a contraction
+(g_N < 0) and β − 1 in a recovery (g_N > 0). The sectoral expectation applies national
+industry (or cluster) rates to the unit's own mix, so what remains is competitive, not
+structural. The shift-share split of each phase (:mod:`clusteratlas.resilience.shiftshare`)
+gives the structural part IM/|NS| and the competitive part CS/|NS|.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from clusteratlas.errors import EstimationError, InputError, ParameterError
+from clusteratlas.resilience.shiftshare import shift_share
+from clusteratlas.resilience.windows import PHASES, ShockWindow, timing_warnings
+
+EXPECTED = ("aggregate", "sectoral")
+
+
+@dataclass
+class ResilienceResult:
+    """Per-unit, per-phase resilience indices with the shift-share split.
+
+    ``table`` has one row per unit and phase: value_start/end, change, growth,
+    national_growth, sensitivity (Martin β), expected_change, resilience (MSGT index),
+    lagravinese, the NS/IM/CS effects, structural and competitive components and a note where
+    an index is undefined (zero base or zero expected change).
+    """
+
+    table: pd.DataFrame
+    window: ShockWindow
+    expected: str
+    unit: tuple[str, ...]
+    outcome: str | None = None
+    warnings: list[str] = field(default_factory=list)
+    dropped: list = field(default_factory=list)
+
+    def tidy(self) -> pd.DataFrame:
+        """The long table (one row per unit x phase)."""
+        return self.table.copy()
+
+    def wide(self) -> pd.DataFrame:
+        """One row per unit: resistance_* and recovery_* columns of the main indices."""
+        cols = ["growth", "sensitivity", "resilience", "lagravinese", "competitive_component"]
+        wide = self.table.pivot_table(
+            index=list(self.unit), columns="phase", values=cols, aggfunc="first"
+        )
+        wide.columns = [f"{phase}_{name}" for name, phase in wide.columns]
+        return wide.reset_index()
+
+    def summary(self, top: int = 5) -> str:
+        """A short text report: window, national growth, most and least resilient units."""
+        lines = [
+            f"Resilience of {self.outcome or 'the outcome'} ({self.expected} expectation), window {self.window}",
+            f"units: {self.table[list(self.unit)].drop_duplicates().shape[0]}"
+            + (f"; dropped (missing years): {len(self.dropped)}" if self.dropped else ""),
+        ]
+        for phase in PHASES:
+            part = self.table[self.table["phase"] == phase].dropna(subset=["resilience"])
+            if part.empty:
+                continue
+            g_n = part["national_growth"].iloc[0]
+            lines.append(
+                f"\n{phase} {int(part['start'].iloc[0])}->{int(part['end'].iloc[0])}: national growth "
+                f"{g_n:+.2%}; median index {part['resilience'].median():+.3f}; "
+                f"{(part['resilience'] > 0).mean():.0%} of units above the expectation"
+            )
+            label = " ".join(self.unit[1:] if len(self.unit) > 1 else self.unit)
+            ranked = part.sort_values("resilience", ascending=False)
+            for title, rows in (("most", ranked.head(top)), ("least", ranked.tail(top).iloc[::-1])):
+                lines.append(f"  {title} resilient ({label}):")
+                for _, row in rows.iterrows():
+                    name = (
+                        " ".join(str(row[c]) for c in self.unit[1:])
+                        if len(self.unit) > 1
+                        else str(row[self.unit[0]])
+                    )
+                    lines.append(
+                        f"    {name:<14} growth {row['growth']:+.2%}  index {row['resilience']:+.3f}  "
+                        f"beta {row['sensitivity']:.3f}"
+                    )
+        for note in self.warnings:
+            lines.append(f"\nwarning: {note}")
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:  # pragma: no cover - convenience
+        return self.summary()
+
+
+def _split_national(
+    frame: pd.DataFrame, unit: list[str]
+) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    if "region_type" in frame.columns and (frame["region_type"] == "nation").any():
+        return frame[frame["region_type"] != "nation"], frame[frame["region_type"] == "nation"]
+    return frame, None
+
+
+def resilience(
+    frame: pd.DataFrame,
+    window: ShockWindow | tuple[int, int, int],
+    *,
+    unit: Sequence[str] = ("region_type", "region_id"),
+    sector: str | None = None,
+    match: Sequence[str] = (),
+    national: pd.DataFrame | None = None,
+    value: str = "value",
+    expected: str = "aggregate",
+    outcome: str | None = None,
+) -> ResilienceResult:
+    """Resistance and recoverability of every unit over a shock window.
+
+    Parameters
+    ----------
+    frame
+        Long data: ``year``, ``value``, the ``unit`` columns (and ``sector``). An OUTCOMES
+        table works as is (filter one outcome first or pass ``outcome``); a CLUSTER_PANEL works
+        with ``value="emp"`` and either ``sector="cluster_code"`` (region totals over the
+        cluster mix) or ``unit=("region_id", "cluster_code"), match=("cluster_code",)`` (each
+        region x cluster against its national cluster).
+    window
+        :class:`ShockWindow` or ``(peak, trough, end)``.
+    national
+        National benchmark (``year``, ``value``, sector/match columns). Default: rows with
+        region_type "nation" in ``frame``, else the sum over the units (with a warning).
+    expected
+        "aggregate" (national total rate, MSGT = Lagravinese) or "sectoral" (national sector
+        rates on the unit's own mix; needs ``sector``).
+    """
+    if expected not in EXPECTED:
+        raise ParameterError(
+            "expected", f"unknown expectation {expected!r}", allowed=", ".join(EXPECTED)
+        )
+    if expected == "sectoral" and not sector:
+        raise ParameterError(
+            "expected",
+            "'sectoral' needs the sector column (industry or cluster) of a region x sector panel",
+            allowed="aggregate, or pass sector='cluster_code'/'naics'",
+        )
+    window = window if isinstance(window, ShockWindow) else ShockWindow(*window)
+    unit = list(unit)
+    data = frame
+    if outcome is not None:
+        if "outcome" not in data.columns:
+            raise InputError("frame has no 'outcome' column to select from")
+        data = data[data["outcome"] == outcome]
+        if data.empty:
+            raise InputError(
+                f"no rows with outcome {outcome!r}",
+                hint=f"outcomes: {sorted(frame['outcome'].unique())}",
+            )
+    elif "outcome" in data.columns and data["outcome"].nunique() > 1:
+        raise ParameterError(
+            "outcome",
+            "the frame mixes several outcomes",
+            allowed=", ".join(sorted(data["outcome"].unique())),
+        )
+    if "source" in data.columns and data["source"].nunique() > 1:
+        raise ParameterError(
+            "source",
+            "the rows mix several sources of the same outcome (e.g. CBP and LAUS employment); "
+            "filter to one",
+            allowed=", ".join(sorted(data["source"].dropna().unique())),
+        )
+    notes: list[str] = []
+    data, from_frame = _split_national(data, unit)
+    if national is None:
+        national = from_frame
+    if national is None:
+        keys = ["year", *match] + ([sector] if sector else [])
+        national = data.groupby(keys, as_index=False)[value].sum()
+        notes.append("no national series given: the benchmark is the sum over the units analysed")
+    if "source" in data.columns:
+        notes += timing_warnings(window, data["source"].dropna().unique(), outcome)
+
+    parts, dropped = [], []
+    for phase, (t0, t1) in window.phases.items():
+        split = shift_share(
+            data, t0, t1, national=national, unit=unit, sector=sector, match=match, value=value
+        )
+        dropped += split.attrs.get("dropped", [])
+        split.insert(len(unit), "phase", phase)
+        parts.append(split)
+    table = pd.concat(parts, ignore_index=True)
+
+    e0, change, g_n = table["value_start"], table["change"], table["national_growth"]
+    if (g_n == 0).any():
+        raise EstimationError(
+            "national growth is exactly zero in a phase: sensitivity and indices undefined"
+        )
+    ns, im = table["national_share_effect"], table["industry_mix_effect"]
+    exp_change = ns + im if expected == "sectoral" else ns
+    base_ok = e0 != 0
+    table["growth"] = np.where(base_ok, change / e0.where(base_ok), np.nan)
+    table["sensitivity"] = table["growth"] / g_n
+    table["expected_change"] = exp_change
+    exp_ok = exp_change != 0
+    table["resilience"] = np.where(
+        exp_ok, (change - exp_change) / exp_change.abs().where(exp_ok), np.nan
+    )
+    table["lagravinese"] = (table["growth"] - g_n) / g_n.abs()
+    ns_ok = ns != 0
+    table["structural_component"] = np.where(ns_ok, im / ns.abs().where(ns_ok), np.nan)
+    table["competitive_component"] = np.where(
+        ns_ok, table["competitive_effect"] / ns.abs().where(ns_ok), np.nan
+    )
+    table["note"] = np.where(
+        ~base_ok,
+        "zero base value: indices undefined",
+        np.where(~exp_ok, "zero expected change: index undefined", ""),
+    )
+    undefined = int((table["note"] != "").sum())
+    if undefined:
+        warnings.warn(
+            f"{undefined} unit-phase rows have undefined indices (see the 'note' column)",
+            stacklevel=2,
+        )
+    for note in notes:
+        warnings.warn(note, stacklevel=2)
+    return ResilienceResult(
+        table=table,
+        window=window,
+        expected=expected,
+        unit=tuple(unit),
+        outcome=outcome,
+        warnings=notes,
+        dropped=dropped,
+    )

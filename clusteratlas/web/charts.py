@@ -1,0 +1,401 @@
+"""Inline SVG charts for the dashboard (no JavaScript library, no CDN: works offline).
+
+Each function takes a tidy table and column names and returns one ``<svg class="chart">``
+string. Every data mark carries ``class="pt"`` and a ``<title>`` with its value (hover
+tooltip), and the root carries ``data-points`` (the number of marks), so a test or a user can
+check a chart holds data. :func:`render` dispatches on a :class:`~clusteratlas.web.queries.Section`
+chart spec.
+"""
+
+from __future__ import annotations
+
+import math
+from html import escape
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+PALETTE = (
+    "#1f77b4",
+    "#ff7f0e",
+    "#2ca02c",
+    "#d62728",
+    "#9467bd",
+    "#8c564b",
+    "#e377c2",
+    "#7f7f7f",
+    "#bcbd22",
+    "#17becf",
+)
+WIDTH = 760
+
+
+def fmt(value: Any) -> str:
+    """A number for people: thousands separators, 3 significant decimals for small values."""
+    if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA:
+        return "–"
+    if isinstance(value, (bool, np.bool_)):
+        return "yes" if value else "no"
+    if isinstance(value, (int, np.integer)):
+        return f"{int(value):,}"
+    if isinstance(value, (float, np.floating)):
+        value = float(value)
+        if value.is_integer() and abs(value) >= 1:
+            return f"{value:,.0f}"
+        if abs(value) >= 1000:
+            return f"{value:,.0f}"
+        return f"{value:.3g}" if abs(value) < 1 else f"{value:,.2f}"
+    return str(value)
+
+
+def _svg(width: int, height: int, body: list[str], points: int, title: str = "") -> str:
+    return (
+        f'<svg class="chart" xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+        f'viewBox="0 0 {width} {height}" data-points="{points}" role="img" aria-label="{escape(title)}">'
+        f'<rect width="{width}" height="{height}" fill="white"/>' + "".join(body) + "</svg>"
+    )
+
+
+def _numeric(frame: pd.DataFrame, column: str) -> pd.Series:
+    return pd.to_numeric(frame[column], errors="coerce").astype(float)
+
+
+def bar_chart(
+    frame: pd.DataFrame,
+    label: str,
+    value: str,
+    *,
+    highlight: str | None = None,
+    top: int = 25,
+    sort: bool = True,
+    highlight_id: str | None = None,
+    id_column: str | None = None,
+) -> str:
+    """Horizontal bars of ``value`` by ``label`` (largest first), highlighted where ``highlight`` is true."""
+    data = frame.assign(_v=_numeric(frame, value)).dropna(subset=["_v"])
+    if sort:
+        data = data.sort_values("_v", ascending=False, kind="stable")
+    data = data.head(top)
+    row_h, left, right = 20, 260, 90
+    height = 30 + row_h * max(len(data), 1)
+    vmax = max(float(data["_v"].max()) if len(data) else 0.0, 0.0)
+    vmin = min(float(data["_v"].min()) if len(data) else 0.0, 0.0)
+    span = (vmax - vmin) or 1.0
+    scale = (WIDTH - left - right) / span
+    zero = left + (-vmin) * scale
+    body = [
+        f'<line x1="{zero:.1f}" y1="20" x2="{zero:.1f}" y2="{height - 5}" stroke="#999"/>',
+        f'<text x="{left}" y="14" class="axis">{escape(value)}</text>',
+    ]
+    for i, (_, row) in enumerate(data.iterrows()):
+        y = 24 + i * row_h
+        v = float(row["_v"])
+        x0, x1 = sorted((zero, zero + v * scale))
+        on = (highlight and bool(row.get(highlight))) or (
+            highlight_id is not None and id_column and str(row.get(id_column)) == highlight_id
+        )
+        color = "#d62728" if on else "#1f77b4"
+        name = escape(str(row[label]) if pd.notna(row[label]) else "")
+        body.append(
+            f'<text x="{left - 6}" y="{y + 13}" text-anchor="end" class="lbl">{name[:40]}</text>'
+        )
+        body.append(
+            f'<rect class="pt" x="{x0:.1f}" y="{y}" width="{max(x1 - x0, 0.5):.1f}" height="{row_h - 4}" '
+            f'fill="{color}" data-value="{v}"><title>{name}: {escape(fmt(v))}</title></rect>'
+        )
+        body.append(f'<text x="{x1 + 4:.1f}" y="{y + 13}" class="val">{escape(fmt(v))}</text>')
+    return _svg(WIDTH, height, body, len(data), value)
+
+
+def _axes(
+    x0: float,
+    x1: float,
+    y0: float,
+    y1: float,
+    left: int,
+    top: int,
+    w: int,
+    h: int,
+    xs: list,
+    x_is_year: bool,
+) -> list[str]:
+    body = [
+        f'<line x1="{left}" y1="{top + h}" x2="{left + w}" y2="{top + h}" stroke="#999"/>',
+        f'<line x1="{left}" y1="{top}" x2="{left}" y2="{top + h}" stroke="#999"/>',
+    ]
+    for frac in (0.0, 0.5, 1.0):
+        v = y0 + frac * (y1 - y0)
+        y = top + h - frac * h
+        body.append(
+            f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end" class="tick">{escape(fmt(v))}</text>'
+        )
+    step = max(1, len(xs) // 10)
+    for xv in xs[::step]:
+        x = left + (xv - x0) / ((x1 - x0) or 1) * w
+        text = str(int(xv)) if x_is_year else fmt(xv)
+        body.append(
+            f'<text x="{x:.1f}" y="{top + h + 16}" text-anchor="middle" class="tick">{escape(text)}</text>'
+        )
+    return body
+
+
+def line_chart(frame: pd.DataFrame, x: str, series: list[str], *, index: bool = False) -> str:
+    """Lines of ``series`` over ``x`` (years). ``index=True`` rescales each to 100 at its first value."""
+    series = [s for s in series if s in frame.columns]
+    data = frame.sort_values(x)
+    xs = _numeric(data, x).tolist()
+    values = {}
+    for s in series:
+        v = _numeric(data, s).to_numpy()
+        if index:
+            first = next((a for a in v if np.isfinite(a) and a != 0), None)
+            v = v / first * 100 if first else v * np.nan
+        values[s] = v
+    finite = (
+        np.concatenate([v[np.isfinite(v)] for v in values.values()]) if values else np.array([])
+    )
+    left, top, w, h = 80, 20, WIDTH - 240, 220
+    if not len(xs) or not finite.size:
+        return _svg(WIDTH, 60, ['<text x="10" y="30">no data</text>'], 0)
+    y0, y1 = (
+        min(float(finite.min()), 0.0) if not index else float(finite.min()),
+        float(finite.max()),
+    )
+    y1 = y1 if y1 > y0 else y0 + 1
+    x0, x1 = min(xs), max(xs)
+    body = _axes(x0, x1, y0, y1, left, top, w, h, xs, True)
+    points = 0
+    for k, (name, v) in enumerate(values.items()):
+        color = PALETTE[k % len(PALETTE)]
+        coords = [
+            ((left + (xv - x0) / ((x1 - x0) or 1) * w), top + h - (yv - y0) / (y1 - y0) * h, xv, yv)
+            for xv, yv in zip(xs, v, strict=True)
+            if np.isfinite(yv)
+        ]
+        if len(coords) > 1:
+            path = " ".join(f"{cx:.1f},{cy:.1f}" for cx, cy, _, _ in coords)
+            body.append(
+                f'<polyline points="{path}" fill="none" stroke="{color}" stroke-width="2"/>'
+            )
+        for cx, cy, xv, yv in coords:
+            body.append(
+                f'<circle class="pt" cx="{cx:.1f}" cy="{cy:.1f}" r="3.5" fill="{color}" data-value="{yv}">'
+                f"<title>{escape(name)} {int(xv)}: {escape(fmt(yv))}</title></circle>"
+            )
+            points += 1
+        body.append(
+            f'<rect x="{left + w + 20}" y="{top + 16 * k}" width="10" height="10" fill="{color}"/>'
+            f'<text x="{left + w + 35}" y="{top + 9 + 16 * k}" class="lbl">{escape(name)}{" (index)" if index else ""}</text>'
+        )
+    return _svg(WIDTH, top + h + 30, body, points)
+
+
+def grouped_bars(frame: pd.DataFrame, x: str, series: list[str]) -> str:
+    """Vertical grouped bars of ``series`` per ``x`` (e.g. actual vs expected job creation by year)."""
+    data = frame.sort_values(x)
+    left, top, w, h = 80, 20, WIDTH - 240, 220
+    vals = [_numeric(data, s).fillna(0.0).to_numpy() for s in series]
+    if not len(data):
+        return _svg(WIDTH, 60, ['<text x="10" y="30">no data</text>'], 0)
+    lo = min(0.0, *(float(v.min()) for v in vals))
+    hi = max(0.0, *(float(v.max()) for v in vals))
+    hi = hi if hi > lo else lo + 1
+    body = [f'<line x1="{left}" y1="{top}" x2="{left}" y2="{top + h}" stroke="#999"/>']
+    zero = top + h - (0 - lo) / (hi - lo) * h
+    body.append(
+        f'<line x1="{left}" y1="{zero:.1f}" x2="{left + w}" y2="{zero:.1f}" stroke="#999"/>'
+    )
+    for frac in (0.0, 0.5, 1.0):
+        v = lo + frac * (hi - lo)
+        body.append(
+            f'<text x="{left - 6}" y="{top + h - frac * h + 4:.1f}" text-anchor="end" class="tick">{escape(fmt(v))}</text>'
+        )
+    group = w / len(data)
+    bar = group * 0.8 / len(series)
+    points = 0
+    for i, xv in enumerate(data[x].tolist()):
+        gx = left + i * group + group * 0.1
+        body.append(
+            f'<text x="{gx + group * 0.4:.1f}" y="{top + h + 16}" text-anchor="middle" class="tick">{escape(str(xv))}</text>'
+        )
+        for k, s in enumerate(series):
+            v = float(vals[k][i])
+            y = top + h - (v - lo) / (hi - lo) * h
+            y_top, y_bot = sorted((y, zero))
+            body.append(
+                f'<rect class="pt" x="{gx + k * bar:.1f}" y="{y_top:.1f}" width="{bar:.1f}" height="{max(y_bot - y_top, 0.5):.1f}" '
+                f'fill="{PALETTE[k]}" data-value="{v}"><title>{escape(s)} {escape(str(xv))}: {escape(fmt(v))}</title></rect>'
+            )
+            points += 1
+    for k, s in enumerate(series):
+        body.append(
+            f'<rect x="{left + w + 20}" y="{top + 16 * k}" width="10" height="10" fill="{PALETTE[k]}"/>'
+            f'<text x="{left + w + 35}" y="{top + 9 + 16 * k}" class="lbl">{escape(s)}</text>'
+        )
+    return _svg(WIDTH, top + h + 30, body, points)
+
+
+def network(
+    frame: pd.DataFrame,
+    center: str,
+    label: str,
+    weight: str,
+    *,
+    link: str | None = None,
+    href: str = "",
+) -> str:
+    """A star network: the focal cluster in the middle, related clusters around it.
+
+    Edge width grows with ``weight`` (relatedness percentile).
+    """
+    data = frame.head(24)
+    size = 520
+    cx = cy = size / 2
+    radius = size / 2 - 90
+    body = []
+    w = _numeric(data, weight) if len(data) else pd.Series(dtype=float)
+    wmin, wmax = (float(w.min()), float(w.max())) if len(w) else (0.0, 1.0)
+    nodes = []
+    for i, (_, row) in enumerate(data.iterrows()):
+        angle = 2 * math.pi * i / max(len(data), 1) - math.pi / 2
+        x, y = cx + radius * math.cos(angle), cy + radius * math.sin(angle)
+        strength = (float(w.iloc[i]) - wmin) / ((wmax - wmin) or 1.0)
+        body.append(
+            f'<line x1="{cx}" y1="{cy}" x2="{x:.1f}" y2="{y:.1f}" stroke="#8aa" stroke-width="{1 + 4 * strength:.1f}"/>'
+        )
+        name = escape(str(row[label]))
+        anchor = "start" if math.cos(angle) > 0.1 else "end" if math.cos(angle) < -0.1 else "middle"
+        dx = 10 if anchor == "start" else -10 if anchor == "end" else 0
+        node = (
+            f'<circle class="pt" cx="{x:.1f}" cy="{y:.1f}" r="8" fill="#1f77b4" data-value="{float(w.iloc[i])}">'
+            f"<title>{name}: {escape(weight)} {escape(fmt(float(w.iloc[i])))}</title></circle>"
+            f'<text x="{x + dx:.1f}" y="{y + 4:.1f}" text-anchor="{anchor}" class="lbl">{name[:30]}</text>'
+        )
+        if link and href:
+            node = f'<a href="{escape(href + str(row[link]))}">{node}</a>'
+        nodes.append(node)
+    body.extend(nodes)
+    body.append(
+        f'<circle cx="{cx}" cy="{cy}" r="14" fill="#d62728"/><text x="{cx}" y="{cy + 30}" text-anchor="middle" class="lbl"><tspan font-weight="bold">{escape(center)}</tspan></text>'
+    )
+    return _svg(
+        size + 240, size, [f'<g transform="translate(120,0)">{"".join(body)}</g>'], len(data)
+    )
+
+
+def heatmap(frame: pd.DataFrame, x: str, y: str, category: str) -> str:
+    """A categorical grid (regime map): one cell per (x, y), coloured by ``category``."""
+    xs = np.sort(frame[x].unique())
+    ys = np.sort(frame[y].unique())
+    cats = sorted(frame[category].astype(str).unique())
+    colors = {
+        c: ("#dddddd" if c == "none" else PALETTE[i % len(PALETTE)]) for i, c in enumerate(cats)
+    }
+    left, top, w, h = 60, 20, 440, 440
+    cw, ch = w / len(xs), h / len(ys)
+    xi = {v: i for i, v in enumerate(xs)}
+    yi = {v: i for i, v in enumerate(ys)}
+    body = []
+    for xv, yv, c in zip(frame[x], frame[y], frame[category].astype(str), strict=True):
+        px = left + xi[xv] * cw
+        py = top + h - (yi[yv] + 1) * ch
+        body.append(
+            f'<rect class="pt" x="{px:.1f}" y="{py:.1f}" width="{cw + 0.3:.1f}" height="{ch + 0.3:.1f}" fill="{colors[c]}">'
+            f"<title>{escape(x)}={xv:.3g}, {escape(y)}={yv:.3g}: {escape(c)}</title></rect>"
+        )
+    body.append(
+        f'<text x="{left + w / 2}" y="{top + h + 34}" text-anchor="middle" class="axis">{escape(x)}</text>'
+    )
+    body.append(
+        f'<text x="15" y="{top + h / 2}" class="axis" transform="rotate(-90 15 {top + h / 2})" text-anchor="middle">{escape(y)}</text>'
+    )
+    for v, px in ((xs[0], left), (xs[-1], left + w)):
+        body.append(
+            f'<text x="{px}" y="{top + h + 16}" text-anchor="middle" class="tick">{v:.3g}</text>'
+        )
+    for v, py in ((ys[0], top + h), (ys[-1], top + 8)):
+        body.append(f'<text x="{left - 6}" y="{py}" text-anchor="end" class="tick">{v:.3g}</text>')
+    for k, c in enumerate(cats):
+        body.append(
+            f'<rect x="{left + w + 20}" y="{top + 18 * k}" width="12" height="12" fill="{colors[c]}"/>'
+            f'<text x="{left + w + 38}" y="{top + 10 + 18 * k}" class="lbl">{escape(c)}</text>'
+        )
+    return _svg(WIDTH, top + h + 45, body, len(frame))
+
+
+def forest(frame: pd.DataFrame, label: str, value: str, low: str, high: str) -> str:
+    """Point estimates with confidence intervals, one row each (event studies, DID terms)."""
+    data = frame.head(40)
+    est, lo, hi = _numeric(data, value), _numeric(data, low), _numeric(data, high)
+    finite = pd.concat([est, lo, hi]).dropna()
+    if finite.empty:
+        return _svg(WIDTH, 60, ['<text x="10" y="30">no estimates</text>'], 0)
+    vmin, vmax = min(float(finite.min()), 0.0), max(float(finite.max()), 0.0)
+    span = (vmax - vmin) or 1.0
+    left, right, row_h = 200, 60, 20
+    scale = (WIDTH - left - right) / span
+    zero = left + (0 - vmin) * scale
+    height = 30 + row_h * len(data)
+    body = [
+        f'<line x1="{zero:.1f}" y1="10" x2="{zero:.1f}" y2="{height - 5}" stroke="#999" stroke-dasharray="3"/>'
+    ]
+    points = 0
+    for i in range(len(data)):
+        y = 24 + i * row_h
+        body.append(
+            f'<text x="{left - 8}" y="{y + 4}" text-anchor="end" class="lbl">{escape(str(data[label].iloc[i]))[:30]}</text>'
+        )
+        if np.isfinite(lo.iloc[i]) and np.isfinite(hi.iloc[i]):
+            body.append(
+                f'<line x1="{left + (lo.iloc[i] - vmin) * scale:.1f}" y1="{y}" x2="{left + (hi.iloc[i] - vmin) * scale:.1f}" y2="{y}" stroke="#555" stroke-width="2"/>'
+            )
+        if np.isfinite(est.iloc[i]):
+            body.append(
+                f'<circle class="pt" cx="{left + (est.iloc[i] - vmin) * scale:.1f}" cy="{y}" r="4" fill="#1f77b4" data-value="{est.iloc[i]}">'
+                f"<title>{escape(fmt(est.iloc[i]))} [{escape(fmt(lo.iloc[i]))}, {escape(fmt(hi.iloc[i]))}]</title></circle>"
+            )
+            points += 1
+    return _svg(WIDTH, height, body, points)
+
+
+def render(
+    spec: dict[str, Any] | None, table: pd.DataFrame, *, links: dict[str, str] | None = None
+) -> str | None:
+    """The SVG for a section's chart spec (None when there is no chart or no data)."""
+    if not spec:
+        return None
+    kind = spec["kind"]
+    if kind == "svg":
+        return spec["svg"]
+    if table.empty:
+        return None
+    if kind == "bar":
+        return bar_chart(
+            table,
+            spec["label"],
+            spec["value"],
+            highlight=spec.get("highlight"),
+            top=spec.get("top", 25),
+            sort=spec.get("sort", True),
+            highlight_id=spec.get("highlight_id"),
+            id_column=spec.get("id"),
+        )
+    if kind == "line":
+        return line_chart(table, spec["x"], spec["series"], index=spec.get("index", False))
+    if kind == "bars":
+        return grouped_bars(table, spec["x"], spec["series"])
+    if kind == "network":
+        return network(
+            table,
+            spec["center"],
+            spec["label"],
+            spec["weight"],
+            link=spec.get("link"),
+            href=(links or {}).get("network", ""),
+        )
+    if kind == "heatmap":
+        return heatmap(table, spec["x"], spec["y"], spec["category"])
+    if kind == "forest":
+        return forest(table, spec["label"], spec["value"], spec["low"], spec["high"])
+    raise ValueError(f"unknown chart kind {kind!r}")

@@ -1,0 +1,267 @@
+"""Every dashboard route over the SYNTHETIC store: pages, JSON API, CSV export, bad requests."""
+
+from __future__ import annotations
+
+import html
+import io
+import warnings
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore", DeprecationWarning)
+    from starlette.testclient import TestClient
+
+from clusteratlas.store import Store
+from clusteratlas.web.app import PAGES, create_app
+
+PAGE_URLS = {
+    "home": "/",
+    "regions": "/regions?type=county&q=01",
+    "clusters": "/clusters",
+    "region": "/region?type=state&id=02&year=2016&window=2014-2015-2017",
+    "cluster": "/cluster?code=3&type=county&year=2017",
+    "region-cluster": "/region-cluster?type=county&id=01001&cluster=2&year=2017",
+    "compare": "/compare?r=state:01&r=state:02&r=county:01003&metric=emp_traded&year=2015",
+    "map": "/map?type=state&metric=cluster_strength&year=2017",
+    "causal": "/causal",
+    "theory": "/theory?x=K&y=t&n=12",
+}
+
+
+def test_every_page_is_covered():
+    assert set(PAGE_URLS) == set(PAGES)
+
+
+@pytest.mark.parametrize("name", list(PAGE_URLS))
+def test_page_renders_with_data(client: TestClient, name: str):
+    response = client.get(PAGE_URLS[name])
+    assert response.status_code == 200, response.text[:500]
+    assert response.headers["content-type"].startswith("text/html")
+    assert response.headers["x-content-type-options"] == "nosniff"
+    page = response.text
+    assert "<table" in page and "<td" in page, "page shows no table rows"
+    assert "/api/" in page and "part=" in page, "no CSV export link"
+
+
+@pytest.mark.parametrize("name", list(PAGE_URLS))
+def test_api_json_and_csv_for_every_section(client: TestClient, name: str):
+    query = PAGE_URLS[name].partition("?")[2]
+    response = client.get(f"/api/{name}?{query}")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["sections"], f"{name} has no sections"
+    for key, section in body["sections"].items():
+        csv = client.get(f"/api/{name}.csv?{query}&part={key}")
+        assert csv.status_code == 200 and csv.headers["content-type"].startswith("text/csv")
+        frame = pd.read_csv(io.StringIO(csv.text)) if csv.text.strip() else pd.DataFrame()
+        assert len(frame) == section["total_rows"]
+        if len(frame):
+            assert list(frame.columns) == section["columns"]
+
+
+def test_region_numbers_are_the_store_numbers(client: TestClient, synthetic_store: Path):
+    """The portfolio the API returns is cluster_panel itself, row for row."""
+    body = client.get("/api/region?type=state&id=02&year=2016").json()
+    rows = pd.DataFrame(body["sections"]["portfolio"]["rows"]).set_index("cluster_code")
+    with Store(synthetic_store, read_only=True) as store:
+        panel = store.read(
+            "cluster_panel",
+            where="region_type = 'state' and region_id = '02' and year = 2016 and traded",
+        )
+    panel = panel.set_index("cluster_code").loc[rows.index]
+    pd.testing.assert_series_equal(rows["emp"], panel["emp"], check_names=False, check_dtype=False)
+    pd.testing.assert_series_equal(
+        rows["lq"], panel["lq"], check_names=False, check_dtype=False, rtol=1e-12
+    )
+    assert rows["strong"].tolist() == panel["strong"].tolist()
+    strength = panel.loc[panel["strong"], "emp"].sum() / panel["emp"].sum()
+    assert body["info"]["cluster strength"] == pytest.approx(strength, rel=1e-12)
+
+
+def test_links_keep_state_in_the_query_string(client: TestClient):
+    page = client.get("/cluster?code=3&type=county&year=2016").text
+    assert "/region-cluster?type=county&amp;cluster=3&amp;year=2016&amp;id=" in page
+    page = client.get("/region?type=state&id=01&year=2015").text
+    assert "/region-cluster?type=state&amp;id=01&amp;year=2015&amp;cluster=" in page
+    assert 'value="2015" selected' in page
+
+
+def test_map_of_one_cluster_and_ranked_table(client: TestClient):
+    body = client.get("/api/map?type=county&cluster=3&metric=lq&year=2016").json()
+    ranked = pd.DataFrame(body["sections"]["ranked"]["rows"])
+    assert ranked["value"].is_monotonic_decreasing
+    assert len(ranked) == 20
+
+
+def test_theory_degrades_or_draws(client: TestClient):
+    page = client.get("/theory?x=alpha&y=F&n=10&K=0.9").text
+    assert 'class="chart"' in page or "not available" in page
+
+
+def test_static_assets(client: TestClient):
+    assert client.get("/static/app.js").status_code == 200
+    assert client.get("/static/app.css").headers["content-type"].startswith("text/css")
+
+
+BAD_REQUESTS = [
+    ("/region?type=state&id=99", 404, "no state region with id '99'"),
+    ("/api/region?type=state&id=99", 404, "no state region"),
+    ("/cluster?code=999", 404, "no cluster with code '999'"),
+    ("/region-cluster?type=county&id=01001&cluster=77", 404, "no cluster"),
+    ("/region?type=martian", 400, "unknown region type"),
+    ("/region?type=msa", 404, "has no msa regions"),
+    ("/region?year=abc", 400, "not a whole number"),
+    ("/region?year=1850", 404, "year 1850 is not in the store"),
+    ("/region?type=state&id=..%2F..%2Fetc%2Fpasswd", 400, "not a valid code"),
+    ("/api/map?metric=bogus", 400, "unknown value 'bogus'"),
+    ("/api/map?cluster=3&metric=n_strong", 400, "allowed"),
+    ("/api/compare?r=state", 400, "TYPE:ID"),
+    ("/api/compare?" + "&".join(["r=state:01"] * 11), 400, "at most 10"),
+    ("/api/theory?x=K&y=K", 400, "different"),
+    ("/api/theory?n=5000", 400, "out of range"),
+    ("/api/theory?K=nan", 400, "finite"),
+    ("/api/theory?K=abc", 400, "not a number"),
+    ("/api/region.csv?type=state&id=01", 400, "part"),
+    ("/api/region.csv?type=state&id=01&part=nope", 404, "no table 'nope'"),
+    ("/api/nothing", 404, "no API page"),
+    ("/nothing", 404, "Not Found"),
+    ("/static/..%2F..%2Fapp.py", 404, "no static file"),
+    ("/static/%2E%2E/app.py", 404, "no static file"),
+    ("/static/../../store.py", 404, ""),
+    ("/region?id=" + "a" * 5000, 414, "query string longer"),
+    ("/api/region?id=" + "a" * 5000, 414, "query string longer"),
+    ("/api/region?type=state&id=01&window=2017-2015-2014", 400, "peak < trough < end"),
+    ("/api/region?type=state&id=01&window=2014-2015-2030", 400, "lack year(s) [2030]"),
+    ("/api/region?type=state&id=01&window=soon", 400, "PEAK-TROUGH-END"),
+]
+
+
+@pytest.mark.parametrize(("url", "status", "message"), BAD_REQUESTS)
+def test_bad_requests_get_a_clear_4xx(client: TestClient, url: str, status: int, message: str):
+    response = client.get(url)
+    assert response.status_code == status, response.text[:300]
+    if url.startswith("/api/"):
+        assert response.json()["status"] == status
+        assert message in response.json()["error"]
+    else:
+        assert response.headers["content-type"].startswith("text/html")
+        assert message in html.unescape(response.text)
+
+
+def test_other_methods_and_bodies_are_refused(client: TestClient):
+    assert client.post("/region").status_code == 405
+    assert client.put("/api/region", content=b"x" * 10).status_code == 405
+    assert client.post("/api/region", content=b"x" * 100_000).status_code == 413
+
+
+def test_store_is_read_only_and_must_have_a_panel(tmp_path: Path, synthetic_store: Path):
+    from clusteratlas.errors import InputError
+
+    app = create_app(synthetic_store)
+    # the app holds a read-only connection: a writer cannot open the file meanwhile
+    with pytest.raises(Exception, match="(?i)lock|read.only|conflict|different configuration"):
+        Store(synthetic_store)
+    app.state.dashboard.close()
+    empty = tmp_path / "empty.duckdb"
+    with Store(empty) as store:
+        store.write("outcomes", pd.DataFrame({"a": [1]}))
+    with pytest.raises(InputError, match="no cluster_panel table"):
+        create_app(empty)
+    with pytest.raises(InputError, match="not found"):
+        create_app(tmp_path / "missing.duckdb")
+
+
+def test_demo_store_pages(demo_store: Path):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        demo = TestClient(create_app(demo_store))
+    meta = demo.get("/api/meta").json()
+    code = meta["clusters"][0]["cluster_code"]
+    for url in [
+        "/",
+        "/region",
+        "/cluster?code=" + code + "&type=state",
+        "/region-cluster?type=state&cluster=" + code,
+        "/compare",
+        "/map",
+        "/regions?type=state",
+    ]:
+        response = demo.get(url)
+        assert response.status_code == 200, (url, response.text[:300])
+        assert "<td" in response.text, url
+    assert demo.get("/causal").status_code == 200
+
+
+WEIRD_VALUES = [
+    "'",
+    '"; drop table cluster_panel; --',
+    "%00",
+    "\u00e9\u4e2d",
+    "-1",
+    "1e400",
+    "../..",
+]
+
+
+@pytest.mark.parametrize("name", list(PAGE_URLS))
+def test_malformed_values_never_crash(client: TestClient, name: str):
+    """Every parameter of every page with hostile values: a 2xx or a 4xx with a message, never 5xx."""
+    path = "/" if name == "home" else f"/{name}"
+    # the parameters this page reads (others are ignored), plus the CSV export's "part"
+    used = sorted(
+        {pair.partition("=")[0] for pair in PAGE_URLS[name].partition("?")[2].split("&") if pair}
+    )
+    for param in [*used, "part"]:
+        for value in WEIRD_VALUES:
+            # a small theory grid keeps this quick; every other parameter stays hostile
+            params = {"n": "4", param: value} if name == "theory" else {param: value}
+            for prefix in (path, f"/api/{name}.csv"):
+                response = client.get(prefix, params=params)
+                assert response.status_code < 500, (prefix, param, value, response.text[:300])
+                if response.status_code >= 400 and prefix.startswith("/api/"):
+                    assert response.json()["error"]
+
+
+def test_serve_command_binds_loopback_and_warns_otherwise(monkeypatch, synthetic_store: Path):
+    import uvicorn
+    from typer.testing import CliRunner
+
+    from clusteratlas.cli import app
+
+    calls = []
+    monkeypatch.setattr(uvicorn, "run", lambda application, **kwargs: calls.append(kwargs))
+    runner = CliRunner()
+    result = runner.invoke(app, ["serve", "--store", str(synthetic_store), "--port", "0"])
+    assert result.exit_code == 0, result.output
+    assert calls[-1]["host"] == "127.0.0.1"
+    assert "warning" not in result.output
+    result = runner.invoke(app, ["serve", "--store", str(synthetic_store), "--host", "0.0.0.0"])
+    assert result.exit_code == 0
+    assert calls[-1]["host"] == "0.0.0.0" and calls[-1]["port"] == 8765
+    assert "warning: binding 0.0.0.0" in result.output
+    result = runner.invoke(
+        app, ["serve", "--store", str(synthetic_store.parent / "missing.duckdb")]
+    )
+    assert result.exit_code != 0 and "store file not found" in str(result.exception)
+
+
+def test_related_cluster_network(client: TestClient):
+    body = client.get("/api/cluster?code=2&type=state").json()
+    related = {row["related_cluster_code"] for row in body["sections"]["related"]["rows"]}
+    assert related == {"1", "3", "4"}  # synthetic store: each traded cluster linked to its next two
+    page = client.get("/cluster?code=2&type=state").text
+    section = page[page.index('data-section="related"') :]
+    assert section.count('<circle class="pt"') >= 3
+
+
+def test_synthetic_stores_say_so(client: TestClient):
+    assert "SYNTHETIC data" in client.get("/region").text
+
+
+def test_cached_pages_do_not_grow(client: TestClient):
+    first = client.get("/region?type=state&id=03").text
+    assert client.get("/region?type=state&id=03").text == first
+    assert first.count("SYNTHETIC data") == 1

@@ -1,0 +1,232 @@
+"""The dashboard's numbers against independent computations.
+
+Synthetic store (labelled synthetic): region totals against clusteratlas.panel.metrics (pandas,
+written by the panel engineer), expected job creation against the synthetic generator's own
+pandas computation. Real data (USCM 2016 state download): values shown against the published
+USCM figures.
+"""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore", DeprecationWarning)
+    from starlette.testclient import TestClient
+
+from clusteratlas.store import Store
+from clusteratlas.web.app import create_app
+from clusteratlas.web.queries import Dashboard, theory_page
+
+SUMMARY_COLUMNS = [
+    "emp",
+    "emp_traded",
+    "emp_local",
+    "est",
+    "wage",
+    "n_strong",
+    "strong_emp",
+    "cluster_strength",
+]
+
+
+def _copy_store(source: Path, target: Path, change) -> Path:
+    with Store(source, read_only=True) as old, Store(target) as new:
+        for table in old.tables():
+            frame = change(table, old.read(table))
+            if frame is not None:
+                new.write(table, frame)
+    return target
+
+
+def test_region_totals_match_panel_metrics(synthetic_store: Path, tmp_path: Path):
+    """SQL totals (no region_summary table) == clusteratlas.panel.metrics.region_summary."""
+    metrics = pytest.importorskip(
+        "clusteratlas.panel.metrics", reason="the panel engine is not there yet"
+    )
+    with Store(synthetic_store, read_only=True) as store:
+        panel = store.read("cluster_panel")
+    reference = metrics.region_summary(panel).set_index(["region_type", "region_id", "year"])
+    dash = Dashboard(synthetic_store)
+    assert not dash.has("region_summary")
+    for region_type in ("state", "county"):
+        for year in (2014, 2017):
+            ours = dash.region_summary(region_type, year).set_index(
+                ["region_type", "region_id", "year"]
+            )
+            ref = reference.loc[ours.index]
+            for column in SUMMARY_COLUMNS:
+                np.testing.assert_allclose(
+                    ours[column].astype(float),
+                    ref[column].astype(float),
+                    rtol=1e-12,
+                    err_msg=column,
+                )
+    dash.close()
+    # with the panel engineer's table in the store, the dashboard shows that table
+    with_table = _copy_store(synthetic_store, tmp_path / "rs.duckdb", lambda name, frame: frame)
+    with Store(with_table) as store:
+        store.write("region_summary", metrics.region_summary(panel).assign(cluster_strength=0.5))
+    dash = Dashboard(with_table)
+    assert (dash.region_summary("state", 2016)["cluster_strength"] == 0.5).all()
+    dash.close()
+
+
+def test_expected_job_creation_without_stored_columns(synthetic_store: Path, tmp_path: Path):
+    """Computed E_prev * national growth == the generator's pandas values (rtol 1e-9)."""
+
+    def drop(name: str, frame: pd.DataFrame) -> pd.DataFrame:
+        if name == "cluster_panel":
+            return frame.drop(columns=["emp_change", "expected_emp_change"])
+        return frame
+
+    bare = _copy_store(synthetic_store, tmp_path / "bare.duckdb", drop)
+    full, reduced = Dashboard(synthetic_store), Dashboard(bare)
+    for region_id, cluster in [("01001", "2"), ("03004", "7")]:
+        a = (
+            full.region_cluster_page("county", region_id, cluster, 2017)
+            .section("job_creation")
+            .table
+        )
+        b = (
+            reduced.region_cluster_page("county", region_id, cluster, 2017)
+            .section("job_creation")
+            .table
+        )
+        assert len(a) == 3
+        np.testing.assert_allclose(b["emp_change"], a["emp_change"], rtol=1e-12)
+        np.testing.assert_allclose(b["expected_emp_change"], a["expected_emp_change"], rtol=1e-9)
+    assert any(
+        "expected_emp_change" in m
+        for m in reduced.region_cluster_page("county", "01001", "2", 2017).messages
+    )
+    full.close()
+    reduced.close()
+
+
+def test_subclusters_add_up_to_the_cluster(synthetic_store: Path):
+    dash = Dashboard(synthetic_store)
+    page = dash.region_cluster_page("state", "02", "4", 2016)
+    subclusters = page.section("subclusters").table
+    assert len(subclusters) == 2
+    assert subclusters["emp"].sum() == pytest.approx(page.info["employment"], rel=1e-9)
+    dash.close()
+
+
+def test_peers_are_neighbours_in_traded_employment(synthetic_store: Path):
+    dash = Dashboard(synthetic_store)
+    peers = dash.region_page("county", "02003", 2017).section("peers").table
+    assert "02003" in peers["region_id"].tolist()
+    assert peers["emp_traded"].is_monotonic_decreasing
+    assert peers["rank"].diff().dropna().eq(1).all()
+    dash.close()
+
+
+def test_theory_regime_map_matches_the_model():
+    model = pytest.importorskip(
+        "clusteratlas.theory.model", reason="the theory module is not there yet"
+    )
+    page = theory_page("K", "alpha", {"t": 0.2, "F": 0.1}, 9)
+    table = page.section("regimes").table
+    assert len(table) == 81
+    for _, row in table.sample(8, random_state=1).iterrows():
+        point = model.regimes(
+            model.Params(K=row["K"], alpha=row["alpha"], t=0.2, F=0.1, b=0.1, e=0.3, theta=0.2),
+            "paper",
+        )
+        assert str(np.asarray(point.labels()).item()) == row["structure"]
+
+
+@pytest.mark.realdata
+def test_real_state_pages_match_published_uscm(real_store: Path, shared_data: Path):
+    """Alabama and Alaska 2016: strong clusters and cluster strength as USCM published them;
+    employment and wages as in the USCM download."""
+    reference_file = Path(__file__).parents[1] / "panel" / "uscm_published_2016_reference.csv"
+    if not reference_file.is_file():
+        pytest.skip(
+            "tests/panel/uscm_published_2016_reference.csv (published USCM values) is not there"
+        )
+    published = pd.read_csv(
+        reference_file, comment="#", dtype={"region_id": str, "cluster_code": str}
+    )
+    raw = pd.read_csv(
+        shared_data / "clusters" / "uscm_state_cluster_2016_inputs.csv.gz",
+        dtype={"region_code_t": str, "cluster_code_t": str},
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        client = TestClient(create_app(real_store))
+    for region_id, name in [("01", "Alabama"), ("02", "Alaska")]:
+        body = client.get(f"/api/region?type=state&id={region_id}&year=2016").json()
+        assert body["title"] == name
+        portfolio = pd.DataFrame(body["sections"]["portfolio"]["rows"])
+        ref = published.loc[(published["region_id"] == region_id) & published["strong_b"].notna()]
+        assert sorted(portfolio.loc[portfolio["strong"], "cluster_code"]) == sorted(
+            ref.loc[ref["strong_b"].astype(bool), "cluster_code"]
+        )
+        strength = ref.loc[ref["strong_b"].astype(bool), "emp_tl"].sum() / ref["emp_tl"].sum()
+        assert body["info"]["cluster strength"] == pytest.approx(strength, rel=1e-12)
+        state = raw.loc[raw["region_code_t"] == region_id].set_index("cluster_code_t")
+        shown = portfolio.set_index("cluster_code")
+        np.testing.assert_array_equal(shown["emp"], state.loc[shown.index, "emp_tl"])
+        state = state.loc[shown.index]
+        reported = (state["emp_reported_tl"] > 0).to_numpy()
+        # USCM prints its 3-decimal wage; where nothing is reported it prints 0, we show no wage
+        np.testing.assert_allclose(
+            shown["wage"].astype(float)[reported], state["private_wage_tf"][reported], rtol=1e-7
+        )
+        assert (
+            shown["wage"].isna()[~reported].all()
+            and (state["private_wage_tf"][~reported] == 0).all()
+        )
+    # a cluster page ranks states by the download's employment
+    top = pd.DataFrame(
+        client.get("/api/cluster?code=1&type=state&year=2016").json()["sections"]["top_regions"][
+            "rows"
+        ]
+    )
+    expected = raw.loc[raw["cluster_code_t"] == "1"].nlargest(25, "emp_tl")
+    assert top["region_id"].tolist() == expected["region_code_t"].tolist()
+    assert client.get("/map?type=state&metric=cluster_strength&year=2016").status_code == 200
+    # related clusters of Apparel (3): the USCM pairs flagged rel_all_90_v3, either direction
+    pairs = pd.read_csv(
+        shared_data / "clusters" / "related_clusters_cmp_pairs.csv",
+        dtype={"clustera": str, "clusterb": str},
+    )
+    pairs = pairs.loc[(pairs["rel_all_90_v3"] == 1) & (pairs["clustera"] != pairs["clusterb"])]
+    expected = set(pairs.loc[pairs["clustera"] == "3", "clusterb"]) | set(
+        pairs.loc[pairs["clusterb"] == "3", "clustera"]
+    )
+    related = client.get("/api/cluster?code=3&type=state&year=2016").json()["sections"]["related"][
+        "rows"
+    ]
+    assert expected and {r["related_cluster_code"] for r in related} == expected
+
+
+def test_resilience_window_on_region_page(synthetic_store: Path):
+    """Region page window indices == (g_r - g_N) / |g_N| from the outcomes table by hand."""
+    pytest.importorskip(
+        "clusteratlas.resilience.indices", reason="the resilience module is not there yet"
+    )
+    with Store(synthetic_store, read_only=True) as store:
+        outcomes = store.read("outcomes")
+    dash = Dashboard(synthetic_store)
+    table = (
+        dash.region_page("state", "02", 2017, (2014, 2015, 2017)).section("resilience_window").table
+    )
+    assert set(table["outcome"]) == {"employment", "gdp"}
+    for _, row in table.iterrows():
+        values = outcomes.loc[outcomes["outcome"] == row["outcome"]].set_index(
+            ["region_id", "year"]
+        )["value"]
+        growth = values[("02", row["end"])] / values[("02", row["start"])] - 1
+        national = values[("US", row["end"])] / values[("US", row["start"])] - 1
+        assert row["growth"] == pytest.approx(growth, rel=1e-12)
+        assert row["national_growth"] == pytest.approx(national, rel=1e-12)
+        assert row["resilience"] == pytest.approx((growth - national) / abs(national), rel=1e-9)
+    dash.close()

@@ -83,11 +83,17 @@ class Store:
 
     # -- reading ----------------------------------------------------------------------------
     def tables(self) -> list[str]:
+        """The user-visible tables: not "_"-prefixed internals, nor Ibis's temporary
+        ``ibis_*`` views/tables (memtables registered when ``store.ibis()`` runs a query)."""
         rows = self.con.execute(
-            "select table_name from information_schema.tables where table_schema = 'main' "
-            "order by table_name"
+            "select table_catalog, table_name from information_schema.tables "
+            "where table_schema = 'main' order by table_name"
         ).fetchall()
-        return [r[0] for r in rows if not r[0].startswith("_")]
+        return [
+            name
+            for catalog, name in rows
+            if not name.startswith("_") and not (catalog == "temp" and name.startswith("ibis_"))
+        ]
 
     def has(self, name: str) -> bool:
         return name in self.tables()

@@ -17,4 +17,4 @@ fi
 
 PYTHON=${PYTHON:-python3}
 echo "setup: installing clusteratlas and its test dependencies"
-$PYTHON -m pip install --disable-pip-version-check -q -e '.[dev]'
+$PYTHON -m pip install --disable-pip-version-check --root-user-action=ignore -q -e '.[dev]'

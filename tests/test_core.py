@@ -64,3 +64,22 @@ def test_nested_transactions_commit_or_roll_back_together(store: Store):
         store.append("a", _frame(["x"]), key=["year", "naics"])
         store.append("b", _frame(["y"]), key=["year", "naics"])
     assert len(store.read("a")) == 1 and len(store.read("b")) == 1
+
+
+def test_tables_hides_ibis_temporaries(store: Store):
+    import ibis
+
+    store.write("counts", _frame(["a"]))
+    con = store.ibis()
+    # a memtable used on the store's connection registers a temp "ibis_pandas_memtable_*" view
+    assert con.execute(ibis.memtable(pd.DataFrame({"b": [1, 2]})).count()) == 2
+    temporaries = [
+        name
+        for (name,) in store.con.execute(
+            "select table_name from information_schema.tables where table_catalog = 'temp'"
+        ).fetchall()
+    ]
+    assert any(name.startswith("ibis_") for name in temporaries)  # the case being filtered
+    store.write("_internal", _frame(["c"]))
+    assert store.tables() == ["counts"]
+    assert store.has("counts") and not store.has("_internal")

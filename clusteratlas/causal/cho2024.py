@@ -466,39 +466,13 @@ def genuine_rd(inputs: Cho2024Inputs, year: int, outcome: str = "gdp") -> pd.Dat
             tidy = rdrobust(y, x, c=0.0, fuzzy=fuzzy, cluster=state_code, vce="hc1").tidy()
             engine = "clusteratlas.causal.rd"
         except EstimationError as error:
-            tidy = _rdrobust_package(y, x, fuzzy, state_code)
-            if tidy is None:
-                raise
-            engine = f"rdrobust package (clusteratlas.causal.rd: {error})"
+            # Say why this design has no estimate instead of dropping the row.
+            tidy = pd.DataFrame({"method": ["not estimable"]})
+            engine = f"clusteratlas.causal.rd: {error}"
         tidy.insert(0, "rd_design", design)
         tidy["engine"] = engine
         rows.append(tidy)
     return pd.concat(rows, ignore_index=True).assign(outcome=outcome, year=year)
-
-
-def _rdrobust_package(
-    y: np.ndarray, x: np.ndarray, fuzzy: np.ndarray | None, cluster: np.ndarray
-) -> pd.DataFrame | None:
-    """The same RD with the reference ``rdrobust`` package (if installed), in the tidy layout."""
-    try:
-        import rdrobust as reference
-    except ImportError:
-        return None
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        fit = reference.rdrobust(y, x, c=0, fuzzy=fuzzy, cluster=cluster, vce="hc1")
-    return pd.DataFrame(
-        {
-            "method": ["Conventional", "Bias-Corrected", "Robust"],
-            "estimate": fit.coef.iloc[:, 0].to_numpy(),
-            "std_error": fit.se.iloc[:, 0].to_numpy(),
-            "p_value": fit.pv.iloc[:, 0].to_numpy(),
-            "ci_lower": fit.ci.iloc[:, 0].to_numpy(),
-            "ci_upper": fit.ci.iloc[:, 1].to_numpy(),
-            "h_left": float(fit.bws.iloc[0, 0]),
-            "h_right": float(fit.bws.iloc[0, 1]),
-        }
-    )
 
 
 def descriptive(inputs: Cho2024Inputs) -> pd.DataFrame:

@@ -8,8 +8,10 @@ Owns three ways in:
   strings and four footnote lines at the end. ``LineCode`` 1 is the all-industry total and
   12 manufacturing in both tables.
 * :func:`parse_bea_api_json` turns a BEA API ``GetData`` (dataset ``Regional``) answer into the
-  same tidy rows, and :func:`fetch_bea_gdp` asks the API (key in ``BEA_API_KEY``), caching every
-  answer under :func:`clusteratlas.paths.cache_dir` so a second run is offline.
+  same tidy rows, and :func:`fetch_bea_gdp` asks the API (key in ``BEA_API_KEY``) through the
+  shared cached fetcher :class:`clusteratlas.data.fetch.Fetcher`, so a second run is offline.
+  ``UserID`` is one of the fetcher's secret parameters: it is never in a cache file name and
+  never in a message.
 
 GeoFIPS codes become region ids: ``00000`` -> nation ``US``; ``SS000`` -> state ``SS``;
 other five-digit codes -> county. BEA's eight multi-state regions (``91000``-``98000``) are
@@ -20,7 +22,6 @@ from __future__ import annotations
 
 import csv
 import gzip
-import hashlib
 import io
 import json
 import os
@@ -31,9 +32,8 @@ from typing import Any
 
 import pandas as pd
 
-from clusteratlas import atomic
+from clusteratlas.data.fetch import Fetcher, with_params
 from clusteratlas.errors import DataUnavailableError, InputError, ParameterError
-from clusteratlas.paths import cache_dir
 from clusteratlas.schema import OUTCOMES, conform
 
 #: BEA line codes of SAGDP2N / CAGDP2 kept by default, and the outcome name each becomes.
@@ -247,13 +247,16 @@ def fetch_bea_gdp(
     base_url: str = BEA_API_URL,
     refresh: bool = False,
     timeout: float = 60.0,
+    fetcher: Fetcher | None = None,
 ) -> pd.DataFrame:
     """GDP rows from the BEA API (dataset Regional), cached on disk.
 
     ``geo`` is BEA's GeoFips selector (``STATE``, ``COUNTY``, a five-digit code...). The key
     comes from ``api_key`` or the ``BEA_API_KEY`` environment variable (free at
-    https://apps.bea.gov/API/signup/). Answers are cached by request under
-    ``cache_dir()/bea``; a cached answer is reused without a key or a network.
+    https://apps.bea.gov/API/signup/). Answers are cached by :class:`~clusteratlas.data.fetch.Fetcher`
+    (``cache_dir()/http/<host>/``, keyed by the request without the key); a cached answer is
+    reused without a key or a network, and offline mode (``CLUSTERATLAS_OFFLINE=1``) reads
+    only the cache. An error answer from BEA (bad key, bad table) is not kept.
     """
     year_text = years if isinstance(years, str) else ",".join(str(y) for y in years)
     outcome = outcome or GDP_LINES.get(line_code, f"line_{line_code}")
@@ -266,37 +269,27 @@ def fetch_bea_gdp(
         "Year": year_text,
         "ResultFormat": "json",
     }
-    tag = hashlib.sha256(json.dumps([base_url, params], sort_keys=True).encode()).hexdigest()[:16]
-    cached = cache_dir() / "bea" / f"{table}_{line_code}_{geo}_{tag}.json"
-    if cached.exists() and not refresh:
-        return parse_bea_api_json(cached.read_text(encoding="utf-8"), outcome=outcome)
+    fetcher = fetcher or Fetcher(timeout=timeout)
     key = api_key or os.environ.get("BEA_API_KEY")
-    if not key:
+    if key:
+        params["UserID"] = key
+    elif refresh or not fetcher.cache_path(with_params(base_url, params)).exists():
         raise ParameterError(
             "BEA_API_KEY",
             "no BEA API key: set the BEA_API_KEY environment variable (free at "
             "https://apps.bea.gov/API/signup/) or read a downloaded SAGDP2N CSV with read_gdp_csv",
         )
-    text = _get(base_url, {**params, "UserID": key}, timeout)
-    frame = parse_bea_api_json(text, outcome=outcome)  # validate before caching
-    atomic.write_text(cached, text)
-    return frame
-
-
-def _get(url: str, params: dict[str, str], timeout: float) -> str:
-    """One GET with httpx (the caller caches the answer)."""
+    url = with_params(base_url, params)
     try:
-        import httpx
-    except ImportError as error:  # pragma: no cover - httpx is a dependency of the dev extra
+        path = fetcher.fetch(url, refresh=refresh)
+    except DataUnavailableError as error:
         raise DataUnavailableError(
-            "httpx is needed to call the BEA API (pip install httpx)"
-        ) from error
+            f"{error} (or download SAGDP2N from https://apps.bea.gov/regional/downloadzip.cfm "
+            "and use read_gdp_csv)"
+        ) from None
     try:
-        response = httpx.get(url, params=params, timeout=timeout)
-        response.raise_for_status()
-    except httpx.HTTPError as error:
-        raise DataUnavailableError(
-            f"BEA API not reachable ({error}); download SAGDP2N from "
-            "https://apps.bea.gov/regional/downloadzip.cfm and use read_gdp_csv"
-        ) from error
-    return response.text
+        return parse_bea_api_json(path.read_text(encoding="utf-8"), outcome=outcome)
+    except (InputError, json.JSONDecodeError) as error:
+        path.unlink(missing_ok=True)  # an error answer must not be served from the cache later
+        # BEA may echo the request (with the key) in its error text
+        raise InputError(fetcher.redact(str(error), url) + "; the answer was not cached") from None

@@ -7,17 +7,25 @@ interrupted download never leaves a half file; transient failures (connection er
 (``offline=True`` or ``CLUSTERATLAS_OFFLINE=1``) reads only the cache. When a file is neither
 cached nor reachable, :class:`~clusteratlas.errors.DataUnavailableError` says which URL to
 download by hand and where to put it.
+
+Credentials travel as query parameters (Census ``key``, BEA ``UserID``...). The parameters
+named in :data:`SECRET_PARAMS` (case-insensitive), plus any a caller adds with
+``Fetcher(secret_params=...)``, are secret: they never enter the cache key or the cache file
+name (so a cached answer is found again with another key, or none), and their values are
+replaced by ``REDACTED`` in every error message and log line (:meth:`Fetcher.redact`).
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import re
 import time
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote, quote_plus, urlencode, urlsplit, urlunsplit
 
 import requests
 
@@ -25,8 +33,27 @@ from clusteratlas.atomic import atomic_path
 from clusteratlas.errors import DataUnavailableError
 from clusteratlas.paths import cache_dir
 
-#: query parameters that never enter a cache key (credentials).
-_SECRET_PARAMS = {"key", "api_key", "apikey", "token"}
+log = logging.getLogger(__name__)
+
+#: Query parameters holding credentials (compared case-insensitively): never part of a cache
+#: key or file name, redacted in messages. Census uses ``key``, BEA ``UserID``.
+SECRET_PARAMS = frozenset(
+    {
+        "key",
+        "api_key",
+        "apikey",
+        "api-key",
+        "token",
+        "access_token",
+        "auth",
+        "userid",
+        "user_id",
+        "password",
+        "secret",
+        "client_secret",
+    }
+)
+REDACTED = "REDACTED"
 _RETRY_STATUS = {429, 500, 502, 503, 504}
 
 
@@ -35,15 +62,62 @@ def offline_default() -> bool:
     return os.environ.get("CLUSTERATLAS_OFFLINE", "").lower() in {"1", "true", "yes"}
 
 
-def _public_url(url: str) -> str:
-    """The URL without credential parameters: used as cache key and in messages."""
+def with_params(url: str, params: Mapping[str, object] | None) -> str:
+    """``url`` with ``params`` appended to its query string."""
+    if not params:
+        return url
+    extra = urlencode({k: str(v) for k, v in params.items()}, safe=":*,/")
+    return f"{url}{'&' if urlsplit(url).query else '?'}{extra}"
+
+
+def _is_secret(name: str, secret: frozenset[str]) -> bool:
+    return name.lower() in secret
+
+
+def _public_url(url: str, secret: frozenset[str] = SECRET_PARAMS) -> str:
+    """The URL without credential parameters: the cache key."""
     parts = urlsplit(url)
     query = [
         (k, v)
         for k, v in parse_qsl(parts.query, keep_blank_values=True)
-        if k.lower() not in _SECRET_PARAMS
+        if not _is_secret(k, secret)
     ]
     return urlunsplit(parts._replace(query=urlencode(query, safe=":*,/")))
+
+
+def _display_url(url: str, secret: frozenset[str] = SECRET_PARAMS) -> str:
+    """The URL for messages: credential values replaced by ``REDACTED`` (the reader sees that
+    a key is needed, never the key)."""
+    parts = urlsplit(url)
+    query = [
+        (k, REDACTED if _is_secret(k, secret) else v)
+        for k, v in parse_qsl(parts.query, keep_blank_values=True)
+    ]
+    return urlunsplit(parts._replace(query=urlencode(query, safe=":*,/")))
+
+
+def _secret_values(url: str, secret: frozenset[str]) -> list[str]:
+    values = [
+        v
+        for k, v in parse_qsl(urlsplit(url).query, keep_blank_values=True)
+        if _is_secret(k, secret)
+    ]
+    # raw and percent-encoded forms (a library may echo either), longest first
+    forms = {
+        form
+        for v in values
+        if v
+        for form in (v, quote(v, safe=""), quote(v), quote_plus(v), quote_plus(v, safe=":*,/"))
+    }
+    return sorted(forms, key=len, reverse=True)
+
+
+def redact(text: str, url: str, secret: Iterable[str] = SECRET_PARAMS) -> str:
+    """``text`` with every value of ``url``'s secret parameters replaced by ``REDACTED``."""
+    names = frozenset(s.lower() for s in secret)
+    for value in _secret_values(url, names):
+        text = text.replace(value, REDACTED)
+    return text
 
 
 @dataclass
@@ -60,30 +134,43 @@ class Fetcher:
     backoff: float = 1.0
     timeout: float = 120.0
     progress: bool = False
+    #: extra secret query parameters, on top of :data:`SECRET_PARAMS`
+    secret_params: Iterable[str] = ()
 
     def __post_init__(self) -> None:
         self.cache = Path(self.cache) if self.cache is not None else cache_dir() / "http"
+        self._secret = SECRET_PARAMS | {p.lower() for p in self.secret_params}
         if self.offline is None:
             self.offline = offline_default()
         self._session = requests.Session()
         self._session.headers["User-Agent"] = "clusteratlas (https://github.com/clusteratlas)"
 
+    def redact(self, text: str, url: str) -> str:
+        """``text`` with ``url``'s secret values (and any secret-bearing URL form) redacted."""
+        return redact(text, url, self._secret)
+
     def cache_path(self, url: str) -> Path:
-        """Where the response for ``url`` is (or would be) cached."""
-        public = _public_url(url)
+        """Where the response for ``url`` is (or would be) cached (secrets left out)."""
+        public = _public_url(url, self._secret)
         parts = urlsplit(public)
         name = re.sub(r"[^A-Za-z0-9._-]", "_", Path(parts.path).name or "index")[:80]
         digest = hashlib.sha256(public.encode()).hexdigest()[:16]
         return self.cache / (parts.hostname or "local") / f"{digest}-{name}"
 
     def _unavailable(self, url: str, reason: str) -> DataUnavailableError:
-        return DataUnavailableError(
-            f"{reason}: {_public_url(url)} -- download it by hand (browser or curl) and save it "
-            f"as {self.cache_path(url)}, then run again (offline mode reads that file)"
+        message = (
+            f"{reason}: {_display_url(url, self._secret)} -- download it by hand (browser or "
+            f"curl, with your own key in place of {REDACTED}) and save it as "
+            f"{self.cache_path(url)}, then run again (offline mode reads that file)"
         )
+        return DataUnavailableError(self.redact(message, url))
 
-    def fetch(self, url: str, *, refresh: bool = False) -> Path:
-        """The cached file for ``url``, downloading it first if needed (or ``refresh``)."""
+    def fetch(
+        self, url: str, *, params: Mapping[str, object] | None = None, refresh: bool = False
+    ) -> Path:
+        """The cached file for ``url`` (plus query ``params``), downloading it first if needed
+        (or ``refresh``)."""
+        url = with_params(url, params)
         target = self.cache_path(url)
         if target.exists() and not refresh:
             return target
@@ -92,6 +179,11 @@ class Fetcher:
         last_error = "no attempt made"
         for attempt in range(self.retries + 1):
             if attempt:
+                log.info(
+                    "retrying %s after %s",
+                    _display_url(url, self._secret),
+                    self.redact(last_error, url),
+                )
                 time.sleep(self.backoff * 2 ** (attempt - 1))
             try:
                 with self._session.get(url, stream=True, timeout=self.timeout) as response:
@@ -111,7 +203,8 @@ class Fetcher:
                 requests.Timeout,
                 requests.exceptions.ChunkedEncodingError,
             ) as error:
-                last_error = f"{type(error).__name__}: {error}"
+                # requests' messages repeat the full URL: never keep the key in them
+                last_error = self.redact(f"{type(error).__name__}: {error}", url)
         raise self._unavailable(
             url, f"download failed after {self.retries + 1} attempts ({last_error})"
         )
@@ -139,17 +232,21 @@ class Fetcher:
             if bar is not None:
                 bar.close()
 
-    def get_json(self, url: str, *, refresh: bool = False):
-        """Parsed JSON of ``url`` (cached like any file)."""
+    def get_json(
+        self, url: str, *, params: Mapping[str, object] | None = None, refresh: bool = False
+    ):
+        """Parsed JSON of ``url`` plus ``params`` (cached like any file)."""
         import json
 
+        url = with_params(url, params)
         path = self.fetch(url, refresh=refresh)
         try:
             return json.loads(path.read_text(encoding="utf-8"))
         except json.JSONDecodeError as error:
             path.unlink(missing_ok=True)  # a bad cached answer must not poison later runs
             raise DataUnavailableError(
-                f"{_public_url(url)} did not return JSON ({error}); the cached copy was removed"
+                f"{_display_url(url, self._secret)} did not return JSON ({error}); "
+                "the cached copy was removed"
             ) from None
 
 

@@ -2,9 +2,14 @@
 
 Everything here is made up (names say "Synthetic", sources say ``synthetic-web``): it exists
 so the dashboard can be exercised at any size, from a handful of regions to a county-level
-national panel (~3,200 counties x 67 clusters x several years), without real data. The
-metrics follow the USCM definitions (LQ, shares, top-25% strong rule with R type-7
-quantiles) so pages show plausible numbers, but they are not a reference for anything.
+national panel (~3,200 counties x 67 clusters x several years), without real data.
+
+Only the raw cluster aggregates (employment, establishments, payroll by county, state and
+nation) are made up here. Every metric is computed by the panel engine exactly as for real
+data: LQ, shares, wage, flags and growth by :func:`clusteratlas.panel.panel_from_uscm` (the
+synthetic aggregates play the part of a USCM download, national denominators from synthetic
+6-digit national counts), region totals by :func:`clusteratlas.panel.region_summary`. So the
+pages show plausible numbers, but they are not a reference for anything.
 """
 
 from __future__ import annotations
@@ -14,9 +19,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from clusteratlas.panel import panel_from_uscm, region_summary
 from clusteratlas.schema import (
     CLUSTER_DEFINITIONS,
-    CLUSTER_PANEL,
     INDUSTRY_COUNTS,
     OUTCOMES,
     REGION_MEMBERS,
@@ -27,30 +32,54 @@ from clusteratlas.store import Store
 SOURCE = "synthetic-web"
 
 
-def _flags(panel: pd.DataFrame) -> pd.DataFrame:
-    """USCM strong / strong10 flags within region type x cluster x year (traded, E > 0)."""
-    present = panel["traded"] & (panel["emp"] > 0)
-    groups = panel.loc[present].groupby(["region_type", "cluster_code", "year"])
-    q = pd.DataFrame(
+def _industry_rows(
+    clusters: pd.DataFrame, definitions: pd.DataFrame, rng: np.random.Generator
+) -> pd.DataFrame:
+    """Split region x cluster rows over each cluster's 6-digit industries (random weights, so
+    the industries of a cluster add up to it) as :data:`~clusteratlas.schema.INDUSTRY_COUNTS`."""
+    merged = clusters.merge(definitions[["cluster_code", "naics"]], on="cluster_code")
+    weight = pd.Series(rng.uniform(0.5, 1.5, len(merged)), index=merged.index)
+    share = weight / weight.groupby(
+        [merged["region_type"], merged["region_id"], merged["year"], merged["cluster_code"]]
+    ).transform("sum")
+    out = pd.DataFrame(
         {
-            "lq75": groups["lq"].quantile(0.75),
-            "lq90": groups["lq"].quantile(0.90),
-            "emp25": groups["emp"].quantile(0.25),
-            "est25": groups["est"].quantile(0.25),
+            "source": SOURCE,
+            "year": merged["year"],
+            "region_type": merged["region_type"],
+            "region_id": merged["region_id"],
+            "naics": merged["naics"],
+            "naics_vintage": 2012,
+            "emp": merged["emp"] * share,
+            "emp_reported": merged["emp_reported"] * share,
+            "emp_flag": "",
+            "est": merged["est"] * share,
+            "ap": merged["ap"] * share,
+            "qp1": merged["qp1"] * share,
         }
-    ).reset_index()
-    merged = panel.merge(q, on=["region_type", "cluster_code", "year"], how="left")
-    base = (
-        present.to_numpy()
-        & (merged["lq"] >= 1)
-        & (merged["emp"] > merged["emp25"])
-        & (merged["est"] > merged["est25"])
     )
-    panel["qualifying"] = base.to_numpy()
-    panel["significant"] = base.to_numpy()
-    panel["strong"] = (base & (merged["lq"] >= merged["lq75"])).to_numpy()
-    panel["strong10"] = (base & (merged["lq"] >= merged["lq90"])).to_numpy()
-    return panel
+    return out.astype(INDUSTRY_COUNTS)
+
+
+def _synthetic_definitions(clusters: pd.DataFrame) -> pd.DataFrame:
+    """Six made-up 6-digit industries per cluster, two per subcluster."""
+    return pd.DataFrame(
+        [
+            (
+                "synthetic",
+                2012,
+                f"{int(code) * 100 + k:06d}",
+                code,
+                name,
+                traded,
+                f"{code}.{k // 3 + 1}",
+                f"{name} sub {k // 3 + 1}",
+            )
+            for code, name, traded in clusters.itertuples(index=False)
+            for k in range(6)
+        ],
+        columns=list(CLUSTER_DEFINITIONS),
+    ).astype(CLUSTER_DEFINITIONS)
 
 
 def synthetic_panel(
@@ -114,44 +143,18 @@ def synthetic_panel(
     state["region_type"] = "state"
     national = county.groupby(["year", "cluster_code"], as_index=False)[measures].sum()
     national["region_id"], national["region_type"] = "US", "nation"
-    panel = pd.concat([county.drop(columns="state"), state, national], ignore_index=True)
-    panel = panel.merge(clusters, on="cluster_code")
-    # USCM metrics: LQ against the national traded (or local) total
-    group_total = panel.groupby(["region_type", "region_id", "year", "traded"])["emp"].transform(
-        "sum"
+    aggregates = pd.concat(
+        [county.drop(columns="state"), state, national], ignore_index=True
+    ).merge(clusters, on="cluster_code")
+    definitions = _synthetic_definitions(clusters)
+    # every metric (LQ, shares, wage, flags, growth) by the panel engine, as for real data;
+    # national denominators from 6-digit national counts, as panel_from_uscm expects
+    national_counts = _industry_rows(
+        aggregates.loc[aggregates["region_type"] == "nation"],
+        definitions,
+        np.random.default_rng(seed + 2),
     )
-    nat = panel.loc[panel["region_type"] == "nation"]
-    nat_c = nat.set_index(["year", "cluster_code"])["emp"]
-    nat_g = nat.groupby(["year", "traded"])["emp"].sum()
-    e_us_c = nat_c.reindex(pd.MultiIndex.from_frame(panel[["year", "cluster_code"]])).to_numpy()
-    e_us_g = nat_g.reindex(pd.MultiIndex.from_frame(panel[["year", "traded"]])).to_numpy()
-    with np.errstate(divide="ignore", invalid="ignore"):
-        panel["region_share"] = np.where(group_total > 0, panel["emp"] / group_total, np.nan)
-        panel["lq"] = panel["region_share"] / (e_us_c / e_us_g)
-        panel["national_share"] = np.where(e_us_c > 0, panel["emp"] / e_us_c, np.nan)
-        panel["wage"] = np.where(
-            panel["emp_reported"] > 0, panel["ap"] * 1000 / panel["emp_reported"], np.nan
-        )
-    panel = _flags(panel)
-    panel.loc[
-        panel["region_type"] == "nation", ["qualifying", "significant", "strong", "strong10"]
-    ] = False
-    panel = panel.sort_values(["region_type", "region_id", "cluster_code", "year"]).reset_index(
-        drop=True
-    )
-    keys = ["region_type", "region_id", "cluster_code"]
-    prev = panel.groupby(keys)["emp"].shift()
-    panel["emp_change"] = panel["emp"] - prev
-    nat_prev = nat_c.groupby(level="cluster_code").shift()
-    nat_growth = (
-        (nat_c / nat_prev - 1)
-        .reindex(pd.MultiIndex.from_frame(panel[["year", "cluster_code"]]))
-        .to_numpy()
-    )
-    panel["expected_emp_change"] = prev * nat_growth
-    panel = panel.loc[:, [*CLUSTER_PANEL, "emp_change", "expected_emp_change"]].astype(
-        CLUSTER_PANEL
-    )
+    panel = panel_from_uscm(aggregates, national_counts, definitions)
 
     regions = pd.DataFrame(
         [("nation", "US", "Synthetic Nation", None)]
@@ -164,7 +167,7 @@ def synthetic_panel(
         + [("nation", "US", "state", st) for st in states],
         columns=list(REGION_MEMBERS),
     ).astype(REGION_MEMBERS)
-    totals = panel.groupby(["region_type", "region_id", "year"], as_index=False)["emp"].sum()
+    totals = region_summary(panel)
     outcomes = pd.concat(
         [
             totals.assign(outcome="employment", value=totals["emp"], unit="jobs"),
@@ -176,23 +179,6 @@ def synthetic_panel(
         ]
     ).assign(source=SOURCE)
     outcomes = outcomes.loc[:, list(OUTCOMES)].astype(OUTCOMES)
-    definitions = pd.DataFrame(
-        [
-            (
-                "synthetic",
-                2012,
-                f"{int(code) * 100 + k:06d}",
-                code,
-                name,
-                traded,
-                f"{code}.{k // 3 + 1}",
-                f"{name} sub {k // 3 + 1}",
-            )
-            for code, name, traded in clusters.itertuples(index=False)
-            for k in range(6)
-        ],
-        columns=list(CLUSTER_DEFINITIONS),
-    ).astype(CLUSTER_DEFINITIONS)
     resilience = pd.DataFrame(
         {
             "region_type": regions["region_type"],
@@ -256,30 +242,7 @@ def synthetic_panel(
 def synthetic_industry_counts(tables: dict[str, pd.DataFrame], seed: int = 0) -> pd.DataFrame:
     """6-digit counts consistent with the cluster panel (each cluster split over its industries)."""
     rng = np.random.default_rng(seed + 1)
-    panel = tables["cluster_panel"]
-    defs = tables["cluster_definitions"]
-    merged = panel.merge(defs[["cluster_code", "naics"]], on="cluster_code")
-    merged["w"] = rng.uniform(0.5, 1.5, len(merged))
-    share = merged["w"] / merged.groupby(["region_type", "region_id", "year", "cluster_code"])[
-        "w"
-    ].transform("sum")
-    out = pd.DataFrame(
-        {
-            "source": SOURCE,
-            "year": merged["year"],
-            "region_type": merged["region_type"],
-            "region_id": merged["region_id"],
-            "naics": merged["naics"],
-            "naics_vintage": 2012,
-            "emp": merged["emp"] * share,
-            "emp_reported": merged["emp_reported"] * share,
-            "emp_flag": "",
-            "est": merged["est"] * share,
-            "ap": merged["ap"] * share,
-            "qp1": merged["qp1"] * share,
-        }
-    )
-    return out.astype(INDUSTRY_COUNTS)
+    return _industry_rows(tables["cluster_panel"], tables["cluster_definitions"], rng)
 
 
 def build_synthetic_store(path: str | Path, *, industry_counts: bool = True, **sizes: int) -> Path:

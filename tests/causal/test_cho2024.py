@@ -335,3 +335,30 @@ def test_cli_writes_every_table_and_the_report(shared_data, tmp_path):
 
     with Store(tmp_path / "s.duckdb") as db:
         assert len(db.read("cho2024_proper_did")) == 6
+
+
+def test_genuine_fuzzy_rd_is_ours_and_matches_rdrobust_package(inputs, result):
+    import rdrobust as rdr
+
+    table = result.tables["genuine_rd"]
+    assert (table["engine"] == "clusteratlas.causal.rd").all(), table["engine"].unique()
+    growth = cho2024.state_growth(inputs.outcomes)
+    g = growth[growth["year"] == 2020][["region_id", "gdp"]].dropna()
+    frame = inputs.rows[inputs.rows.traded].merge(g, on="region_id")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ref = rdr.rdrobust(
+            frame["gdp"].to_numpy(),
+            frame["lq_percentile"].to_numpy() - 75.0,
+            c=0,
+            fuzzy=frame["treat_strong"].astype(float).to_numpy(),
+            cluster=frame["region_id"].astype(int).to_numpy(),
+            vce="hc1",
+        )
+    ours = table.query(
+        "year == 2020 and outcome == 'gdp' and rd_design.str.startswith('fuzzy')", engine="python"
+    ).set_index("method")
+    assert ours.loc["Conventional", "estimate"] == pytest.approx(
+        float(ref.coef.iloc[0, 0]), rel=1e-6
+    )
+    assert ours.loc["Robust", "std_error"] == pytest.approx(float(ref.se.iloc[2, 0]), rel=1e-6)

@@ -186,6 +186,44 @@ def test_api_key_is_not_part_of_the_cache_key(fetcher):
     assert "SECRET" not in str(fetcher.cache_path("https://x.org/a?get=EMP&key=SECRET"))
 
 
+@pytest.mark.parametrize("name", ["key", "UserID", "api_key", "token", "MyToken"])
+def test_secret_params_never_in_cache_names_or_errors(server, tmp_path, name):
+    """Secret query parameters (documented set, BEA's UserID included, or ``secret_params``)
+    are left out of the cache key and redacted in every error, whatever the failure."""
+    fetcher = Fetcher(
+        cache=tmp_path / "cache", retries=1, backoff=0.0, timeout=5, secret_params=["MyToken"]
+    )
+    secret = "s3cr3t-K3Y/+="
+    for path in ("/nowhere", "/files/short.zip"):  # HTTP 404 and an incomplete download
+        url = f"{server}{path}"
+        with pytest.raises(DataUnavailableError) as caught:
+            fetcher.fetch(url, params={"get": "EMP", name: secret})
+        message = str(caught.value)
+        assert "REDACTED" in message and f"{server}{path}?get=EMP" in message
+        for form in (secret, "s3cr3t-K3Y%2F%2B%3D"):
+            assert form not in message
+    # connection refused: requests' own message repeats the whole URL
+    closed = Fetcher(cache=tmp_path / "cache", retries=0, timeout=5, secret_params=["MyToken"])
+    with pytest.raises(DataUnavailableError) as caught:
+        closed.fetch("http://127.0.0.1:9/data", params={name: secret})
+    assert secret not in str(caught.value) and "s3cr3t-K3Y%2F" not in str(caught.value)
+    # a successful download is cached under a name without the secret, found again without it
+    url = (
+        f"{server}/data/2021/cbp?get=NAICS2017,ESTAB,EMP,EMP_N_F,PAYANN,PAYQTR1&for=state:*&LFO=001"
+    )
+    path = fetcher.fetch(url, params={name: secret})
+    assert path == fetcher.cache_path(url)
+    assert not any("s3cr3t" in str(p) for p in (tmp_path / "cache").rglob("*"))
+    assert fetcher.fetch(url) == path
+    assert sum(r.startswith("/data/2021/cbp") for r in _Handler.requests) == 1
+
+
+def test_unlisted_params_are_not_secret(fetcher):
+    assert fetcher.cache_path("https://x.org/a?UserName=ann") != fetcher.cache_path(
+        "https://x.org/a"
+    )
+
+
 def test_bad_json_is_not_kept(server, fetcher):
     url = f"{server}/data/notjson"
     with pytest.raises(DataUnavailableError, match="JSON"):

@@ -151,8 +151,9 @@ class _Replay(BaseHTTPRequestHandler):
         _Replay.seen.append(self.path)
         body = json.dumps(API_ANSWER).encode()
         if "UserID=badkey" in self.path:
+            # echo the request as some APIs do: the client must redact the key from it
             body = json.dumps(
-                {"BEAAPI": {"Error": {"APIErrorDescription": "Invalid UserID"}}}
+                {"BEAAPI": {"Error": {"APIErrorDescription": f"Invalid UserID ({self.path})"}}}
             ).encode()
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
@@ -185,6 +186,50 @@ def test_bea_api_client_with_local_replay_server(tmp_path, monkeypatch):
     assert again.equals(frame)
     with pytest.raises(ParameterError, match="BEA_API_KEY"):
         bea.fetch_bea_gdp([2019], base_url=url)
+
+
+def test_bea_api_key_never_in_cache_names_or_errors(tmp_path, monkeypatch):
+    """The BEA UserID goes through the shared fetcher's secret handling: no cache file name,
+    error or log line carries it (bad-key answer echoing the request, unreachable server)."""
+    import logging
+
+    from clusteratlas.data.fetch import Fetcher
+    from clusteratlas.errors import DataUnavailableError
+
+    monkeypatch.setenv("CLUSTERATLAS_CACHE", str(tmp_path / "cache"))
+    server = HTTPServer(("127.0.0.1", 0), _Replay)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{server.server_port}/api/data"
+    try:
+        with pytest.raises(InputError) as bad:
+            bea.fetch_bea_gdp([2020], api_key="badkey", base_url=url)
+        assert "Invalid UserID" in str(bad.value) and "REDACTED" in str(bad.value)
+        assert "badkey" not in str(bad.value)
+        bea.fetch_bea_gdp([2020], api_key="goodkey", base_url=url)
+    finally:
+        server.shutdown()
+        server.server_close()
+    cached = [p.name for p in (tmp_path / "cache").rglob("*")]
+    assert cached and not any("goodkey" in n or "badkey" in n for n in cached)
+    # server gone, answer not cached: the error tells where to put a hand download, keyless
+    records: list[str] = []
+    handler = logging.Handler()
+    handler.emit = lambda record: records.append(record.getMessage())
+    logging.getLogger("clusteratlas.data.fetch").addHandler(handler)
+    logging.getLogger("clusteratlas.data.fetch").setLevel(logging.INFO)
+    try:
+        with pytest.raises(DataUnavailableError) as down:
+            bea.fetch_bea_gdp(
+                [2018],
+                api_key="goodkey",
+                base_url=url,
+                fetcher=Fetcher(retries=1, backoff=0.0, timeout=5),
+            )
+    finally:
+        logging.getLogger("clusteratlas.data.fetch").removeHandler(handler)
+    assert "UserID=REDACTED" in str(down.value) and "goodkey" not in str(down.value)
+    assert records and not any("goodkey" in r for r in records)
 
 
 # --------------------------------------------------------------------------------- LAUS

@@ -83,3 +83,14 @@ def test_tables_hides_ibis_temporaries(store: Store):
     store.write("_internal", _frame(["c"]))
     assert store.tables() == ["counts"]
     assert store.has("counts") and not store.has("_internal")
+
+
+def test_readable_number_formats_counts_and_shares():
+    from clusteratlas.tables import readable_number, to_html
+
+    assert readable_number(48770.0) == "48,770"
+    assert readable_number(-1234567.4) == "-1,234,567"
+    assert readable_number(0.0123456) == "0.01235"
+    assert readable_number(3.973) == "3.973"
+    html = to_html(pd.DataFrame({"emp": [48770.0], "lq": [3.973]}))
+    assert "48,770" in html and "3.973" in html

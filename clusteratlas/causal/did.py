@@ -44,7 +44,13 @@ __all__ = [
     "wild_cluster_bootstrap",
 ]
 
-TREATMENT_RULES = ("any_strong", "strength_quantile", "cluster_strong", "intensity")
+TREATMENT_RULES = (
+    "any_strong",
+    "n_strong_at_least",
+    "strength_quantile",
+    "cluster_strong",
+    "intensity",
+)
 VCOV_TYPES = ("iid", "HC1", "CRV1")
 
 
@@ -193,8 +199,11 @@ def treatment_from_panel(
     year: int,
     shock_year: int,
     quantile: float = 0.75,
+    at_quantile: bool = False,
+    min_strong: int = 1,
     cluster_code: str | None = None,
     region_type: str | None = None,
+    require_both_groups: bool = False,
 ) -> pd.DataFrame:
     """Treatment indicator (or intensity) per region, measured in ``year`` before the shock.
 
@@ -205,17 +214,23 @@ def treatment_from_panel(
         (:func:`clusteratlas.panel.region_summary`, with ``cluster_strength`` and ``n_strong``).
     rule
         ``"any_strong"``: treated if the region has at least one strong traded cluster
-        (Cho et al. 2024: "regions with industrial clusters"); ``"strength_quantile"``: treated
-        if cluster strength (share of traded employment in strong clusters) is above its
-        ``quantile`` across regions; ``"cluster_strong"``: treated if cluster ``cluster_code``
-        is strong in the region; ``"intensity"``: continuous, the cluster strength (or, with
+        (Cho et al. 2024: "regions with industrial clusters"); ``"n_strong_at_least"``:
+        treated if it has at least ``min_strong`` strong traded clusters;
+        ``"strength_quantile"``: treated if cluster strength :math:`S_r` (share of traded
+        employment in strong clusters, USCM ``str_emp_per``) exceeds its ``quantile``
+        :math:`q` across regions, :math:`S_r > Q_q(S)` (:math:`S_r \\ge Q_q(S)` with
+        ``at_quantile=True``); ``"cluster_strong"``: treated if cluster ``cluster_code`` is
+        strong in the region; ``"intensity"``: continuous, the cluster strength (or, with
         ``cluster_code``, that cluster's location quotient).
     year, shock_year
         Treatment is measured in ``year`` which must be strictly before ``shock_year``, so the
         shock cannot have caused the treatment.
+    require_both_groups
+        A 0/1 rule that puts every region in one group warns by default; with ``True`` it
+        raises :class:`~clusteratlas.errors.ParameterError` (a pipeline cannot go on).
 
     Returns a frame with ``region_type, region_id, measured_year`` and ``treated`` (0/1) or
-    ``intensity``.
+    ``intensity``; the region-level rules also keep ``n_strong`` and ``cluster_strength``.
     """
     if rule not in TREATMENT_RULES:
         raise ParameterError("rule", f"unknown rule {rule!r}", allowed=", ".join(TREATMENT_RULES))
@@ -228,6 +243,8 @@ def treatment_from_panel(
         )
     if not 0 < quantile < 1:
         raise ParameterError("quantile", f"{quantile} is not strictly between 0 and 1")
+    if isinstance(min_strong, bool) or not isinstance(min_strong, int) or min_strong < 1:
+        raise ParameterError("min_strong", f"must be a positive integer, got {min_strong!r}")
     for column in ("region_type", "region_id", "year"):
         if column not in panel.columns:
             raise InputError(f"panel has no column {column!r}")
@@ -272,6 +289,8 @@ def treatment_from_panel(
         strength = out["cluster_strength"].astype(float)
         if rule == "any_strong":
             out["treated"] = (out["n_strong"] > 0).astype(int)
+        elif rule == "n_strong_at_least":
+            out["treated"] = (out["n_strong"] >= min_strong).astype(int)
         elif rule == "strength_quantile":
             if strength.isna().any():
                 raise InputError(
@@ -279,21 +298,25 @@ def treatment_from_panel(
                     f"{year} (no traded employment)",
                     column="cluster_strength",
                 )
-            out["treated"] = (strength > strength.quantile(quantile)).astype(int)
+            cut = strength.quantile(quantile)
+            above = strength >= cut if at_quantile else strength > cut
+            out["treated"] = above.astype(int)
         else:
             if strength.isna().any():
                 raise InputError(
                     "cluster_strength is missing for some regions", column="cluster_strength"
                 )
             out["intensity"] = strength
-        out = out.drop(columns=["n_strong", "cluster_strength"])
+            out = out.drop(columns=["n_strong", "cluster_strength"])
     out.insert(2, "measured_year", int(year))
     if "treated" in out.columns and out["treated"].nunique() < 2:
-        warnings.warn(
-            f"rule {rule!r} in {year} puts every region in the same group "
-            f"(treated = {int(out['treated'].iloc[0])}); a DID needs both groups",
-            stacklevel=2,
+        problem = (
+            f"rule {rule!r} in {year} puts all {len(out)} regions in the same group "
+            f"(treated = {int(out['treated'].iloc[0])}); a DID needs both groups"
         )
+        if require_both_groups:
+            raise ParameterError("rule", problem, allowed="another rule or threshold")
+        warnings.warn(problem, stacklevel=2)
     return out.reset_index(drop=True)
 
 

@@ -1,7 +1,8 @@
 """The ``clusteratlas run`` configuration: one small TOML file, its defaults and its validation.
 
 This module owns the config keys (:data:`KEYS`, which also feeds ``clusteratlas run --help``),
-reading TOML into a :class:`RunConfig`, and two validation passes that run before any work:
+reading TOML into a :class:`RunConfig`, reading a custom cluster definition
+(:func:`custom_definition`), and two validation passes that run before any work:
 :func:`validate_static` (types, key names, window order) and :func:`validate_against`
 (regions, years and cluster codes the data actually has). Every failure is a
 :class:`~clusteratlas.errors.ParameterError` naming the key and the allowed values.
@@ -44,6 +45,15 @@ KEYS: dict[str, dict[str, tuple[Any, str]]] = {
         "map_cluster": (
             "",
             "cluster code whose LQ is mapped; empty = the region's strongest cluster",
+        ),
+    },
+    "clusters": {
+        "definition": (
+            "uscm",
+            '"uscm" (US Cluster Mapping, NAICS 2012) or the path (relative to the current '
+            "folder) of your own cluster definition CSV, any country or custom set: columns "
+            "naics (or industry), cluster_code, cluster_name, optional traded (1/0), "
+            "naics_vintage (default 2012), subcluster_code, subcluster_name",
         ),
     },
     "windows": {
@@ -109,6 +119,7 @@ class RunConfig:
     """Validated run settings (one attribute per config section, each a plain dict)."""
 
     study: dict[str, Any] = field(default_factory=dict)
+    clusters: dict[str, Any] = field(default_factory=dict)
     windows: dict[str, list[int]] = field(default_factory=dict)
     treatment: dict[str, Any] = field(default_factory=dict)
     outcomes: dict[str, Any] = field(default_factory=dict)
@@ -199,6 +210,13 @@ def validate_static(config: RunConfig) -> None:
         )
     if not isinstance(study["base_year"], int):
         raise ParameterError("study.base_year", "must be a year (integer) or 0 for the latest")
+    definition = config.clusters["definition"]
+    if not isinstance(definition, str) or not definition.strip():
+        raise ParameterError(
+            "clusters.definition",
+            f"must be a string, got {definition!r}",
+            allowed='"uscm" or the path of a definition CSV',
+        )
     for key in KEYS["windows"]:
         _window(config, key)
     rule = config.treatment["rule"]
@@ -266,6 +284,33 @@ def _validate_theory(theory: dict[str, Any]) -> None:
             raise ParameterError(f"theory.{key}", f"must be an integer >= 10, got {theory[key]!r}")
 
 
+def custom_definition(config: RunConfig) -> Any:
+    """The user's cluster definition (``[clusters] definition``), or None for the USCM one.
+
+    Read and checked here, before any stage runs: a missing file, a missing column or a rule
+    broken in the CSV (see :func:`clusteratlas.data.clusters.read_definition_csv`) is a
+    :class:`ParameterError` naming ``clusters.definition``. Codes without a ``naics_vintage``
+    column are taken as NAICS 2012 (the vintage of the run's industry counts).
+    """
+    from clusteratlas.data.clusters import read_definition_csv
+    from clusteratlas.errors import ClusterAtlasError
+
+    value = str(config.clusters["definition"]).strip()
+    if value == "uscm":
+        return None
+    path = Path(value).expanduser()
+    if not path.is_file():
+        raise ParameterError(
+            "clusters.definition",
+            f"no cluster definition file {path} (relative paths are read from {Path.cwd()})",
+            allowed='"uscm" or the path of a definition CSV',
+        )
+    try:
+        return read_definition_csv(path, naics_vintage=2012)
+    except ClusterAtlasError as error:
+        raise ParameterError("clusters.definition", f"{path}: {error}") from None
+
+
 @dataclass(frozen=True)
 class Availability:
     """What the input data can support (read cheaply before any stage runs)."""
@@ -323,6 +368,50 @@ def validate_against(config: RunConfig, available: Availability) -> None:
                 f"window {start}-{end} lies outside the outcome data years {first}-{last}",
                 allowed=f"years between {first} and {last}",
             )
+
+
+#: config rule name -> (clusteratlas.causal.did.treatment_from_panel rule, its extra arguments)
+_DID_RULES: dict[str, tuple[str, dict[str, Any]]] = {
+    "strength_above_quantile": ("strength_quantile", {"at_quantile": True}),
+    "any_strong": ("any_strong", {}),
+    "n_strong_at_least": ("n_strong_at_least", {}),
+}
+#: treatment_from_panel argument -> config key, so errors name what the user wrote
+_DID_KEYS = {
+    "rule": "treatment.rule",
+    "quantile": "treatment.quantile",
+    "min_strong": "treatment.min_strong",
+    "year": "study.base_year",
+}
+
+
+def cluster_regions(summary: Any, treatment: dict[str, Any], year: int, shock_year: int) -> Any:
+    """The ``[treatment]`` rule applied to a region summary in ``year`` (before ``shock_year``).
+
+    A thin mapping onto :func:`clusteratlas.causal.did.treatment_from_panel` (the one
+    implementation of the rules): config names -> its rules, its errors -> config keys.
+    Returns region_type, region_id, measured_year, n_strong, cluster_strength, treated (bool).
+    """
+    from clusteratlas.causal.did import treatment_from_panel
+
+    rule, extra = _DID_RULES[treatment["rule"]]
+    try:
+        out = treatment_from_panel(
+            summary,
+            rule,
+            year=int(year),
+            shock_year=int(shock_year),
+            quantile=float(treatment["quantile"]),
+            min_strong=int(treatment["min_strong"]),
+            require_both_groups=True,
+            **extra,
+        )
+    except ParameterError as error:
+        key = _DID_KEYS.get(error.name, error.name)
+        raise ParameterError(key, str(error).split(": ", 1)[1]) from None
+    out["treated"] = out["treated"].astype(bool)
+    out["region_id"] = out["region_id"].astype(str)
+    return out
 
 
 def to_toml(config: RunConfig | None = None) -> str:

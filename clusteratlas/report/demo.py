@@ -17,7 +17,8 @@ Generative model (documented so the truth is checkable):
    Establishments = emp / size_k (size_k ~ U(8, 40)); payroll = emp x wage (cluster x county
    factors around $48k); Q1 payroll = payroll / 4.
 3. Treatment: the base-year (2016) USCM panel is built with :func:`clusteratlas.panel.build_panel`
-   and :func:`clusteratlas.report.treatment.assign_treatment` applies the configured rule
+   and :func:`clusteratlas.report.config.cluster_regions` (over
+   :func:`clusteratlas.causal.did.treatment_from_panel`) applies the configured rule
    (default: cluster strength at or above the median), exactly as the pipeline will.
 4. Outcomes (log scale): ``log Y_it = a_i + lambda_t + effect_t * D_i + e_it``, e ~ N(0, 0.01)
    with the effect paths in :data:`EFFECTS` (0 before the shock). The true DID of a window
@@ -45,6 +46,8 @@ from clusteratlas.store import Store
 
 SOURCE = "synthetic-demo"
 BASE_YEAR = 2016
+#: the synthetic shock hits in 2020 (outcome paths dip there); treatment is measured before it
+DEMO_SHOCK_YEAR = 2020
 COUNT_YEARS = (2016, 2018, 2019, 2020, 2021, 2022)
 OUTCOME_YEARS = tuple(range(2015, 2023))
 #: national log path of each outcome (lambda_t)
@@ -123,9 +126,8 @@ def build_demo_store(
     (county -> state), outcomes (county, state, nation), demo_truth, demo_treatment.
     """
     from clusteratlas.panel import build_panel, region_summary
-    from clusteratlas.report.config import defaults
+    from clusteratlas.report.config import cluster_regions, defaults
     from clusteratlas.report.maps import county_names, shapes
-    from clusteratlas.report.treatment import assign_treatment
 
     rng = np.random.default_rng(seed)
     names = county_names()
@@ -193,7 +195,7 @@ def build_demo_store(
         base, defs, region_type="county", national=national(base), growth=False
     )
     treatment = treatment or defaults().treatment
-    assigned = assign_treatment(region_summary(base_panel), treatment, BASE_YEAR)
+    assigned = cluster_regions(region_summary(base_panel), treatment, BASE_YEAR, DEMO_SHOCK_YEAR)
     treated = (
         pd.Series(assigned["treated"].to_numpy(), index=assigned["region_id"])
         .reindex(counties)

@@ -77,7 +77,6 @@ class Builder:
                 "html": tables.to_html(
                     frame,
                     caption=caption + (" [SYNTHETIC]" if self.p.demo else ""),
-                    float_format="%.4g",
                 ),
                 "prov": self.prov(inputs, params) + f" Files: tables/{stem}.csv, .tex",
             }

@@ -15,6 +15,7 @@ section instead of inventing numbers.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import time
@@ -29,7 +30,12 @@ import pandas as pd
 
 from clusteratlas import __version__, atomic
 from clusteratlas.errors import ClusterAtlasError, DataUnavailableError, ParameterError
-from clusteratlas.report.config import Availability, RunConfig, validate_against
+from clusteratlas.report.config import (
+    Availability,
+    RunConfig,
+    custom_definition,
+    validate_against,
+)
 from clusteratlas.store import Store
 
 STAGES = ("load", "panel", "outcomes", "resilience", "causal", "theory", "policy", "report")
@@ -225,7 +231,20 @@ class Pipeline:
         self.out_dir = Path(out_dir)
         self.store_path = Path(store_path) if store_path else self.out_dir / "clusteratlas.duckdb"
         # validation BEFORE any work: raises ParameterError naming the key and allowed values
+        self.definitions = custom_definition(config)
         self.available = data_availability(self.data_dir, demo, config)
+        if self.definitions is not None:
+            if not demo:
+                raise ParameterError(
+                    "clusters.definition",
+                    f"the real data in {self.data_dir} has region x cluster counts only as USCM's "
+                    "state x cluster file, fixed to the USCM clusters; a custom definition needs "
+                    "region x 6-digit industry counts (the --demo panel, or `clusteratlas panel` "
+                    "on your own counts)",
+                    allowed='"uscm" with --data',
+                )
+            codes = frozenset(self.definitions["cluster_code"].astype(str))
+            self.available = dataclasses.replace(self.available, cluster_codes=codes)
         validate_against(config, self.available)
         self.notes: dict[str, list[str]] = {}
 
@@ -240,13 +259,17 @@ class Pipeline:
         return {}
 
     def _input_key(self) -> dict:
+        definition = str(self.config.clusters["definition"]).strip()
+        # a custom definition is keyed by its content, so editing the CSV reruns every stage
+        clusters = definition if definition == "uscm" else file_digest(Path(definition))
         if self.demo:
-            return {"demo": True, "seed": self.seed}
-        return {
+            return {"demo": True, "seed": self.seed, "clusters": clusters}
+        files = {
             k: file_digest(self.data_dir / rel)
             for k, rel in DATA_FILES.items()
             if (self.data_dir / rel).is_file()
         }
+        return {**files, "clusters": clusters}
 
     def run(self, progress: bool = True, force: bool = False) -> RunResult:
         """Run every stage whose cache key changed (all of them with ``force``)."""

@@ -17,8 +17,8 @@ import numpy as np
 import pandas as pd
 
 from clusteratlas.errors import ClusterAtlasError
+from clusteratlas.report.config import cluster_regions
 from clusteratlas.report.pipeline import DATA_FILES, _read_uscm, log_growth, optional
-from clusteratlas.report.treatment import assign_treatment
 
 if TYPE_CHECKING:
     from clusteratlas.report.pipeline import Pipeline
@@ -32,6 +32,17 @@ def stage_load(p: Pipeline, store: Store) -> dict:
         from clusteratlas.report.demo import build_demo_store
 
         info = build_demo_store(store, seed=p.seed, treatment=p.config.treatment)
+        notes = [
+            f"SYNTHETIC demo data: {info['counties']} counties, {info['clusters']} clusters, seed {info['seed']}"
+        ]
+        if p.definitions is not None:
+            # the synthetic counts are NAICS 2012 industries: aggregate them the user's way
+            store.write("cluster_definitions", p.definitions)
+            notes.append(
+                f"custom cluster definition {p.config.clusters['definition']} "
+                f"({p.definitions['cluster_code'].nunique()} clusters); the demo's known effects "
+                "were drawn for USCM cluster regions, so its DID is not a check against the truth"
+            )
         return {
             "tables": [
                 "industry_counts",
@@ -41,9 +52,7 @@ def stage_load(p: Pipeline, store: Store) -> dict:
                 "region_members",
                 "demo_truth",
             ],
-            "notes": [
-                f"SYNTHETIC demo data: {info['counties']} counties, {info['clusters']} clusters, seed {info['seed']}"
-            ],
+            "notes": notes,
         }
     from clusteratlas.data.bea import read_gdp_csv
     from clusteratlas.data.cbp import read_setzler_national_industry
@@ -131,7 +140,11 @@ def stage_panel(p: Pipeline, store: Store) -> dict:
     base = p.config.study["base_year"] or int(
         panel["year"].min() if p.demo else panel["year"].max()
     )
-    treatment = assign_treatment(summary, p.config.treatment, base).assign(base_year=base)
+    # the portfolio must predate every analysis window (the shock cannot cause the treatment)
+    shock_year = min(start for start, _ in p.config.windows.values())
+    treatment = cluster_regions(summary, p.config.treatment, base, shock_year).assign(
+        base_year=base
+    )
     peers = propose_peers(panel, summary, p.config, base)
     store.write("cluster_panel", panel)
     store.write("run_region_summary", summary)

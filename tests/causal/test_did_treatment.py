@@ -133,3 +133,31 @@ def test_real_state_panel_2016(shared_data):
     assert 0.2 <= top["treated"].mean() <= 0.3
     dose = treatment_from_panel(panel, "intensity", year=2016, shock_year=2020, region_type="state")
     assert dose["intensity"].between(0, 1).all() and dose["intensity"].std() > 0
+
+
+def test_n_strong_at_least_at_quantile_and_required_groups(panel):
+    # n_strong: 01 1, 02 1, 04 0, 05 2
+    two = treatment_from_panel(panel, "n_strong_at_least", year=2019, shock_year=2020, min_strong=2)
+    assert two["treated"].tolist() == [0, 0, 0, 1]
+    # every traded cluster strong in 01, 02, 05: strengths 1, 1, 0, 1, median 1 = the cut itself
+    tied = panel.assign(strong=panel["region_id"].isin(["01", "02", "05"]) & panel["traded"])
+    with pytest.warns(UserWarning, match="same group"):
+        strict = treatment_from_panel(
+            tied, "strength_quantile", year=2019, shock_year=2020, quantile=0.5
+        )
+    at = treatment_from_panel(
+        tied, "strength_quantile", year=2019, shock_year=2020, quantile=0.5, at_quantile=True
+    )
+    assert strict["treated"].tolist() == [0, 0, 0, 0]
+    assert at["treated"].tolist() == [1, 1, 0, 1]
+    with pytest.raises(ParameterError, match="same group"):
+        treatment_from_panel(
+            panel,
+            "n_strong_at_least",
+            year=2019,
+            shock_year=2020,
+            min_strong=3,
+            require_both_groups=True,
+        )
+    with pytest.raises(ParameterError, match="min_strong"):
+        treatment_from_panel(panel, "n_strong_at_least", year=2019, shock_year=2020, min_strong=0)

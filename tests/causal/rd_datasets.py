@@ -16,6 +16,11 @@
 * ``uscm``: US Cluster Mapping 2016 state x traded-cluster employment and wages (shared data):
   wage relative to the cluster's national average on the log location quotient, cutoff 0
   (LQ = 1). Real data; the running variable is derived by us.
+* ``rcp``: the retirement consumption puzzle (Battistin, Brugiavini, Rettore and Weber 2009,
+  Italian SHIW 1993-2004, male household heads), the ``rcp.csv`` file shipped with the rdhonest
+  package (Armstrong and Kolesar's RDHonest): log non-durable consumption (``log_cn``) on years
+  since pension eligibility (``elig_year``, integers, no 0: cutoff 0). ``retired`` jumps from
+  about 15-25% just before eligibility to 60-75% just after: a real fuzzy design.
 
 causaldata ships some columns as float32; they are converted to float64 so that our estimator
 and the reference see identical numbers (rdrobust otherwise computes partly in float32).
@@ -23,6 +28,7 @@ and the reference see identical numbers (rdrobust otherwise computes partly in f
 
 from __future__ import annotations
 
+import importlib.util
 from pathlib import Path
 
 import numpy as np
@@ -68,6 +74,21 @@ def mortgages() -> pd.DataFrame:
     import causaldata
 
     return _float64(causaldata.mortgages.load_pandas().data)
+
+
+def rcp() -> pd.DataFrame:
+    # Read the bundled file directly: rdhonest's own loader silently generates synthetic data
+    # when the file is missing, which a reference test must never use.
+    spec = importlib.util.find_spec("rdhonest")
+    if spec is None or spec.origin is None:
+        raise ImportError("the rcp dataset ships with the rdhonest package: pip install rdhonest")
+    path = Path(spec.origin).parent / "data" / "rcp.csv"
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} is missing from the installed rdhonest package")
+    frame = pd.read_csv(path)
+    frame["retired"] = frame["retired"].astype("float64")
+    frame["log_cn"] = np.log(frame["cn"])
+    return frame
 
 
 def uscm(shared_data: Path) -> pd.DataFrame:

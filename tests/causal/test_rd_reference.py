@@ -192,13 +192,30 @@ FUZZY = [
         "vet_wwko",
         {"covs": ["nonwhite"], "vce": "hc0", "cluster": "bpl"},
     ),
+    ("rcp", "log_cn", "elig_year", 0.0, "retired", {}),
+    (
+        "rcp",
+        "log_cn",
+        "elig_year",
+        0.0,
+        "retired",
+        {"kernel": "uniform", "vce": "hc1", "bwselect": "msetwo"},
+    ),
+    (
+        "rcp",
+        "log_cn",
+        "elig_year",
+        0.0,
+        "retired",
+        {"kernel": "epa", "bwselect": "cerrd", "covs": ["family_size"], "cluster": "survey_year"},
+    ),
 ]
 
 
 @pytest.mark.realdata
 @pytest.mark.parametrize("case", FUZZY, ids=[f"{c[0]}-{c[5]}" for c in FUZZY])
 def test_fuzzy(case):
-    """lmb and mortgages are real imperfect-compliance designs; senate_fuzzy has a treatment we
+    """lmb, mortgages and rcp are real imperfect-compliance designs; senate_fuzzy has a treatment we
     constructed (ARTIFICIAL fuzzy, see rd_datasets.senate_fuzzy); gov has perfect compliance
     (Participation = 1 exactly left of the cutoff), exercising rdrobust's sharp-bandwidth path."""
     name, y, x, c, t, options = case

@@ -11,6 +11,7 @@ import pytest
 from clusteratlas.data import cbp, clusters, uscm
 
 REFERENCE_CSV = Path(__file__).with_name("uscm_published_2016_reference.csv")
+TRADED_REFERENCE_CSV = Path(__file__).with_name("uscm_published_2016_traded_all_states.csv")
 
 
 @pytest.fixture(scope="session")
@@ -67,3 +68,9 @@ def alabama_2021(shared_data: Path) -> pd.DataFrame:
     """Census CBP API 2021, Alabama x 6-digit NAICS 2017 (ModelEarth extract)."""
     path = shared_data / "cbp" / "modelearth_cbpapi_state_naics6_AL_2021.csv"
     return cbp.read_cbp_api_csv(path, year=2021, region_type="state", region_id="01")
+
+
+@pytest.fixture(scope="session")
+def traded_reference_csv() -> Path:
+    """USCM's published 2016 traded-cluster values for every state in its file (see header)."""
+    return TRADED_REFERENCE_CSV

@@ -421,13 +421,30 @@ def render_report(p: Pipeline, store: Store) -> list[Path]:
             "run_outcome_growth, run_treatment",
             f"windows shock {cfg.windows['shock']} recovery {cfg.windows['recovery']}; y ~ D + Post + D x Post; HC1",
         )
+        boot = b.read("run_did_wild_bootstrap")
+        boot_params = ""
+        if boot is not None and not boot.empty:
+            keys = ["outcome", "phase", "start", "end"]
+            corr = corr.merge(
+                boot[[*keys, "boot_p_value", "boot_ci_low", "boot_ci_high"]], on=keys, how="left"
+            )
+            first = boot.iloc[0]
+            boot_params = (
+                f"; wild cluster bootstrap (WCR11 restricted, {first['weights']} weights, "
+                f"{int(first['reps'])} draws, seed {int(first['seed'])}, {int(first['n_clusters'])} "
+                "region clusters): p-value of H0 delta = 0 and 95% CI by test inversion"
+            )
         b.table(
             s,
             corr,
             "did_corrected",
-            "DID, corrected design: corrected windows, log outcomes, SE clustered by region",
-            "run_outcome_growth, run_treatment",
-            f"shock {cfg.windows['corrected_shock']}, CBP employment {cfg.windows['employment_shock']}, recovery {cfg.windows['corrected_recovery']}",
+            "DID, corrected design: corrected windows, log outcomes; se/p_value/ci are CRV1 "
+            "clustered by region (fixest small-sample factor, t(G-1))"
+            + ("; boot_* columns: wild cluster bootstrap (few clusters)" if boot_params else ""),
+            "run_did, run_did_wild_bootstrap (clusteratlas.causal.did.did_2x2, "
+            "wild_cluster_bootstrap)",
+            f"shock {cfg.windows['corrected_shock']}, CBP employment {cfg.windows['employment_shock']}, recovery {cfg.windows['corrected_recovery']}"
+            + boot_params,
         )
     ev = b.read("run_event_study")
     b.figure(
@@ -466,6 +483,38 @@ def render_report(p: Pipeline, store: Store) -> list[Path]:
             "h x 0.5 .. 2",
         )
         b.figure(s, "figures/rd_bandwidth.png", "RD bandwidth sensitivity", "run_rd_sensitivity")
+    density = b.read("run_rd_density")
+    if density is not None:
+        b.table(
+            s,
+            density,
+            "rd_density",
+            "RD manipulation test: density of the running variable (LQ percentile - 75) left and "
+            "right of the cut-off, Cattaneo-Jansson-Ma (H0: no jump). A within-cluster percentile "
+            "is near-uniform by construction, so this checks the sample, not sorting by regions",
+            "cluster_panel, run_outcome_growth (clusteratlas.causal.rd.rddensity)",
+            f"local polynomial density p={int(density['p'].iloc[0])}, q={int(density['q'].iloc[0])}, "
+            f"{density['kernel'].iloc[0]} kernel, {density['vce'].iloc[0]} variance, "
+            f"bandwidths '{density['bwselect'].iloc[0]}'",
+        )
+    placebo = b.read("run_rd_placebo")
+    if placebo is not None:
+        b.table(
+            s,
+            placebo,
+            "rd_placebo",
+            "RD at placebo cut-offs (true cut-off 0 flagged): each placebo uses only its own "
+            "side of the true cut-off",
+            "cluster_panel, run_outcome_growth (clusteratlas.causal.rd.rd_placebo)",
+            "placebos at the 20/40/60/80th percentiles of x each side; local linear, MSE-optimal "
+            "h, HC1 SE (not clustered: rd_placebo cannot subset a cluster vector), robust 95% CI",
+        )
+        b.figure(
+            s,
+            "figures/rd_placebo.png",
+            "RD estimates at placebo cut-offs (red: the true cut-off), robust 95% CI",
+            "run_rd_placebo",
+        )
     srdd = b.read("run_seed_rdd")
     if srdd is not None:
         b.table(

@@ -426,11 +426,12 @@ def _ols_did(frame: pd.DataFrame, y: str, cluster: bool) -> dict:
     }
 
 
-def _did(data: pd.DataFrame, y: str, seed: bool, notes: list[str]) -> dict:
+def _did(data: pd.DataFrame, y: str, seed: bool, notes: list[str]) -> tuple[dict, object]:
     """2x2 DID through clusteratlas.causal.did (statsmodels OLS of the same equation if absent).
 
     Seed design: the paper's OLS table (HC1 here; the paper does not say); corrected: SE
-    clustered by region (CRV1).
+    clustered by region (CRV1). Returns the table row and the library's result object (None
+    for the statsmodels fallback), which the wild cluster bootstrap needs.
     """
     did_2x2 = optional("clusteratlas.causal.did", "did_2x2")
     if did_2x2 is None:
@@ -441,7 +442,7 @@ def _did(data: pd.DataFrame, y: str, seed: bool, notes: list[str]) -> dict:
             **_ols_did(data, y, cluster=not seed),
             "se_type": "HC1" if seed else "cluster(region)",
             "estimator": "statsmodels OLS 2x2",
-        }
+        }, None
     start, end = sorted(data["year"].unique().tolist())
     kwargs = {"vcov": "HC1"} if seed else {"cluster": "region_id"}
     res = did_2x2(
@@ -460,6 +461,54 @@ def _did(data: pd.DataFrame, y: str, seed: bool, notes: list[str]) -> dict:
         "n_obs": int(res.nobs),
         "se_type": res.se_type,
         "estimator": res.method,
+    }, res
+
+
+#: wild cluster bootstrap of the corrected DID: draws and seed (recorded in run_did_wild_bootstrap)
+BOOTSTRAP_REPS = 9999
+BOOTSTRAP_SEED = 20240101
+#: above this many clusters CRV1 is reliable and the bootstrap's G x G x draws cost is not worth it
+BOOTSTRAP_MAX_CLUSTERS = 200
+
+
+def _wild_bootstrap(result, row: dict, notes: list[str]) -> dict | None:
+    """Restricted wild cluster bootstrap (WCR11, Rademacher, clusters = regions) of one DID.
+
+    With ~50 states the CRV1 t(G-1) p-value can over-reject; the bootstrap p-value and its
+    test-inversion CI (clusteratlas.causal.did.wild_cluster_bootstrap) go beside it.
+    """
+    wild = optional("clusteratlas.causal.did", "wild_cluster_bootstrap")
+    if wild is None or result is None:
+        notes.append(
+            "clusteratlas.causal.did.wild_cluster_bootstrap missing: no bootstrap p-values"
+        )
+        return None
+    label = f"wild bootstrap {row['outcome']} {row['phase']}"
+    n_clusters = int(result.info.get("n_clusters") or 0)
+    if n_clusters > BOOTSTRAP_MAX_CLUSTERS:
+        notes.append(
+            f"wild cluster bootstrap skipped: {n_clusters} region clusters "
+            f"(> {BOOTSTRAP_MAX_CLUSTERS}), the CRV1 p-value is reliable with this many"
+        )
+        return None
+    try:
+        boot = wild(result, reps=BOOTSTRAP_REPS, seed=BOOTSTRAP_SEED)
+    except ClusterAtlasError as error:
+        notes.append(f"{label}: {error}")
+        return None
+    return {
+        **{k: row[k] for k in ("outcome", "design", "phase", "start", "end", "scale")},
+        "estimate": boot.estimate,
+        "crv1_p_value": row["p_value"],
+        "boot_p_value": boot.pvalue,
+        "boot_ci_low": boot.ci[0],
+        "boot_ci_high": boot.ci[1],
+        "boot_t": boot.t_stat,
+        "reps": boot.reps,
+        "weights": boot.weights_type,
+        "n_clusters": boot.n_clusters,
+        "seed": BOOTSTRAP_SEED,
+        "method": "WCR11 restricted wild cluster bootstrap, clusters = regions",
     }
 
 
@@ -586,6 +635,8 @@ def _did_frame(
     rows["post"] = (rows["year"] == end).astype(int)
     rows["treated_i"] = rows["treated"].astype(int)
     rows["log_value"] = np.log(rows["value"])
+    # a fixed row order, so the bootstrap's cluster weights do not depend on the store's order
+    rows = rows.sort_values(["region_id", "year"], kind="stable").reset_index(drop=True)
     rows["region_code"] = pd.factorize(rows["region_id"])[0]
     return rows
 
@@ -596,7 +647,7 @@ def stage_causal(p: Pipeline, store: Store) -> dict:
 
     outcomes = store.read("run_outcomes", where=f"region_type = '{p.config.region_type}'")
     treatment = store.read("run_treatment")[["region_id", "treated"]]
-    rows, notes = [], []
+    rows, boots, notes = [], [], []
     for outcome in p.config.outcomes["names"]:
         frame = outcomes.loc[outcomes["outcome"] == outcome]
         for design in _designs(p):
@@ -608,7 +659,7 @@ def stage_causal(p: Pipeline, store: Store) -> dict:
             seed = design["design"].startswith("seed")
             # seed: levels with HC1 as in its OLS tables; corrected: logs, SE clustered by region
             y = "value" if seed and not p.config.outcomes["log"] else "log_value"
-            result = _did(data, y, seed, notes)
+            result, fitted = _did(data, y, seed, notes)
             rows.append(
                 {
                     "outcome": outcome,
@@ -620,8 +671,14 @@ def stage_causal(p: Pipeline, store: Store) -> dict:
                     **result,
                 }
             )
+            if not seed:
+                boot = _wild_bootstrap(fitted, rows[-1], notes)
+                if boot is not None:
+                    boots.append(boot)
     did = pd.DataFrame(rows)
     store.write("run_did", did)
+    if boots:
+        store.write("run_did_wild_bootstrap", pd.DataFrame(boots))
 
     event = _event_study(p, outcomes, treatment, notes)
     store.write("run_event_study", event)
@@ -630,9 +687,16 @@ def stage_causal(p: Pipeline, store: Store) -> dict:
     files = figures.causal_figures(
         p.out_dir, event, rd_tables.get("points"), rd_tables.get("sensitivity")
     )
-    tables = ["run_did", "run_event_study"] + [
-        t for t in ("run_rd", "run_rd_sensitivity", "run_seed_rdd") if store.has(t)
-    ]
+    files += rd_tables.get("files", [])
+    produced = (
+        "run_did_wild_bootstrap",
+        "run_rd",
+        "run_rd_sensitivity",
+        "run_rd_density",
+        "run_rd_placebo",
+        "run_seed_rdd",
+    )
+    tables = ["run_did", "run_event_study"] + [t for t in produced if store.has(t)]
     return {"tables": tables, "files": files, "notes": notes}
 
 
@@ -729,7 +793,57 @@ def _rd(p: Pipeline, store: Store, notes: list[str]) -> dict:
         store.write("run_rd_sensitivity", out["sensitivity"])
     except ClusterAtlasError as error:
         notes.append(f"RD: {error}")
+    out["files"] = _rd_falsification(p, store, y, x, notes)
     return out
+
+
+def _rd_falsification(
+    p: Pipeline, store: Store, y: np.ndarray, x: np.ndarray, notes: list[str]
+) -> list[str]:
+    """Manipulation (density) test of the running variable and RD estimates at placebo cutoffs.
+
+    Density: Cattaneo, Jansson and Ma (2020) through clusteratlas.causal.rd.rddensity with its
+    defaults (p=2, triangular kernel, jackknife variance, bandwidths "comb"). Placebo cutoffs:
+    clusteratlas.causal.rd.rd_placebo at the 20/40/60/80th percentiles of x on each side, each
+    fit using only its own side of the true cut-off; HC1 SEs (rd_placebo passes options
+    unchanged to every side's subsample, so a region cluster vector cannot be passed).
+    """
+    from clusteratlas.report.figures import save_figure
+
+    files: list[str] = []
+    rddensity = optional("clusteratlas.causal.rd", "rddensity")
+    if rddensity is None:
+        notes.append("clusteratlas.causal.rd.rddensity missing: no manipulation test")
+    else:
+        try:
+            density = rddensity(x, c=0.0)
+            store.write(
+                "run_rd_density",
+                density.tidy().assign(
+                    running="LQ percentile - 75",
+                    cutoff=density.c,
+                    n_left=density.N[0],
+                    n_right=density.N[1],
+                    p=density.p,
+                    q=density.q,
+                    kernel=density.kernel,
+                    bwselect=density.bwselect,
+                ),
+            )
+        except ClusterAtlasError as error:
+            notes.append(f"RD density test: {error}")
+    rd_placebo = optional("clusteratlas.causal.rd", "rd_placebo")
+    if rd_placebo is None:
+        notes.append("clusteratlas.causal.rd.rd_placebo missing: no placebo cutoffs")
+        return files
+    try:
+        placebo = rd_placebo(y, x, c=0.0, vce="hc1")
+    except ClusterAtlasError as error:
+        notes.append(f"RD placebo cutoffs: {error}")
+        return files
+    store.write("run_rd_placebo", placebo.table.assign(running="LQ percentile - 75", vce="hc1"))
+    files.append(save_figure(placebo.figure, p.out_dir, "figures/rd_placebo.png"))
+    return files
 
 
 # ------------------------------------------------------------------------------------------

@@ -23,6 +23,24 @@ from clusteratlas.schema import require_columns
 RELATED_FILE = Path("clusters") / "related_clusters_cmp_pairs.csv"
 
 
+#: columns of :func:`related_clusters` (also when the region has no strong cluster).
+RELATED_COLUMNS = [
+    "region_type",
+    "region_id",
+    "year",
+    "cluster_code",
+    "cluster_name",
+    "cluster_lq",
+    "related_cluster_code",
+    "related_cluster_name",
+    "relatedness_pct",
+    "emp",
+    "lq",
+    "strong",
+    "status",
+]
+
+
 def load_related_pairs(
     path: str | Path | None = None, *, flag: str = "rel_all_90_v3"
 ) -> pd.DataFrame:
@@ -110,23 +128,7 @@ def related_clusters(
         raise ParameterError("year", f"no rows for region {region_id!r} in {year}")
     strong = rows.loc[rows["strong"], ["cluster_code", "cluster_name", "lq"]]
     if strong.empty:
-        return pd.DataFrame(
-            columns=[
-                "region_type",
-                "region_id",
-                "year",
-                "cluster_code",
-                "cluster_name",
-                "cluster_lq",
-                "related_cluster_code",
-                "related_cluster_name",
-                "relatedness_pct",
-                "emp",
-                "lq",
-                "strong",
-                "status",
-            ]
-        )
+        return pd.DataFrame(columns=RELATED_COLUMNS)
     links = strong.rename(columns={"lq": "cluster_lq"}).merge(related, on="cluster_code")
     info = rows.loc[:, ["cluster_code", "cluster_name", "emp", "lq", "strong"]].rename(
         columns={"cluster_code": "related_cluster_code", "cluster_name": "_name"}
@@ -141,23 +143,8 @@ def related_clusters(
     links.insert(0, "year", year)
     links.insert(0, "region_id", str(region_id))
     links.insert(0, "region_type", rows["region_type"].iloc[0])
-    columns = [
-        "region_type",
-        "region_id",
-        "year",
-        "cluster_code",
-        "cluster_name",
-        "cluster_lq",
-        "related_cluster_code",
-        "related_cluster_name",
-        "relatedness_pct",
-        "emp",
-        "lq",
-        "strong",
-        "status",
-    ]
     return (
-        links.loc[:, columns]
+        links.loc[:, RELATED_COLUMNS]
         .sort_values(["cluster_code", "relatedness_pct"], ascending=[True, False])
         .reset_index(drop=True)
     )

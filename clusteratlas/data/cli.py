@@ -157,26 +157,30 @@ def load_clusters(
     """Load cluster definitions into cluster_definitions."""
     from clusteratlas.data.clusters import USCM_VINTAGES, load_definition, read_definition_csv
 
+    # (label, definitions, source file for idempotent loads or None)
+    if paths:
+        loads = [
+            (
+                path.name,
+                read_definition_csv(path, definition=name, naics_vintage=naics_vintage),
+                path,
+            )
+            for path in paths
+        ]
+    else:
+        vintages = track(USCM_VINTAGES, description="USCM definitions", console=console)
+        loads = [(f"uscm NAICS {v}", load_definition("uscm", v), None) for v in vintages]
     rows = []
-    key = ["definition", "naics_vintage", "naics"]
     with Store(store) as db:
-        if not paths:
-            for vintage in track(USCM_VINTAGES, description="USCM definitions", console=console):
-                frame = load_definition("uscm", vintage)
-                added = db.append(
-                    "cluster_definitions", frame, key=key, replace=["definition", "naics_vintage"]
-                )
-                rows.append((f"uscm NAICS {vintage}", "cluster_definitions", added))
-        for path in paths or []:
-            frame = read_definition_csv(path, definition=name, naics_vintage=naics_vintage)
+        for label, frame, source in loads:
             added = db.append(
                 "cluster_definitions",
                 frame,
-                key=key,
+                key=["definition", "naics_vintage", "naics"],
                 replace=["definition", "naics_vintage"],
-                source_file=path,
+                source_file=source,
             )
-            rows.append((path.name, "cluster_definitions", added))
+            rows.append((label, "cluster_definitions", added))
     _report(rows)
 
 

@@ -71,10 +71,24 @@ class Query:
 
     def __init__(self, request: Request) -> None:
         self.params = request.query_params
+        self.read: set[str] = set()  # names a handler asked for (the page's vocabulary)
 
     def text(self, name: str, default: str | None = None) -> str | None:
+        self.read.add(name)
         value = self.params.get(name)
         return default if value in (None, "") else value
+
+    def values(self, name: str) -> list[str]:
+        """Every value of a repeated parameter (``?r=a&r=b``)."""
+        self.read.add(name)
+        return self.params.getlist(name)
+
+    def reject_unknown(self, also_allowed: tuple[str, ...] = ()) -> None:
+        """A key the page never read is a typo (``region=`` for ``id=``): say so, don't ignore it."""
+        unknown = sorted(set(self.params) - self.read - set(also_allowed))
+        if unknown:
+            known = ", ".join(sorted(self.read | set(also_allowed))) or "none"
+            raise ParameterError(unknown[0][:40], "is not a parameter of this page", allowed=known)
 
     def code(self, name: str, default: str | None = None) -> str | None:
         value = self.text(name, default)
@@ -179,7 +193,7 @@ def region_cluster(dash: Dashboard, q: Query) -> Page:
 
 
 def compare(dash: Dashboard, q: Query) -> Page:
-    picked = q.params.getlist("r")
+    picked = q.values("r")
     if len(picked) > MAX_COMPARE:
         raise ParameterError("r", f"{len(picked)} regions given; compare at most {MAX_COMPARE}")
     pairs = []
@@ -497,9 +511,11 @@ def create_app(store: str | Path, *, dashboard: Dashboard | None = None) -> Star
     """The dashboard app over the store file ``store`` (opened read-only)."""
     dash = dashboard or Dashboard(store)
 
-    def build(name: str, request: Request) -> tuple[Page, Query]:
+    def build(name: str, request: Request, *, csv: bool = False) -> tuple[Page, Query]:
         q = Query(request)
-        return PAGES[name][1](dash, q), q
+        page = PAGES[name][1](dash, q)
+        q.reject_unknown(also_allowed=("part",) if csv else ())
+        return page, q
 
     def annotate(name: str, page: Page, q: Query) -> None:
         # hidden facts the forms and links need (keys starting with "_" are not shown)
@@ -595,7 +611,7 @@ def create_app(store: str | Path, *, dashboard: Dashboard | None = None) -> Star
             name, fmt = name[:-4], "csv"
         if name not in PAGES:
             raise NotFoundError(f"no API page {name[:40]!r}; pages: {', '.join(PAGES)}")
-        page, q = build(name, request)
+        page, q = build(name, request, csv=fmt == "csv")
         if fmt == "json":
             return JSONResponse({**page_json(page), "synthetic": dash.synthetic})
         part = q.text("part")

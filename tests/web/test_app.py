@@ -124,6 +124,9 @@ BAD_REQUESTS = [
     ("/api/theory?n=5000", 400, "out of range"),
     ("/api/theory?K=nan", 400, "finite"),
     ("/api/theory?K=abc", 400, "not a number"),
+    # a typo'd key used to be ignored silently (showing the default region instead)
+    ("/region?type=state&region=06", 400, "'region': is not a parameter of this page"),
+    ("/api/map?clusterr=3", 400, "allowed: cluster, metric, type, year"),
     ("/api/region.csv?type=state&id=01", 400, "part"),
     ("/api/region.csv?type=state&id=01&part=nope", 404, "no table 'nope'"),
     ("/api/nothing", 404, "no API page"),
@@ -265,3 +268,18 @@ def test_cached_pages_do_not_grow(client: TestClient):
     first = client.get("/region?type=state&id=03").text
     assert client.get("/region?type=state&id=03").text == first
     assert first.count("SYNTHETIC data") == 1
+
+
+@pytest.mark.parametrize("name", list(PAGE_URLS))
+def test_every_link_a_page_draws_is_accepted(client: TestClient, name: str):
+    """Unknown query keys are 400 now, so each href a page emits must use its target's keys."""
+    import re
+
+    page = client.get(PAGE_URLS[name]).text
+    hrefs = {html.unescape(h) for h in re.findall(r'href="(/[^"#]*)"', page)}
+    assert hrefs, f"{name} draws no links"
+    for href in sorted(hrefs)[:60]:
+        if href.startswith("/static/"):
+            continue
+        response = client.get(href)
+        assert response.status_code == 200, f"{name} -> {href}: {response.text[:200]}"

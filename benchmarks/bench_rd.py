@@ -6,6 +6,14 @@ Two SYNTHETIC cases (the CCT 2014 "Lee" design, x = 2 Beta(2,4) - 1, true jump 0
 Both estimators run on identical arrays in the same process (after one warm-up call each, so
 numba compilation is not timed); the script checks the numbers agree to 1e-6 relative and prints
 best-of-``--repeat`` wall times and the speed ratio. Run: ``python benchmarks/bench_rd.py``.
+
+rdrobust runs in two configurations. Since 2.1 it compiles its nearest-neighbour kernel with numba
+*when numba is installed* (clusteratlas depends on numba, so in our environment it is). Without
+numba it runs the same kernel as plain Python: that is the configuration the timings in issue #3
+describe ("about 11 s on 1,000,000 rows, minutes on 200,000 rows with mass points"), and what a
+user who installs only rdrobust gets. The pure-Python configuration is timed once per case in a
+child process with numba blocked (``--skip-pure`` skips it: it takes a minute or two), on the
+same arrays, and its numbers are checked too.
 """
 
 from __future__ import annotations
@@ -13,8 +21,13 @@ from __future__ import annotations
 import argparse
 import contextlib
 import io
+import json
+import subprocess
+import sys
+import tempfile
 import time
 import warnings
+from pathlib import Path
 
 import numpy as np
 
@@ -39,6 +52,36 @@ def best_time(fn, repeat: int):
     return best, best_cpu, out
 
 
+_PURE_PYTHON_CHILD = """
+import contextlib, io, json, sys, time, warnings
+sys.modules["numba"] = None  # rdrobust falls back to its plain-Python kernel
+import numpy as np
+from rdrobust import rdrobust
+warnings.simplefilter("ignore")
+y, x = np.load(sys.argv[1]), np.load(sys.argv[2])
+start = time.perf_counter()
+with contextlib.redirect_stdout(io.StringIO()):
+    out = rdrobust(y, x)
+seconds = time.perf_counter() - start
+print(json.dumps({"seconds": seconds, "coef": out.coef.to_numpy().ravel().tolist()}))
+"""
+
+
+def time_pure_python_rdrobust(y: np.ndarray, x: np.ndarray) -> dict:
+    """One run of rdrobust without numba, in a child process (numba cannot be unloaded here)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        y_path, x_path = Path(tmp, "y.npy"), Path(tmp, "x.npy")
+        np.save(y_path, y)
+        np.save(x_path, x)
+        done = subprocess.run(
+            [sys.executable, "-c", _PURE_PYTHON_CHILD, str(y_path), str(x_path)],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--repeat", type=int, default=3)
@@ -47,6 +90,11 @@ def main() -> None:
         type=float,
         default=1.0,
         help="multiply the sample sizes (e.g. 0.1 for a quick run)",
+    )
+    parser.add_argument(
+        "--skip-pure",
+        action="store_true",
+        help="do not time rdrobust's plain-Python configuration (numba blocked)",
     )
     args = parser.parse_args()
     from rdrobust import rdrobust as reference
@@ -63,6 +111,7 @@ def main() -> None:
         f"{'case':<14}{'rows':>10}{'rdrobust s':>12}{'ours s':>10}{'ratio':>8}"
         f"{'cpu ratio':>10}  max rel. diff (coef, se, ci, h, b)"
     )
+    pure_rows = []
     for label, n, decimals in cases:
         y, x = lee_design(n, rng, decimals)
 
@@ -92,6 +141,21 @@ def main() -> None:
             f"{label:<14}{n:>10,}{t_ref:>12.3f}{t_ours:>10.3f}{t_ref / t_ours:>8.1f}"
             f"{cpu_ref / cpu_ours:>10.1f}  {rel:.1e} {status}"
         )
+        if not args.skip_pure:
+            pure = time_pure_python_rdrobust(y, x)
+            pure_rel = float(np.max(np.abs(np.array(pure["coef"]) - mine.coef.to_numpy())))
+            pure_rows.append((label, n, pure["seconds"], t_ours, pure_rel))
+    if pure_rows:
+        print(
+            "\nrdrobust 2.1.1 without numba (its plain-Python kernel; the issue's configuration):"
+        )
+        print(
+            f"{'case':<14}{'rows':>10}{'rdrobust s':>12}{'ours s':>10}{'ratio':>8}  max abs. diff (coef)"
+        )
+        for label, n, t_pure, t_ours, rel in pure_rows:
+            print(
+                f"{label:<14}{n:>10,}{t_pure:>12.2f}{t_ours:>10.3f}{t_pure / t_ours:>8.0f}  {rel:.1e}"
+            )
 
 
 if __name__ == "__main__":

@@ -34,6 +34,7 @@ from clusteratlas.causal.rd_core import (
     Side,
     SideData,
     bw_pieces,
+    cr_meat,
     has_distinct,
     inv_spd,
     meat,
@@ -54,7 +55,11 @@ BWSELECTS = (
     "cercomb1",
     "cercomb2",
 )
-VCES = ("nn", "hc0", "hc1", "hc2", "hc3", "cr1")
+VCES = ("nn", "hc0", "hc1", "hc2", "hc3", "cr1", "cr2", "cr3")
+# vce given with a cluster variable -> the cluster-robust variant (rdrobust's switching rules);
+# nn switches silently (it is the default), the others with a warning.
+_TO_CLUSTER = {"nn": "cr1", "hc0": "cr1", "hc1": "cr1", "hc2": "cr2", "hc3": "cr3"}
+_FROM_CLUSTER = {"cr1": "hc1", "cr2": "hc2", "cr3": "hc3"}
 ROWS = ["Conventional", "Bias-Corrected", "Robust"]
 _SQRT_EPS = float(np.sqrt(np.finfo(float).eps))
 
@@ -301,6 +306,38 @@ def _sides(
     return tuple(Side(data, cols, x_scale, y_scale) for data in prep.side_data)  # type: ignore[return-value]
 
 
+def _cluster_vce(vce: str, clustered: bool) -> str:
+    """The variance estimator actually used, after rdrobust's switching rules.
+
+    With a cluster variable nn/hc0/hc1 become CR1, hc2 CR2 and hc3 CR3; without one
+    cr1/cr2/cr3 fall back to hc1/hc2/hc3 (a warning unless nn). Internally CR1 keeps the name
+    "hc1" (hc1 scores summed within clusters with the G/(G-1) (n-1)/(n-k) factor, see
+    :func:`~clusteratlas.causal.rd_core.meat`); CR2/CR3 are "cr2"/"cr3"
+    (:func:`~clusteratlas.causal.rd_core.cr_meat`).
+    """
+    if clustered and vce in _TO_CLUSTER:
+        if vce != "nn":
+            warnings.warn(
+                f"vce={vce!r} is not a cluster option. Switching to vce={_TO_CLUSTER[vce]!r}.",
+                stacklevel=4,
+            )
+        vce = _TO_CLUSTER[vce]
+    elif not clustered and vce in _FROM_CLUSTER:
+        warnings.warn(
+            f"vce={vce!r} requires cluster. Switching to vce={_FROM_CLUSTER[vce]!r}.",
+            stacklevel=4,
+        )
+        return _FROM_CLUSTER[vce]
+    return "hc1" if vce == "cr1" else vce
+
+
+def _vce_label(vce: str, cluster) -> str:
+    """Reported name of the variance estimator (CR1 is "hc1" with clusters internally)."""
+    if cluster is not None and vce == "hc1":
+        return "CR1"
+    return vce.upper()
+
+
 def _check_options(p, q, deriv, kernel, bwselect, vce, masspoints, level, nnmatch, cluster):
     if p is None:
         p = 1 if deriv is None else deriv + 1
@@ -326,18 +363,7 @@ def _check_options(p, q, deriv, kernel, bwselect, vce, masspoints, level, nnmatc
         raise ParameterError(
             "vce", f"unsupported {vce!r}", allowed=", ".join(VCES) + " (cr1 = cluster-robust)"
         )
-    if cluster is not None:
-        # rdrobust: with a cluster variable nn/hc0/hc1 become CR1 (internally hc1 scores
-        # summed within clusters with the G/(G-1) (n-1)/(n-k) correction).
-        if vce in ("hc2", "hc3"):
-            raise ParameterError(
-                "vce",
-                "hc2/hc3 with clusters (CR2/CR3) are not implemented",
-                allowed="nn, hc0, hc1, cr1",
-            )
-        vce = "hc1"
-    elif vce == "cr1":
-        vce = "hc1"
+    vce = _cluster_vce(vce, cluster is not None)
     masspoints = "off" if masspoints in (None, False) else str(masspoints).strip().lower()
     if masspoints not in ("adjust", "check", "off"):
         raise ParameterError("masspoints", f"{masspoints!r}", allowed="adjust, check, off")
@@ -586,7 +612,8 @@ def rdbwselect(
     )  # fmt: skip
     _guard(table.iloc[0].to_numpy())
     n_l = prep.n_left
-    return RDBandwidths(table, kernel, p, q, prep.c, (n_l, prep.xs.shape[0] - n_l), vce)
+    n_obs = (n_l, prep.xs.shape[0] - n_l)
+    return RDBandwidths(table, kernel, p, q, prep.c, n_obs, _vce_label(vce, prep.cluster))
 
 
 def _guard(bws: np.ndarray) -> None:
@@ -676,6 +703,44 @@ def _fit_main(side: Side, c, h, b, p, q, kernel, vce, nnmatch):
         inv_gp=inv_gp, inv_gq=inv_gq, q_q=q_q, beta_p=beta_p, beta_q=beta_q, beta_bc=beta_bc,
         n_h=int(pos_h.sum()), n_b=int(pos_b.sum()),
     )  # fmt: skip
+
+
+def _warn_few_clusters(fl: dict, fr: dict, p: int) -> None:
+    """rdrobust's warning when few clusters have positive weight inside h on a side."""
+    g_l, g_r = (len(np.unique(f["cluster"][f["w_h"] > 0])) for f in (fl, fr))
+    if min(g_l, g_r) <= p + 1:
+        warnings.warn(
+            f"Only {g_l} (left) and {g_r} (right) clusters within the bandwidth. With p+1 = "
+            f"{p + 1} or fewer clusters on a side, cluster-robust inference may be unreliable "
+            "and the estimated variance may be degenerate.",
+            stacklevel=3,
+        )
+    elif min(g_l, g_r) < 10:
+        warnings.warn(
+            f"Only {g_l} (left) and {g_r} (right) clusters within the bandwidth. "
+            "Cluster-robust standard errors are unreliable with fewer than 10 clusters on a side.",
+            stacklevel=3,
+        )
+
+
+def _cr_variances(f: dict, res_h, res_b, s, vce: str, hb_match: bool):
+    """Conventional and robust CR2/CR3 variances of one side's coefficients (rdrobust 2.1.1).
+
+    Conventional: the order-p fit at h with its own cluster leverage,
+    V_cl = G_p^-1 M_p G_p^-1. Robust, h = b: the order-q fit at h (its own leverage),
+    V_rb = G_q^-1 M_q G_q^-1. Robust, h != b: the bias-corrected sandwich
+    V_rb = G_p^-1 M_Q G_p^-1 whose scores use Q_q, with the residual correction taken from the
+    cluster leverage of the order-q fit at b (the matrix analogue of HC2/HC3's h_ii from the
+    q-fit); there rdrobust drops the CR3 correction of a cluster whose G_q - L_g is singular.
+    """
+    cl = f["cluster"]
+    m_cl = cr_meat(None, f["r_p"], f["w_h"], f["inv_gp"], res_h, s, cl, vce)
+    v_cl = f["inv_gp"] @ m_cl @ f["inv_gp"]
+    if hb_match:
+        m_rb = cr_meat(None, f["r_q"], f["w_h"], f["inv_gq"], res_b, s, cl, vce)
+        return v_cl, f["inv_gq"] @ m_rb @ f["inv_gq"]
+    m_rb = cr_meat(f["q_q"], f["r_q"], f["w_b"], f["inv_gq"], res_b, s, cl, vce, singular="zero")
+    return v_cl, f["inv_gp"] @ m_rb @ f["inv_gp"]
 
 
 def _side_residuals(f: dict, vce: str, nnmatch: int, p: int, q: int, clustered: bool):
@@ -871,7 +936,9 @@ def rdrobust(
     Fuzzy RD divides the outcome jump by the treatment jump (delta method for the variance).
     Covariates enter linearly with common coefficients on both sides (CCFT 2019).
 
-    Option names follow the rdrobust package. ``data=`` lets y, x, fuzzy, covs, cluster and
+    ``vce``: "nn" (default), "hc0"-"hc3"; with ``cluster`` "cr1" (default), "cr2"
+    (Bell-McCaffrey) or "cr3" (Pustejovsky-Tipton), see :func:`_cluster_vce` for the switching
+    rules. Option names follow the rdrobust package. ``data=`` lets y, x, fuzzy, covs, cluster and
     weights be column names. Missing values raise :class:`InputError` unless ``dropna=True``.
     """
     p, q, deriv, kernel, bwselect, vce, masspoints = _check_options(
@@ -939,6 +1006,8 @@ def rdrobust(
     clustered = prep.cluster is not None
     fl = _fit_main(left, c, h_l, b_l, p, q, kernel, vce, nnmatch)
     fr = _fit_main(right, c, h_r, b_r, p, q, kernel, vce, nnmatch)
+    if clustered:
+        _warn_few_clusters(fl, fr, p)
     d_t = 1 if prep.t is not None else 0
     n_z = 0 if prep.z is None else prep.z.shape[1]
     fac = math.factorial(deriv)
@@ -1020,11 +1089,15 @@ def rdrobust(
         res_h, res_b = _side_residuals(f, vce, nnmatch, p, q, clustered)
         cl = f["cluster"]
         for name, s in selectors:
-            v_cl = f["inv_gp"] @ meat(f["rw_p"], res_h, s, cl) @ f["inv_gp"]
-            if hb_match and clustered:
-                v_rb = f["inv_gq"] @ meat(f["r_q"] * f["w_h"][:, None], res_b, s, cl) @ f["inv_gq"]
+            if vce in ("cr2", "cr3"):
+                v_cl, v_rb = _cr_variances(f, res_h, res_b, s, vce, hb_match)
             else:
-                v_rb = f["inv_gp"] @ meat(f["q_q"], res_b, s, cl, k_df=q + 1) @ f["inv_gp"]
+                v_cl = f["inv_gp"] @ meat(f["rw_p"], res_h, s, cl) @ f["inv_gp"]
+                if hb_match and clustered:
+                    m_rb = meat(f["r_q"] * f["w_h"][:, None], res_b, s, cl)
+                    v_rb = f["inv_gq"] @ m_rb @ f["inv_gq"]
+                else:
+                    v_rb = f["inv_gp"] @ meat(f["q_q"], res_b, s, cl, k_df=q + 1) @ f["inv_gp"]
             variances[f"{name}_cl"].append(v_cl[deriv, deriv])
             variances[f"{name}_rb"].append(v_rb[deriv, deriv])
     se_cl = math.sqrt(scalepar**2 * fac**2 * sum(variances["y_cl"]))
@@ -1059,7 +1132,6 @@ def rdrobust(
     if clustered:
         n_clusters = len(np.unique(np.concatenate([fl["cluster"], fr["cluster"]])))
     kernel_label = kernel
-    vce_label = "CR1" if clustered else vce.upper()
     return RDResult(
         coef=pd.Series(tau, index=idx, name="coef"),
         se=pd.Series(se, index=idx, name="se"),
@@ -1078,7 +1150,7 @@ def rdrobust(
         deriv=deriv,
         kernel=kernel_label,
         bwselect=bwselect_used,
-        vce=vce_label,
+        vce=_vce_label(vce, prep.cluster),
         level=level,
         fuzzy=bool(d_t),
         n_clusters=n_clusters,

@@ -66,7 +66,12 @@ def register_rd(app: typer.Typer) -> None:
             "--bwselect",
             help="mserd, msetwo, msesum, msecomb1/2, cerrd, certwo, cersum, cercomb1/2.",
         ),
-        vce: str = typer.Option("nn", "--vce", help="nn, hc0, hc1, hc2, hc3 (cr1 with --cluster)."),
+        vce: str = typer.Option(
+            "nn",
+            "--vce",
+            help="nn, hc0, hc1, hc2, hc3; with --cluster cr1 (default), cr2 (Bell-McCaffrey) "
+            "or cr3 (Pustejovsky-Tipton); hc2/hc3 switch to cr2/cr3 when clustered.",
+        ),
         nnmatch: int = typer.Option(3, "--nnmatch", help="Neighbours for vce=nn."),
         level: float = typer.Option(95, "--level", help="Confidence level in percent."),
         masspoints: str = typer.Option("adjust", "--masspoints", help="adjust, check or off."),

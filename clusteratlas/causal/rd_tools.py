@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from clusteratlas.causal.rd import _column, _numeric, rdrobust
+from clusteratlas.causal.rd import _column, _covariates, _numeric, rdrobust
 from clusteratlas.errors import EstimationError, InputError, ParameterError
 
 
@@ -36,19 +36,69 @@ class RDTable:
 
 
 def _xy(y, x, data, dropna: bool) -> tuple[np.ndarray, np.ndarray, str, str]:
+    y_arr, x_arr, y_label, x_label, keep = _xy_rows(y, x, data, dropna)
+    if not keep.all():
+        y_arr, x_arr = y_arr[keep], x_arr[keep]
+    return y_arr, x_arr, y_label, x_label
+
+
+def _xy_rows(y, x, data, dropna: bool) -> tuple[np.ndarray, np.ndarray, str, str, np.ndarray]:
+    """y and x as float arrays (all rows) and the mask of rows with both finite."""
     y_arr, y_label = _column(y, data, "y")
     x_arr, x_label = _column(x, data, "x")
     y_arr, x_arr = _numeric(y_arr, y_label), _numeric(x_arr, x_label)
-    bad = ~(np.isfinite(y_arr) & np.isfinite(x_arr))
-    if bad.any():
-        if not dropna:
-            raise InputError(
-                f"{int(bad.sum())} rows with missing y or x",
-                column=f"{y_label}/{x_label}",
-                hint="pass dropna=True to drop them",
-            )
-        y_arr, x_arr = y_arr[~bad], x_arr[~bad]
-    return y_arr, x_arr, y_label, x_label
+    if y_arr.shape[0] != x_arr.shape[0]:
+        raise InputError(
+            f"y has {y_arr.shape[0]} values but x has {x_arr.shape[0]}", column=y_label
+        )
+    keep = np.isfinite(y_arr) & np.isfinite(x_arr)
+    if not keep.all() and not dropna:
+        raise InputError(
+            f"{int((~keep).sum())} rows with missing y or x",
+            column=f"{y_label}/{x_label}",
+            hint="pass dropna=True to drop them",
+        )
+    return y_arr, x_arr, y_label, x_label, keep
+
+
+# rdrobust options holding one value per observation: they must follow every row selection.
+_PER_OBSERVATION = ("fuzzy", "covs", "cluster", "weights", "subset")
+
+
+def _per_observation_options(options: dict, data: pd.DataFrame | None, n: int) -> dict:
+    """Resolve the per-observation options (column names with ``data=``) to Series/frames.
+
+    Names survive (a Series keeps its label, covariates stay a DataFrame: rdrobust orders them
+    by name), so a fit on a subset reports what a fit on the full data would. Each option must
+    have one value per row of x.
+    """
+    out = dict(options)
+    for name in _PER_OBSERVATION:
+        value = options.get(name)
+        if value is None:
+            continue
+        if name == "covs":
+            values, names = _covariates(value, data)
+            value = pd.DataFrame(values, columns=names)
+        else:
+            arr, label = _column(value, data, name)
+            value = pd.Series(arr, name=label)
+        if len(value) != n:
+            raise InputError(f"has {len(value)} values but x has {n}", column=name)
+        out[name] = value
+    return out
+
+
+def _take_rows(options: dict, rows: np.ndarray) -> dict:
+    """The per-observation options restricted to the rows selected by the boolean ``rows``."""
+    if rows.all():
+        return options
+    out = dict(options)
+    for name in _PER_OBSERVATION:
+        value = options.get(name)
+        if value is not None:
+            out[name] = value.iloc[rows]
+    return out
 
 
 # ----------------------------------------------------------------------------- rdplot --
@@ -181,23 +231,27 @@ def rd_placebo(
     true discontinuity never enters a placebo fit. Cutoffs where estimation is impossible are
     reported with ``status`` giving the reason (their estimate columns are empty on purpose).
     """
-    y_arr, x_arr, _, x_label = _xy(y, x, data, dropna)
+    y_arr, x_arr, _, x_label, keep = _xy_rows(y, x, data, dropna)
+    options = _per_observation_options(rdrobust_options, data, x_arr.shape[0])
+    if dropna:
+        options["dropna"] = True  # rows with a missing covariate, cluster, ... drop in rdrobust
     if cutoffs is None:
-        left, right = x_arr[x_arr < c], x_arr[x_arr >= c]
+        left, right = x_arr[keep & (x_arr < c)], x_arr[keep & (x_arr >= c)]
         cutoffs = np.r_[
             np.quantile(left, [0.2, 0.4, 0.6, 0.8]), np.quantile(right, [0.2, 0.4, 0.6, 0.8])
         ]
     rows = []
     for cc in [c, *[float(v) for v in cutoffs if float(v) != c]]:
-        # A placebo cutoff only sees its own side of the true cutoff.
-        mask = np.ones_like(x_arr, dtype=bool) if cc == c else (x_arr < c if cc < c else x_arr >= c)
+        # A placebo cutoff only sees its own side of the true cutoff; y, x and every
+        # per-observation option (fuzzy, covs, cluster, weights, subset) are cut the same way.
+        mask = keep if cc == c else keep & (x_arr < c if cc < c else x_arr >= c)
         row = {
             "cutoff": cc,
             "true_cutoff": cc == c,
             "sample": "all" if cc == c else ("below c" if cc < c else "above c"),
         }
         try:
-            res = rdrobust(y_arr[mask], x_arr[mask], c=cc, **rdrobust_options)
+            res = rdrobust(y_arr[mask], x_arr[mask], c=cc, **_take_rows(options, mask))
             row.update(
                 estimate=res.coef["Conventional"], robust_ci_lower=res.ci.loc["Robust", "lower"],
                 robust_ci_upper=res.ci.loc["Robust", "upper"], robust_p_value=res.pv["Robust"],
@@ -241,7 +295,12 @@ def rd_bandwidth_sensitivity(
     Each fit uses b = h (rdrobust's convention when only h is given) unless ``rho`` is passed.
     The MSE-optimal fit is included and flagged.
     """
-    y_arr, x_arr, _, x_label = _xy(y, x, data, dropna)
+    y_arr, x_arr, _, x_label, keep = _xy_rows(y, x, data, dropna)
+    rdrobust_options = _per_observation_options(rdrobust_options, data, x_arr.shape[0])
+    if dropna:
+        rdrobust_options["dropna"] = True
+    y_arr, x_arr = y_arr[keep], x_arr[keep]
+    rdrobust_options = _take_rows(rdrobust_options, keep)
     optimal = rdrobust(y_arr, x_arr, c=c, **rdrobust_options)
     if h_grid is None:
         h_grid = optimal.h[0] * np.array([0.5, 0.75, 1.0, 1.25, 1.5, 2.0])

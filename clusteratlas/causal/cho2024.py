@@ -44,6 +44,7 @@ import pandas as pd
 import statsmodels.formula.api as smf
 
 from clusteratlas import atomic
+from clusteratlas.data.fetch import Fetcher
 from clusteratlas.errors import DataUnavailableError, EstimationError, InputError, ParameterError
 from clusteratlas.paths import shared_data_dir
 
@@ -203,8 +204,20 @@ def _percentile_rank(values: pd.Series) -> pd.Series:
     return (values.rank(method="average") - 0.5) / values.notna().sum() * 100.0
 
 
-def load_inputs(data: str | Path | None = None) -> Cho2024Inputs:
-    """Read the USCM 2016 state inputs, national CBP, BEA SAGDP2N, CBP state totals and LAUS."""
+def load_inputs(
+    data: str | Path | None = None,
+    *,
+    fetch: bool = False,
+    fetcher: Fetcher | None = None,
+    api_root: str | None = None,
+    trade_files: Sequence[str | Path] = (),
+) -> Cho2024Inputs:
+    """Read the USCM 2016 state inputs, national CBP, BEA SAGDP2N, CBP state totals and LAUS.
+
+    With ``fetch`` the variables the offline data lack are asked from the Census APIs (state
+    exports and imports 2017-2022, CBP 2022 state totals; see :func:`fetch_missing`);
+    ``trade_files`` are hand-downloaded USA Trade Online state exports/imports files.
+    """
     from clusteratlas.data.bea import read_gdp_csv
     from clusteratlas.data.clusters import load_definition
     from clusteratlas.data.laus import read_cbp_totals, read_laus_state_annual
@@ -253,20 +266,138 @@ def load_inputs(data: str | Path | None = None) -> Cho2024Inputs:
             outcome="employment_laus"
         )
         parts.append(laus)
-    outcomes = pd.concat(parts, ignore_index=True)
+    extra, extra_notes = _extra_outcomes(
+        fetch=fetch, fetcher=fetcher, api_root=api_root, trade_files=trade_files
+    )
+    # the offline outcomes' states (50 + DC) only: the APIs also answer for Puerto Rico
+    states_known = set(pd.concat(parts)["region_id"])
+    extra = [frame[frame["region_id"].isin(states_known)] for frame in extra]
+    outcomes = pd.concat(parts + extra, ignore_index=True)
     outcomes = outcomes[outcomes["region_type"] == "state"]
-    notes.append(
-        "exports and imports by state are not in the offline data (only US totals by NAICS and "
-        "metro exports exist there): the Export and Import columns of Tables 2-6 are left out; "
-        "with internet, fetch Census state exports (origin of movement) and re-run"
-    )
-    notes.append(
-        "employment is CBP mid-March paid employment (2015-2021; no 2022 in the offline data), "
-        "so Model 2 for employment compares 2020 with 2021, and the 2020 CBP count predates the "
-        "lockdowns (LAUS, residence-based, stops in 2018 here)"
-    )
+    # a year CBP already has offline keeps the offline value (the API adds 2022 only)
+    outcomes = outcomes.drop_duplicates(["region_id", "year", "outcome"], keep="first")
+    notes += extra_notes
+    if not {"exports", "imports"} <= set(outcomes["outcome"]):
+        notes.append(
+            "exports and imports by state are not in the offline data (only US totals by NAICS "
+            "and metro exports exist there): the Export and Import columns of Tables 2-6 are "
+            "left out; with internet, run with --fetch (Census trade API) or pass a USA Trade "
+            "Online state file with --trade-file"
+        )
+    if 2022 in set(outcomes.loc[outcomes["outcome"] == "employment", "year"]):
+        notes.append(
+            "employment is CBP mid-March paid employment (2015-2021 offline, 2022 from the CBP "
+            "API), so Model 2 for employment compares 2020 with 2022; the 2020 CBP count "
+            "predates the lockdowns (LAUS, residence-based, stops in 2018 here)"
+        )
+    else:
+        notes.append(
+            "employment is CBP mid-March paid employment (2015-2021; no 2022 in the offline "
+            "data), so Model 2 for employment compares 2020 with 2021, and the 2020 CBP count "
+            "predates the lockdowns (LAUS, residence-based, stops in 2018 here)"
+        )
     notes.append(QP_WARNING)
     return Cho2024Inputs(rows=rows, states=states, outcomes=outcomes, notes=notes)
+
+
+#: Years of state exports/imports the study needs (growth 2018 needs the 2017 level).
+TRADE_YEARS = tuple(range(2017, 2023))
+#: The CBP year the offline data lack.
+CBP_FETCH_YEAR = 2022
+
+
+def fetch_missing(
+    *, fetcher: Fetcher | None = None, api_root: str | None = None
+) -> tuple[list[pd.DataFrame], list[str]]:
+    """State exports and imports 2017-2022 and CBP 2022 state employment from the Census APIs.
+
+    Returns the OUTCOMES frames obtained and one note per source: what was fetched, or why
+    not (the :class:`DataUnavailableError` message, which names the URL to download by hand
+    and where to save it). ``CLUSTERATLAS_OFFLINE=1`` reads only the cache.
+    """
+    from clusteratlas.data.census_api import fetch_cbp
+    from clusteratlas.data.trade import fetch_state_trade
+
+    fetcher = fetcher or Fetcher()
+    frames: list[pd.DataFrame] = []
+    notes: list[str] = []
+    for flow in ("exports", "imports"):
+        try:
+            frame = fetch_state_trade(flow, TRADE_YEARS, fetcher=fetcher, root=api_root)
+        except (DataUnavailableError, InputError) as error:
+            notes.append(f"state {flow} could not be fetched: {error}")
+            continue
+        frames.append(frame)
+        variable = frame["source"].iloc[0].rsplit(" ", 1)[-1].rstrip(")")
+        notes.append(
+            f"state {flow} {TRADE_YEARS[0]}-{TRADE_YEARS[-1]} from the Census international "
+            f"trade API (statenaics {variable}: December year-to-date value, USD, all partner "
+            f"countries{', state of origin of movement' if flow == 'exports' else ''})"
+        )
+    try:
+        counts = fetch_cbp(
+            CBP_FETCH_YEAR,
+            "state",
+            fetcher=fetcher,
+            root=api_root,
+            include_totals=True,
+            naics="00",
+        )
+    except (DataUnavailableError, InputError) as error:
+        notes.append(f"CBP {CBP_FETCH_YEAR} state totals could not be fetched: {error}")
+        return frames, notes
+    totals = counts[(counts["naics"] == "total") & (counts["region_type"] == "state")]
+    if totals.empty:
+        notes.append(f"the CBP API answer for {CBP_FETCH_YEAR} had no all-industries rows")
+        return frames, notes
+    frames.append(
+        pd.DataFrame(
+            {
+                "region_type": "state",
+                "region_id": totals["region_id"].to_numpy(),
+                "year": CBP_FETCH_YEAR,
+                "outcome": "employment",
+                "value": totals["emp"].astype(float).to_numpy(),
+                "unit": "jobs (mid-March)",
+                "source": "Census CBP API",
+            }
+        )
+    )
+    return frames, notes
+
+
+def _extra_outcomes(
+    *,
+    fetch: bool,
+    fetcher: Fetcher | None,
+    api_root: str | None,
+    trade_files: Sequence[str | Path],
+) -> tuple[list[pd.DataFrame], list[str]]:
+    """Hand-downloaded trade files first (they win over the API), then the fetched data."""
+    from clusteratlas.data.trade import read_usatrade
+
+    frames: list[pd.DataFrame] = []
+    notes: list[str] = []
+    for path in trade_files:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # partial periods are left out by the reader
+            frame = read_usatrade(path)
+        states = frame[frame["region_type"] == "state"]
+        if states.empty:
+            notes.append(
+                f"{Path(path).name} has no state rows (only 'All States'?): not used; download "
+                "the USA Trade Online table with every state selected"
+            )
+            continue
+        frames.append(states)
+        flows = ", ".join(sorted(states["outcome"].unique()))
+        years = f"{states['year'].min()}-{states['year'].max()}"
+        notes.append(f"state {flows} {years} from {Path(path).name} (USA Trade Online)")
+    if fetch:
+        fetched, fetch_notes = fetch_missing(fetcher=fetcher, api_root=api_root)
+        frames += fetched
+        notes += fetch_notes
+    return frames, notes
 
 
 # ---------------------------------------------------------------------------------------------
@@ -386,8 +517,9 @@ def paper_did(
 def paper_rdd(inputs: Cho2024Inputs, year: int) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Table 4 (year=2020) or Table 6 (year=2022): OLS of the outcome level on QP, EST, AP, WAGE, LQ.
 
-    Outcome levels: GDP and manufacturing GDP in $ million (BEA), employment in thousands
-    (CBP; 2021 when asked for 2022). One row per state x cluster.
+    Outcome levels: GDP and manufacturing GDP in $ million (BEA), exports and imports in
+    $ million (when fetched or given), employment in thousands (CBP; 2021 when asked for 2022
+    and 2022 is absent). One row per state x cluster.
     """
     rows = inputs.rows.rename(columns={col: label for label, (col, _) in FACTORS.items()})
     levels = inputs.outcomes.pivot_table(
@@ -408,6 +540,8 @@ def paper_rdd(inputs: Cho2024Inputs, year: int) -> tuple[pd.DataFrame, pd.DataFr
         y = levels[levels["year"] == use][["region_id", name]].rename(columns={name: "y"})
         if name == "employment":
             y["y"] = y["y"] / 1000.0
+        elif name in ("exports", "imports"):
+            y["y"] = y["y"] / 1e6  # USD -> $ million, the unit of the GDP columns
         frame = rows.merge(y, on="region_id")
         summary, table = _ols_rows(frame, "y ~ QP + EST + AP + WAGE + LQ", label)
         summary["year"] = use
@@ -490,10 +624,15 @@ def descriptive(inputs: Cho2024Inputs) -> pd.DataFrame:
     for label, name in (
         ("GDP", "gdp"),
         ("GDP_Manu", "mfg_gdp"),
+        ("Export ($ million)", "exports"),
+        ("Import ($ million)", "imports"),
         ("Employment (state, CBP, thousands)", "employment"),
     ):
         values = out[out["outcome"] == name]["value"]
-        columns[label] = values / 1000.0 if name == "employment" else values
+        if values.empty and name in ("exports", "imports"):
+            continue  # the column appears only when the data exist (fetched or given)
+        scale = {"employment": 1000.0, "exports": 1e6, "imports": 1e6}.get(name, 1.0)
+        columns[label] = values / scale
     stats = {}
     for label, series in columns.items():
         s = series.dropna().astype(float)
@@ -743,10 +882,26 @@ class Cho2024Result:
 
 
 def run(
-    data: str | Path | None = None, *, treatment: str = "strong", bootstrap: bool = True
+    data: str | Path | None = None,
+    *,
+    treatment: str = "strong",
+    bootstrap: bool = True,
+    fetch: bool = False,
+    fetcher: Fetcher | None = None,
+    api_root: str | None = None,
+    trade_files: Sequence[str | Path] = (),
 ) -> Cho2024Result:
-    """Run the whole study offline and return every table."""
-    inputs = load_inputs(data)
+    """Run the whole study and return every table.
+
+    Offline by default. ``fetch=True`` first asks the Census APIs for what the offline data
+    lack (state exports/imports 2017-2022, CBP 2022; cached, and cache-only under
+    ``CLUSTERATLAS_OFFLINE=1``): Tables 2-6 then gain the Export/Import columns and Model 2
+    employment compares 2020 with 2022. A failed fetch leaves the offline run and says why in
+    the notes. ``trade_files``: USA Trade Online state exports/imports downloads.
+    """
+    inputs = load_inputs(
+        data, fetch=fetch, fetcher=fetcher, api_root=api_root, trade_files=trade_files
+    )
     tables: dict[str, pd.DataFrame] = {}
     table2 = descriptive(inputs)
     tables["table2_descriptive"] = table2
@@ -773,15 +928,25 @@ def run(
         notes.append(f"genuine RD not estimated: {error}")
 
     did_rows, es_tables, pre_tests = [], [], []
-    for outcome in ("gdp", "mfg_gdp", "employment"):
+    present = set(inputs.outcomes["outcome"])
+    proper_outcomes = [
+        o for o in ("gdp", "mfg_gdp", "exports", "imports", "employment") if o in present
+    ]
+    for outcome in proper_outcomes:
         for model, (_, pre, post) in MODELS.items():
             years = sorted(inputs.outcomes[inputs.outcomes["outcome"] == outcome]["year"].unique())
             use = _outcome_years(outcome, pre, post, years)
             if use is None:
                 continue
-            did_rows.append(
-                {"model": model, **proper_did(inputs, outcome, *use, bootstrap=bootstrap)}
-            )
+            try:
+                estimate = proper_did(inputs, outcome, *use, bootstrap=bootstrap)
+            except (EstimationError, InputError) as error:
+                # fetched data can be thin (a partial API answer): say so, keep the rest
+                notes.append(
+                    f"state-level DID for {outcome} {use[0]} vs {use[1]} not estimated: {error}"
+                )
+                continue
+            did_rows.append({"model": model, **estimate})
         table, test = event_study(inputs, outcome)
         es_tables.append(table)
         pre_tests.append(test)
@@ -833,6 +998,19 @@ def _fmt(x: float | None, digits: int = 3) -> str:
     return f"{x:.{digits}f}"
 
 
+def _extra_sources(inputs: Cho2024Inputs) -> str:
+    """The sources beyond the offline data, for the report's data line ("" when none)."""
+    extra = inputs.outcomes[inputs.outcomes["source"].str.contains("API|Trade Online", na=False)]
+    if extra.empty:
+        return ""
+    parts = []
+    for outcome, group in extra.groupby("outcome"):
+        first, last = int(group["year"].min()), int(group["year"].max())
+        years = str(first) if first == last else f"{first}-{last}"
+        parts.append(f"{outcome} {years} ({', '.join(sorted(group['source'].unique()))})")
+    return "; fetched or given: " + "; ".join(parts)
+
+
 def _narrative(tables: dict[str, pd.DataFrame], notes: list[str], inputs: Cho2024Inputs) -> str:
     comp = tables["comparison"]
     pre = tables["proper_pretrend_tests"]
@@ -851,7 +1029,9 @@ def _narrative(tables: dict[str, pd.DataFrame], notes: list[str], inputs: Cho202
         "# Cho et al. (2024) replicated, and the same questions done properly",
         "",
         f"Data: USCM 2016 state x cluster inputs ({n_rows:,} rows, {n_states} states), BEA SAGDP2N "
-        "(GDP, manufacturing GDP), CBP state totals (employment), LAUS (2015-2018).",
+        "(GDP, manufacturing GDP), CBP state totals (employment), LAUS (2015-2018)"
+        + _extra_sources(inputs)
+        + ".",
         "",
         "## Where the two designs differ, and why",
         "",

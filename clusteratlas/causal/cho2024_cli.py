@@ -1,4 +1,5 @@
-"""``clusteratlas replicate cho2024``: run the Cho et al. (2024) replication offline and write its tables."""
+"""``clusteratlas replicate cho2024``: run the Cho et al. (2024) replication (offline, or with
+``--fetch`` the Census API data the offline folder lacks) and write its tables."""
 
 from __future__ import annotations
 
@@ -52,6 +53,18 @@ def register_cho2024(app: typer.Typer) -> None:
             "--bootstrap/--no-bootstrap",
             help="Wild cluster bootstrap p-values (9,999 draws).",
         ),
+        fetch: bool = typer.Option(
+            False,
+            "--fetch/--no-fetch",
+            help="Fetch what the offline data lack from the Census APIs (state exports and "
+            "imports 2017-2022, CBP 2022), cached; CLUSTERATLAS_OFFLINE=1 reads only the cache.",
+        ),
+        trade_file: list[Path] = typer.Option(
+            [],
+            "--trade-file",
+            help="A USA Trade Online 'State Exports/Imports by NAICS Commodities' download "
+            "with every state (repeat for exports and imports).",
+        ),
     ) -> None:
         """Cho, Lee, Yoo, Kim & Park (2024): Tables 2-6 as printed, then the state-level design.
 
@@ -66,7 +79,13 @@ def register_cho2024(app: typer.Typer) -> None:
             task = progress.add_task("replicating Cho et al. (2024)", total=2)
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                result = cho2024.run(data, treatment=treatment, bootstrap=bootstrap)
+                result = cho2024.run(
+                    data,
+                    treatment=treatment,
+                    bootstrap=bootstrap,
+                    fetch=fetch,
+                    trade_files=trade_file,
+                )
             progress.advance(task)
             paths = cho2024.write(result, out)
             progress.advance(task)

@@ -596,6 +596,33 @@ class Fit:
     beta: np.ndarray  # (order+1, ncol(D))
 
 
+def _kernel_weight(t, h, kernel_code):  # pragma: no cover - numba
+    # Same floating-point expression as kernel_weights (so the support matches rdrobust's w > 0).
+    a = abs(t)
+    if kernel_code == 0:
+        return (1.0 - a) / h if a <= 1.0 else 0.0
+    if kernel_code == 1:
+        return 0.75 * (1.0 - t * t) / h if a <= 1.0 else 0.0
+    return 0.5 / h if a <= 1.0 else 0.0
+
+
+if _njit is not None:
+    _kernel_weight = _njit(cache=True, nogil=True, inline="always")(_kernel_weight)
+
+
+def _add_powers(pw, powers, w, u):  # pragma: no cover - compiled by numba
+    """powers[j] = w u^j; pw += powers (the running power moments of a weighted fit)."""
+    powers[0] = w
+    for j in range(1, powers.shape[0]):
+        powers[j] = powers[j - 1] * u
+    for j in range(powers.shape[0]):
+        pw[j] += powers[j]
+
+
+if _njit is not None:
+    _add_powers = _njit(cache=True, nogil=True, inline="always")(_add_powers)
+
+
 def _poly_moments_loop(
     x, d, cols, x_scale, y_scale, fw, c, h, kernel_code, order
 ):  # pragma: no cover - numba
@@ -609,24 +636,12 @@ def _poly_moments_loop(
     powers = np.empty(p2)
     for i in range(n):
         xs = x[i] / x_scale if x_scale != 1.0 else x[i]
-        t = (xs - c) / h
-        a = abs(t)
-        if kernel_code == 0:
-            w = (1.0 - a) / h if a <= 1.0 else 0.0
-        elif kernel_code == 1:
-            w = 0.75 * (1.0 - t * t) / h if a <= 1.0 else 0.0
-        else:
-            w = 0.5 / h if a <= 1.0 else 0.0
+        w = _kernel_weight((xs - c) / h, h, kernel_code)
         if fw.shape[0] > 0:
             w *= fw[i]
         if w <= 0.0:
             continue
-        xc = xs - c
-        powers[0] = w
-        for j in range(1, p2):
-            powers[j] = powers[j - 1] * xc
-        for j in range(p2):
-            pw[j] += powers[j]
+        _add_powers(pw, powers, w, xs - c)
         for m in range(k):
             val = d[i, cols[m]]
             if m == 0 and y_scale != 1.0:
@@ -865,16 +880,6 @@ def _view_block(cx, cd, cols, x_scale, y_scale, a, b):  # pragma: no cover - num
     return xs, dv
 
 
-def _kernel_weight(t, h, kernel_code):  # pragma: no cover - numba
-    # Same floating-point expression as kernel_weights (so the support matches rdrobust's w > 0).
-    a = abs(t)
-    if kernel_code == 0:
-        return (1.0 - a) / h if a <= 1.0 else 0.0
-    if kernel_code == 1:
-        return 0.75 * (1.0 - t * t) / h if a <= 1.0 else 0.0
-    return 0.5 / h if a <= 1.0 else 0.0
-
-
 def _positive_block(cx, x_scale, c, h, kernel_code, a, b):  # pragma: no cover - numba
     """Shrink [a, b) of sorted core x to the rows with positive kernel weight (a block)."""
     while a < b:
@@ -904,11 +909,7 @@ def _window_moments_loop(xs, dv, res, c, h, kernel_code, n_pow):  # pragma: no c
     for i in range(n):
         u = xs[i] - c
         w = _kernel_weight(u / h, h, kernel_code)
-        powers[0] = w
-        for j in range(1, n_pow):
-            powers[j] = powers[j - 1] * u
-        for j in range(n_pow):
-            pw[j] += powers[j]
+        _add_powers(pw, powers, w, u)
         for m in range(k):
             val = dv[i, m]
             for j in range(n_coef):
@@ -926,7 +927,6 @@ def _window_moments_loop(xs, dv, res, c, h, kernel_code, n_pow):  # pragma: no c
 
 if _njit is not None:
     _view_block_jit = _njit(cache=True, nogil=True)(_view_block)
-    _kernel_weight = _njit(cache=True, nogil=True, inline="always")(_kernel_weight)
     _positive_block_jit = _njit(cache=True, nogil=True)(_positive_block)
     _window_moments_jit = _njit(cache=True, nogil=True)(_window_moments_loop)
 else:  # pragma: no cover

@@ -47,9 +47,15 @@ def cbp_predicates(year: int) -> dict[str, str]:
 
 
 def cbp_url(
-    year: int, geo: str = "state", *, state: str | None = None, root: str = API_ROOT
+    year: int,
+    geo: str = "state",
+    *,
+    state: str | None = None,
+    root: str = API_ROOT,
+    naics: str | None = None,
 ) -> str:
-    """The API URL for CBP ``year`` at geography ``geo`` (``state`` narrows counties)."""
+    """The API URL for CBP ``year`` at geography ``geo`` (``state`` narrows counties; ``naics``
+    keeps one code, e.g. ``"00"`` for the all-industries totals)."""
     if not FIRST_YEAR <= int(year) <= LAST_YEAR:
         raise ParameterError(
             "year",
@@ -69,6 +75,8 @@ def cbp_url(
             raise ParameterError("state", "only narrows county requests", allowed="geo='county'")
         parts.append(f"in=state:{str(state).zfill(2)}")
     parts += [f"{k}={v}" for k, v in cbp_predicates(int(year)).items()]
+    if naics is not None:
+        parts.append(f"NAICS{census_naics_vintage(int(year))}={naics}")
     return f"{root}/{int(year)}/cbp?" + "&".join(parts)
 
 
@@ -81,29 +89,35 @@ def fetch_cbp(
     root: str | None = None,
     refresh: bool = False,
     include_totals: bool = False,
+    naics: str | None = None,
 ) -> pd.DataFrame:
     """CBP ``year`` from the API as :data:`schema.INDUSTRY_COUNTS` (6-digit NAICS rows, plus
     the all-industries rows as ``naics == "total"`` with ``include_totals``).
+
+    ``naics`` asks for one code only: ``fetch_cbp(2022, naics="00", include_totals=True)``
+    is the state totals (one small answer instead of every industry).
 
     Cached on disk; offline (``CLUSTERATLAS_OFFLINE=1``) reads only the cache. ``root``
     defaults to ``CLUSTERATLAS_CENSUS_API`` (a mirror) or the Census API.
     """
     root = root or os.environ.get("CLUSTERATLAS_CENSUS_API") or API_ROOT
     fetcher = fetcher or Fetcher()
-    url = cbp_url(year, geo, state=state, root=root)
+    url = cbp_url(year, geo, state=state, root=root, naics=naics)
     key = os.environ.get("CENSUS_API_KEY")
     if key:
         url += f"&key={key}"
     rows = fetcher.get_json(url, refresh=refresh)
     if not isinstance(rows, list) or not rows or not isinstance(rows[0], list):
         raise DataUnavailableError(
-            f"unexpected API answer for {cbp_url(year, geo, state=state, root=root)}"
+            f"unexpected API answer for {cbp_url(year, geo, state=state, root=root, naics=naics)}"
         )
     frame = pd.DataFrame(rows[1:], columns=[str(c) for c in rows[0]], dtype="string").fillna("")
+    # a predicate on a variable also in get= comes back as a second column of the same name
+    frame = frame.loc[:, ~frame.columns.duplicated()]
     return api_table_to_counts(
         frame.astype(object),
         year=int(year),
-        path=cbp_url(year, geo, state=state, root=root),
+        path=cbp_url(year, geo, state=state, root=root, naics=naics),
         source="cbp_api",
         include_totals=include_totals,
     )

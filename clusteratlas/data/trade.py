@@ -10,6 +10,11 @@
   Name, Unit, 2012..2021``). Its unit column says "Millions of USD" but the values are dollars
   (Houston 2019 = 129,656,000,000); the reader checks the magnitude and labels the unit
   truthfully. MSA names become CBSA codes through the OMB delineation file when given.
+* :func:`fetch_state_trade` asks the Census international trade time-series API
+  (``/timeseries/intltrade/{exports,imports}/statenaics``) for annual state exports or imports
+  (December year-to-date values, all partner countries) through the cached
+  :class:`~clusteratlas.data.fetch.Fetcher`; :func:`parse_state_trade` turns one JSON answer
+  into outcomes.
 """
 
 from __future__ import annotations
@@ -17,12 +22,17 @@ from __future__ import annotations
 import csv
 import gzip
 import io
+import os
 import warnings
+from collections.abc import Iterable
 from pathlib import Path
 
 import pandas as pd
 
-from clusteratlas.errors import DataUnavailableError, InputError
+from clusteratlas.data.census_api import API_ROOT
+from clusteratlas.data.fetch import Fetcher
+from clusteratlas.data.geo import STATE_POSTAL_TO_FIPS
+from clusteratlas.errors import DataUnavailableError, InputError, ParameterError
 from clusteratlas.schema import OUTCOMES, conform
 
 STATE_FIPS = {
@@ -239,3 +249,164 @@ def read_ita_msa_exports(
     long["unit"] = "USD"
     long["source"] = "ITA Metropolitan Export data"
     return conform(long, OUTCOMES, what=str(path))
+
+
+# ---------------------------------------------------------------------------------------------
+# Census international trade API: state exports and imports
+# ---------------------------------------------------------------------------------------------
+# Variable names, as documented and used (no internet here to re-read the live variables.json):
+# * Census "Guide to International Trade Datasets" (census.gov/foreign-trade/reference/guides/
+#   Guide to International Trade Datasets.pdf): endpoints .../intltrade/exports/[dataset] and
+#   .../imports/[dataset], ``time=YYYY-MM``, ``COMM_LVL`` aggregation level, missing values.
+# * Census record layout "State Imports NAICS4" (census.gov/foreign-trade/reference/products/
+#   layouts/istnaics.html): ``state`` = US Postal Service abbreviation, "XX" = unidentified;
+#   ``gen_val_mo``/``con_val_mo`` general imports / imports for consumption, ``gen_val_yr``/
+#   ``con_val_yr`` their year-to-date values.
+# * USEPA/stateior data-raw/CensusData.R: state exports ``statenaics?get=NAICS,CTY_NAME,STATE,
+#   ALL_VAL_YR&YEAR=y&MONTH=12`` and imports with ``GEN_VAL_YR`` (December YTD = the year).
+# * ``CTY_CODE=-`` = "TOTAL FOR ALL COUNTRIES" and ``COMM_LVL=NA3`` (3-digit NAICS, the level
+#   of USA Trade Online's state tables) on statenaics: seen in public client code and recorded
+#   answers only, not in a Census page found here (see docs/data.md).
+TRADE_FLOWS = ("exports", "imports")
+#: December year-to-date value variable per flow and imports measure.
+TRADE_VALUE_VARIABLES = {
+    ("exports", "total"): "ALL_VAL_YR",
+    ("imports", "general"): "GEN_VAL_YR",
+    ("imports", "consumption"): "CON_VAL_YR",
+}
+#: NAICS codes the API uses for an all-commodities row (when it returns one).
+_TOTAL_CODES = {"-", "", "TOTAL"}
+
+
+def _value_variable(flow: str, imports_value: str) -> str:
+    if flow not in TRADE_FLOWS:
+        raise ParameterError("flow", f"{flow!r} is not a trade flow", allowed="exports, imports")
+    measure = "total" if flow == "exports" else imports_value
+    variable = TRADE_VALUE_VARIABLES.get((flow, measure))
+    if variable is None:
+        raise ParameterError(
+            "imports_value",
+            f"unknown imports measure {imports_value!r}",
+            allowed="general, consumption",
+        )
+    return variable
+
+
+def state_trade_url(
+    flow: str,
+    year: int,
+    *,
+    root: str | None = None,
+    level: str = "NA3",
+    imports_value: str = "general",
+) -> str:
+    """API URL for one year of state ``flow`` ("exports"/"imports"): every state's December
+    year-to-date value (= the calendar year) by NAICS commodity at ``level``, all countries.
+
+    ``root`` is the Census API root (default ``CLUSTERATLAS_CENSUS_API``, a mirror, or
+    ``https://api.census.gov/data``), as for :func:`clusteratlas.data.census_api.cbp_url`.
+    """
+    variable = _value_variable(flow, imports_value)
+    root = (root or os.environ.get("CLUSTERATLAS_CENSUS_API") or API_ROOT).rstrip("/")
+    return (
+        f"{root}/timeseries/intltrade/{flow}/statenaics?get=STATE,NAICS,{variable}"
+        f"&time={int(year)}-12&COMM_LVL={level}&CTY_CODE=-"
+    )
+
+
+def parse_state_trade(
+    rows: object,
+    *,
+    flow: str,
+    year: int,
+    variable: str,
+    level: str = "NA3",
+    url: str = "the API answer",
+) -> pd.DataFrame:
+    """One statenaics JSON answer (first row = header) -> OUTCOMES ``flow`` per state, USD.
+
+    A state's value is its all-commodities row when the answer has one (NAICS ``-``), else
+    the sum of its commodity rows at ``level``. Rows for other countries than the total
+    (``CTY_CODE`` other than ``-``), other levels or other months are ignored; "XX"
+    (unidentified), territories other than Puerto Rico and empty values are left out, so the
+    state sum is slightly below the US total.
+    """
+    if not isinstance(rows, list) or len(rows) < 2 or not isinstance(rows[0], list):
+        raise InputError("expected a JSON array: a header row, then data rows", path=url)
+    header = [str(c) for c in rows[0]]
+    for needed in ("STATE", "NAICS", variable):
+        if needed not in header:
+            raise InputError(f"no {needed!r} column", path=url, hint=f"header is {header}")
+    # predicates come back as extra columns (sometimes repeating a get variable): keep the first
+    frame = pd.DataFrame([r[: len(header)] for r in rows[1:]], columns=header, dtype=object)
+    frame = frame.loc[:, ~frame.columns.duplicated()]
+    if "CTY_CODE" in frame.columns:
+        frame = frame[frame["CTY_CODE"].astype(str) == "-"]
+    if "time" in frame.columns:
+        frame = frame[frame["time"].astype(str) == f"{int(year)}-12"]
+    if "COMM_LVL" in frame.columns:  # summing two levels would count trade twice
+        frame = frame[frame["COMM_LVL"].astype(str).isin([level, "-", ""])]
+    values = pd.to_numeric(frame[variable], errors="coerce")
+    garbage = values.isna() & frame[variable].notna() & (frame[variable].astype(str) != "")
+    if garbage.any():
+        at = int(garbage.to_numpy().nonzero()[0][0])
+        raise InputError(
+            f"value {frame[variable].iloc[at]!r} is not a number",
+            path=url,
+            line=at + 2,
+            column=variable,
+        )
+    frame = frame.assign(value=values, region_id=frame["STATE"].map(STATE_POSTAL_TO_FIPS))
+    frame = frame[frame["region_id"].notna() & frame["value"].notna()]
+    if frame.empty:
+        raise InputError(f"no state rows for {year}", path=url)
+    naics = frame["NAICS"].fillna("").astype(str).str.strip().str.upper()
+    totals = frame[naics.isin(_TOTAL_CODES)].groupby("region_id")["value"].sum()
+    summed = frame[~naics.isin(_TOTAL_CODES)].groupby("region_id")["value"].sum()
+    value = totals.combine_first(summed)
+    out = pd.DataFrame(
+        {
+            "region_type": "state",
+            "region_id": value.index,
+            "year": int(year),
+            "outcome": flow,
+            "value": value.to_numpy(dtype=float),
+            "unit": "USD",
+            "source": f"Census international trade API (statenaics {variable})",
+        }
+    )
+    return conform(out, OUTCOMES, what=url)
+
+
+def fetch_state_trade(
+    flow: str,
+    years: Iterable[int],
+    *,
+    fetcher: Fetcher | None = None,
+    root: str | None = None,
+    refresh: bool = False,
+    level: str = "NA3",
+    imports_value: str = "general",
+) -> pd.DataFrame:
+    """Annual state exports or imports for ``years`` from the Census trade API (OUTCOMES, USD).
+
+    One cached request per year (``time=YYYY-12``, the December year-to-date value = the
+    calendar year); offline (``CLUSTERATLAS_OFFLINE=1``) reads only the cache. Exports are
+    ``ALL_VAL_YR`` (total exports, state of origin of movement); imports ``GEN_VAL_YR``
+    (general imports, as USA Trade Online's "Customs Value (Gen)") or ``CON_VAL_YR`` with
+    ``imports_value="consumption"``. A key in ``CENSUS_API_KEY`` is sent and never cached.
+    Raises :class:`DataUnavailableError` naming the URL to download by hand.
+    """
+    fetcher = fetcher or Fetcher()
+    variable = _value_variable(flow, imports_value)
+    key = os.environ.get("CENSUS_API_KEY")
+    frames = []
+    for year in sorted({int(y) for y in years}):
+        url = state_trade_url(flow, year, root=root, level=level, imports_value=imports_value)
+        rows = fetcher.get_json(url + (f"&key={key}" if key else ""), refresh=refresh)
+        frames.append(
+            parse_state_trade(rows, flow=flow, year=year, variable=variable, level=level, url=url)
+        )
+    if not frames:
+        raise ParameterError("years", "no year asked for")
+    return pd.concat(frames, ignore_index=True)

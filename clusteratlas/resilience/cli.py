@@ -3,7 +3,8 @@
 * ``clusteratlas load-outcomes``: read BEA / LAUS / CBP / trade files into the store's
   ``outcomes`` table (idempotent per file).
 * ``clusteratlas resilience``: resistance/recovery indices of every region for one outcome and
-  one shock window, printed and exported (CSV, LaTeX, HTML).
+  one shock window, printed and exported (CSV, LaTeX, HTML); ``--panel`` uses the store's
+  region x cluster panel and ``--sectors FILE`` a state x 3-digit NAICS file instead.
 """
 
 from __future__ import annotations
@@ -110,12 +111,20 @@ def register(app: typer.Typer) -> None:
         expected: str = typer.Option(
             "aggregate",
             "--expected",
-            help="With --panel: 'aggregate' (national rate) or 'sectoral' (national cluster rates on each region's mix).",
+            help="With --panel/--sectors: 'aggregate' (national rate) or 'sectoral' (national cluster rates on each region's mix).",
         ),
         by_cluster: bool = typer.Option(
             False,
             "--by-cluster",
-            help="With --panel: one row per region x cluster vs its national cluster.",
+            "--by-sector",
+            help="With --panel/--sectors: one row per region x cluster (sector) vs its national "
+            "cluster (sector).",
+        ),
+        sectors: Path = typer.Option(
+            None,
+            "--sectors",
+            help="Region x sector employment file instead of the store: setzler's CBP state x "
+            "3-digit NAICS file (CBP_state_industry3.csv.gz); the nation is the sum of its states.",
         ),
     ) -> None:
         """Resistance (peak->trough) and recovery (trough->end) of every region vs the nation.
@@ -123,7 +132,8 @@ def register(app: typer.Typer) -> None:
         Prints Martin's sensitivity, the MSGT/Lagravinese index and the shift-share split, and
         stores them as table resilience_<outcome> (shown on the dashboard's region pages).
         With --panel the region x cluster employment of the cluster panel is used (sectoral
-        expectation, or --by-cluster for every region x cluster).
+        expectation, or --by-cluster for every region x cluster); --sectors FILE does the same
+        for a state x 3-digit NAICS file.
         """
         from clusteratlas.resilience.indices import resilience
         from clusteratlas.store import Store
@@ -135,6 +145,11 @@ def register(app: typer.Typer) -> None:
                     name, f"{given!r} is not a plain name", allowed="letters, digits, _"
                 )
         window = (peak, trough, end)
+        if panel and sectors is not None:
+            raise ParameterError("sectors", "give either --panel or --sectors, not both")
+        if sectors is not None:
+            _sectors_resilience(store, sectors, window, expected, by_cluster, out)
+            return
         if panel:
             _panel_resilience(store, region_type, window, expected, by_cluster, out)
             return
@@ -181,9 +196,7 @@ def _panel_resilience(
     out: Path | None,
 ) -> None:
     """Resilience of cluster-panel employment: region totals over the cluster mix, or per cluster."""
-    from clusteratlas.resilience.indices import resilience
     from clusteratlas.store import Store
-    from clusteratlas.tables import export
 
     with Store(store) as db:
         if not db.has("cluster_panel"):
@@ -195,28 +208,65 @@ def _panel_resilience(
         raise InputError(f"no cluster_panel rows for region type {region_type!r}")
     frame = frame[["region_type", "region_id", "year", "cluster_code", "emp"]]
     national = frame[frame["region_type"] == "nation"]
-    national = None if national.empty else national
     regions = frame[frame["region_type"] != "nation"]
-    with warnings.catch_warnings(record=True):
-        warnings.simplefilter("always")
-        if by_cluster:
-            result = resilience(
-                regions, window, unit=("region_type", "region_id", "cluster_code"),
-                match=("cluster_code",), national=national, value="emp",
-            )  # fmt: skip
-        else:
-            result = resilience(
-                regions, window, sector="cluster_code", national=national, value="emp",
-                expected=expected,
-            )  # fmt: skip
-    typer.echo(result.summary())
     name = "resilience_cluster_emp" if by_cluster else f"resilience_emp_{expected}"
+    _grouped_resilience(
+        store, regions, None if national.empty else national, "cluster_code", window,
+        expected=expected, by_group=by_cluster, out=out, name=name, what="cluster employment",
+    )  # fmt: skip
+
+
+def _sectors_resilience(
+    store: Path | None,
+    path: Path,
+    window: tuple[int, int, int],
+    expected: str,
+    by_sector: bool,
+    out: Path | None,
+) -> None:
+    """Resilience of a state x 3-digit NAICS file against the sum of its states."""
+    from clusteratlas.resilience.sectors import read_state_sectors
+
+    panel = read_state_sectors(path)
+    name = "resilience_naics3_emp" if by_sector else f"resilience_naics3_emp_{expected}"
+    _grouped_resilience(
+        store, panel.regions, panel.national, panel.sector, window, expected=expected,
+        by_group=by_sector, out=out, name=name, what="employment by 3-digit NAICS",
+    )  # fmt: skip
+
+
+def _grouped_resilience(
+    store: Path | None,
+    regions,
+    national,
+    group: str,
+    window: tuple[int, int, int],
+    *,
+    expected: str,
+    by_group: bool,
+    out: Path | None,
+    name: str,
+    what: str,
+) -> None:
+    """Run :func:`sector_resilience`, print the summary and warnings, store and export."""
+    from clusteratlas.resilience.sectors import sector_resilience
+    from clusteratlas.store import Store
+    from clusteratlas.tables import export
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = sector_resilience(
+            regions, national, window, sector=group, by_sector=by_group, expected=expected
+        )
+    typer.echo(result.summary())
+    # summary() lists the timing notes; the rest (code changes, undefined rows) are shown here
+    for note in caught:
+        if str(note.message) not in result.warnings:
+            typer.secho(f"note: {note.message}", fg=typer.colors.YELLOW, err=True)
     table = result.tidy().assign(window="-".join(map(str, window)))
     with Store(store) as db:
         db.write(name, table)
     typer.echo(f"\nstored table {name} ({len(table)} rows)")
     if out is not None:
-        paths = export(
-            table, out / name, caption=f"Resilience of cluster employment, {result.window}"
-        )
+        paths = export(table, out / name, caption=f"Resilience of {what}, {result.window}")
         typer.echo("wrote " + ", ".join(str(p) for p in paths))

@@ -78,10 +78,16 @@ class ResilienceResult:
             part = self.table[self.table["phase"] == phase].dropna(subset=["resilience"])
             if part.empty:
                 continue
-            g_n = part["national_growth"].iloc[0]
+            g_n = part["national_growth"]
+            # per region x sector every unit has its own national (sector) growth
+            national = (
+                f"national growth {g_n.iloc[0]:+.2%}"
+                if g_n.nunique() == 1
+                else f"national growth per sector, median {g_n.median():+.2%}"
+            )
             lines.append(
-                f"\n{phase} {int(part['start'].iloc[0])}->{int(part['end'].iloc[0])}: national growth "
-                f"{g_n:+.2%}; median index {part['resilience'].median():+.3f}; "
+                f"\n{phase} {int(part['start'].iloc[0])}->{int(part['end'].iloc[0])}: {national}"
+                f"; median index {part['resilience'].median():+.3f}; "
                 f"{(part['resilience'] > 0).mean():.0%} of units above the expectation"
             )
             label = " ".join(self.unit[1:] if len(self.unit) > 1 else self.unit)

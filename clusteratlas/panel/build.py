@@ -25,6 +25,7 @@ regions with E > 0 (custom regions pooled with economic areas):
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import re
 import warnings
@@ -39,6 +40,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from clusteratlas.errors import InputError, ParameterError
+from clusteratlas.panel import sqlcache
 from clusteratlas.schema import CLUSTER_PANEL, REGION_TYPES
 
 BACKENDS = ("duckdb", "spark")
@@ -93,8 +95,8 @@ def connect(backend: str = "duckdb", *, session: Any = None) -> Any:
     raise ParameterError("backend", f"unknown backend {backend!r}", allowed=", ".join(BACKENDS))
 
 
-def _table(obj: Any, what: str) -> ir.Table:
-    """Accept an Ibis table, a pandas frame or an Arrow table."""
+def _source(obj: Any, what: str) -> ir.Table | pa.Table:
+    """Check an input (an Ibis table, a pandas frame or an Arrow table); frames become Arrow."""
     if isinstance(obj, ir.Table):
         return obj
     if isinstance(obj, pd.DataFrame):
@@ -118,10 +120,19 @@ def _table(obj: Any, what: str) -> ir.Table:
                 )
         # through Arrow: fast for millions of rows, and strings/booleans travel the same way to
         # DuckDB and Spark (pandas extension dtypes do not)
-        return ibis.memtable(pa.Table.from_pandas(obj, preserve_index=False))
+        return pa.Table.from_pandas(obj, preserve_index=False)
     if isinstance(obj, pa.Table):
-        return ibis.memtable(obj)
+        return obj
     raise InputError(f"{what} must be a pandas DataFrame, an Arrow table or an Ibis table")
+
+
+def _table(obj: Any, what: str) -> ir.Table:
+    """Accept an Ibis table, a pandas frame or an Arrow table (see :func:`_source`)."""
+    return _ibis(_source(obj, what))
+
+
+def _ibis(source: ir.Table | pa.Table) -> ir.Table:
+    return ibis.memtable(source) if isinstance(source, pa.Table) else source
 
 
 def _require(table: ir.Table, columns: Sequence[str], what: str) -> None:
@@ -419,6 +430,86 @@ def _with_growth(panel: ir.Table, is_sub: bool) -> ir.Table:
 # -------------------------------------------------------------------------------------------
 # public API
 # -------------------------------------------------------------------------------------------
+@dataclasses.dataclass(frozen=True)
+class PanelOptions:
+    """Everything besides the input schemas that shapes the panel expression.
+
+    ``nation`` says where the national denominators come from: "given" (the ``national``
+    input), "rows" (the counts' region_type "nation" rows) or "regional" (the sum over the
+    regions built).
+    """
+
+    region_type: str
+    level: str = "cluster"
+    complete: bool = True
+    growth: bool = True
+    nation: str = "given"
+
+
+def _panel_expr(
+    tables: dict[str, ir.Table],
+    options: PanelOptions,
+    materialize: Any = None,
+) -> ir.Table:
+    """The whole panel of :func:`build_panel` as one Ibis expression over its input tables
+    (roles counts, definitions, optional members and national).
+
+    ``materialize`` may turn the cluster sums and the completed grid, each read several
+    times, into engine tables (see :func:`_materialize`); by default they stay CTEs. Two
+    constant columns ``_unmapped_rows``/``_unmapped_emp`` carry the unmapped-industry totals.
+    """
+    materialize = materialize or (lambda table: table)
+    region_type, level = options.region_type, options.level
+    raw = _prepare_counts(tables["counts"], "counts")
+    defs = _prepare_definitions(tables["definitions"], level)
+
+    wanted = [region_type]
+    # custom regions are flagged in one pool with economic areas (USCM): build both
+    wanted += [m for m, pool in FLAG_POOL.items() if pool == region_type]
+    wanted += [pool for m, pool in FLAG_POOL.items() if m == region_type]
+    if "members" in tables:
+        regional = aggregate_members(raw, tables["members"], wanted)
+        direct = raw.filter(raw.region_type.isin(wanted))
+        regional = regional.union(direct.select(*regional.columns))
+    else:
+        regional = raw.filter(raw.region_type.isin(wanted))
+
+    if options.nation == "given":
+        nat_counts = _prepare_counts(tables["national"], "national counts")
+    elif options.nation == "rows":
+        nat_counts = raw.filter(raw.region_type == "nation")
+    else:
+        nat_counts = regional.filter(regional.region_type == region_type)
+    # one scan of the counts: cluster sums plus a NULL-cluster group for unmapped industries.
+    # It is read several times below (totals, thresholds, flags, lags), and so is the completed
+    # grid; the engine computes each once (see _materialize).
+    sums = materialize(_cluster_sums(regional, defs, level=level, keep_unmapped=True))
+    if options.complete:
+        region_clusters = materialize(_complete(sums, defs, level))
+    else:
+        region_clusters = sums.filter(sums.cluster_code.notnull())
+    national_clusters = aggregate_clusters(nat_counts, defs, level=level, complete=False)
+    panel = cluster_metrics(region_clusters, national_clusters, growth=options.growth)
+    panel = panel.filter(panel.region_type == region_type)
+    # the unmapped-industry totals ride along as two constant columns of the one result query
+    # (instead of a second query over the sums)
+    unmapped = sums.filter(sums.cluster_code.isnull())
+    return panel.cross_join(
+        unmapped.aggregate(_unmapped_rows=unmapped.count(), _unmapped_emp=unmapped.emp.sum())
+    )
+
+
+def _cacheable(con: Any, sources: dict[str, ir.Table | pa.Table]) -> bool:
+    """Whether the compiled-SQL cache (:mod:`clusteratlas.panel.sqlcache`) can run the panel:
+    DuckDB that computes a shared CTE once (so the panel is one statement) and inputs that
+    bind without Ibis' execution hooks."""
+    return (
+        getattr(con, "name", "") == "duckdb"
+        and _duckdb_materializes_ctes()
+        and all(sqlcache.bindable(source) for source in sources.values())
+    )
+
+
 def build_panel(
     counts: Any,
     definitions: Any,
@@ -460,6 +551,10 @@ def build_panel(
     Returns a pandas frame with the :data:`~clusteratlas.schema.CLUSTER_PANEL` columns plus
     :data:`PANEL_EXTRA` (and subcluster_code/name at subcluster level), sorted by region type,
     region, year, cluster.
+
+    On DuckDB the compiled SQL of the panel expression is reused for inputs with the same
+    schemas and options (:mod:`clusteratlas.panel.sqlcache`): only the first such call pays
+    the ~0.1 s of building and compiling the Ibis expression.
     """
     if region_type not in REGION_TYPES:
         raise ParameterError(
@@ -468,54 +563,41 @@ def build_panel(
     if level not in LEVELS:
         raise ParameterError("level", f"unknown level {level!r}", allowed=", ".join(LEVELS))
     con = connection if connection is not None else connect(backend)
-
-    raw = _prepare_counts(_table(counts, "counts"), "counts")
-    defs = _prepare_definitions(_table(definitions, "cluster definitions"), level)
-
-    wanted = [region_type]
-    # custom regions are flagged in one pool with economic areas (USCM): build both
-    wanted += [m for m, pool in FLAG_POOL.items() if pool == region_type]
-    wanted += [pool for m, pool in FLAG_POOL.items() if m == region_type]
+    sources = {"counts": _source(counts, "counts")}
+    sources["definitions"] = _source(definitions, "cluster definitions")
     if members is not None:
-        regional = aggregate_members(raw, _table(members, "region members"), wanted)
-        direct = raw.filter(raw.region_type.isin(wanted))
-        regional = regional.union(direct.select(*regional.columns))
-    else:
-        regional = raw.filter(raw.region_type.isin(wanted))
-
+        sources["members"] = _source(members, "region members")
     if national is not None:
-        nat_counts = _prepare_counts(_table(national, "national counts"), "national counts")
+        sources["national"] = _source(national, "national counts")
+        nation = "given"
     else:
-        nat_counts = raw.filter(raw.region_type == "nation")
-        if int(con.execute(nat_counts.count())) == 0:
+        raw = _prepare_counts(_ibis(sources["counts"]), "counts")
+        nation = "rows"
+        if int(con.execute(raw.filter(raw.region_type == "nation").count())) == 0:
             warnings.warn(
                 "no national counts given: the national denominators are the sum over the "
                 f"{region_type} regions built here (USCM uses the national CBP record)",
                 stacklevel=2,
             )
-            nat_counts = regional.filter(regional.region_type == region_type)
-    # one scan of the counts: cluster sums plus a NULL-cluster group for unmapped industries.
-    # It is read several times below (totals, thresholds, flags, lags), and so is the completed
-    # grid; the engine computes each once (see _materialize).
-    sums = _materialize(con, _cluster_sums(regional, defs, level=level, keep_unmapped=True))
-    if complete:
-        region_clusters = _materialize(con, _complete(sums, defs, level))
+            nation = "regional"
+    options = PanelOptions(region_type, level, complete, growth, nation)
+    if _cacheable(con, sources):
+        query = sqlcache.compiled(
+            con,
+            dataclasses.asdict(options),
+            {role: sqlcache.source_schema(s) for role, s in sources.items()},
+            lambda tables: _panel_expr(tables, options),
+        )
+        table = sqlcache.run(con, query, sources)
     else:
-        region_clusters = sums.filter(sums.cluster_code.notnull())
-    national_clusters = aggregate_clusters(nat_counts, defs, level=level, complete=False)
-    panel = cluster_metrics(region_clusters, national_clusters, growth=growth)
-    panel = panel.filter(panel.region_type == region_type)
-    # the unmapped-industry totals ride along as two constant columns of the one result query
-    # (instead of a second query over the sums)
-    unmapped = sums.filter(sums.cluster_code.isnull())
-    panel = panel.cross_join(
-        unmapped.aggregate(_unmapped_rows=unmapped.count(), _unmapped_emp=unmapped.emp.sum())
-    )
-    try:
-        table = _sorted_arrow(con, panel)
-    finally:
-        _drop_temporary(con, sums)
-        _drop_temporary(con, region_clusters)
+        temporaries: list[ir.Table] = []
+        tables = {role: _ibis(s) for role, s in sources.items()}
+        panel = _panel_expr(tables, options, lambda t: _materialize(con, t, temporaries))
+        try:
+            table = con.to_pyarrow(panel)
+        finally:
+            for temporary in temporaries:
+                _drop_temporary(con, temporary)
     _warn_unmapped(table)
     if table.num_rows == 0:
         raise InputError(
@@ -580,7 +662,7 @@ def panel_from_uscm(
     defs = _prepare_definitions(_table(definitions, "cluster definitions"), "cluster")
     nat = _prepare_counts(_table(national_counts, "national counts"), "national counts")
     national_clusters = aggregate_clusters(nat, defs, complete=False)
-    table = _sorted_arrow(con, cluster_metrics(rc, national_clusters, growth=growth))
+    table = con.to_pyarrow(cluster_metrics(rc, national_clusters, growth=growth))
     return _finish(table, "cluster", growth)
 
 
@@ -611,7 +693,7 @@ def unmapped_industries(counts: Any, definitions: Any, *, backend: str = "duckdb
     return con.execute(out.order_by(ibis.desc("emp")))
 
 
-def _materialize(con: Any, table: ir.Table) -> ir.Table:
+def _materialize(con: Any, table: ir.Table, temporaries: list[ir.Table]) -> ir.Table:
     """Compute ``table`` once into a temporary table on old DuckDB versions (else unchanged).
 
     ``table`` is read several times by the panel query. Ibis emits it as one CTE; DuckDB 2
@@ -622,7 +704,9 @@ def _materialize(con: Any, table: ir.Table) -> ir.Table:
     """
     if getattr(con, "name", "") != "duckdb" or _duckdb_materializes_ctes():
         return table
-    return con.create_table(ibis.util.gen_name("cluster_aggregate"), table, temp=True)
+    temporary = con.create_table(ibis.util.gen_name("cluster_aggregate"), table, temp=True)
+    temporaries.append(temporary)  # dropped by the caller once the panel is read
+    return temporary
 
 
 @functools.cache
@@ -645,31 +729,44 @@ def _drop_temporary(con: Any, table: ir.Table) -> None:
         con.raw_sql(f'DROP TABLE IF EXISTS temp.main."{name}"').fetchall()
 
 
-def _sorted_arrow(con: Any, expr: ir.Table) -> pa.Table:
-    """The result via Arrow, sorted by region type, region, year, then cluster codes in natural
-    order ("2" < "10").
+#: Row order of a panel: region type, region, year, then cluster codes in natural order.
+SORT_KEYS = (("region_type", False), ("region_id", False), ("year", False), ("cluster_code", True))
 
-    Arrow is much faster than Ibis' own pandas conversion for millions of rows. The sort is
-    done here rather than by the engine: the keys are ranked over their few distinct values
-    and the rows ordered by integer keys, cheaper than a DuckDB ORDER BY that moves every
-    column (about a quarter of the one-year benchmark query), and identical on Spark.
+#: Above this many key combinations the folded sort key could overflow int64.
+_FOLD_LIMIT = 2**62
+
+
+def _sort(table: pa.Table) -> pa.Table:
+    """Rows ordered by :data:`SORT_KEYS` (then subcluster code), codes in natural order
+    ("2" < "10").
+
+    The sort is done here rather than by the engine: each key is ranked over its few distinct
+    values, and the ranks r_k (with n_k distinct values) fold into one integer
+    ``((r_1 n_2 + r_2) n_3 + r_3) ...`` whose argsort is the lexicographic order. That is
+    cheaper than a DuckDB ORDER BY moving every column, or than a multi-key lexsort, and the
+    same on Spark. Keys with a single value (the one region type of build_panel) drop out.
     """
-    table = con.to_pyarrow(expr)
-    keys = [
-        _rank(table["cluster_code"], natural=True),
-        _rank(table["year"]),
-        _rank(table["region_id"]),
-        _rank(table["region_type"]),
-    ]
+    keys = list(SORT_KEYS)
     if "subcluster_code" in table.column_names:
-        keys.insert(0, _rank(table["subcluster_code"], natural=True))
-    # np.lexsort sorts by the last key first (and is stable)
-    return table.take(np.lexsort(keys))
+        keys.append(("subcluster_code", True))
+    composite = np.zeros(table.num_rows, dtype=np.int64)
+    span = 1
+    for name, natural in keys:
+        ranks, n_distinct = _rank(table[name], natural=natural)
+        if n_distinct <= 1:
+            continue
+        span *= n_distinct
+        if span >= _FOLD_LIMIT:  # the folded key could overflow: sort key by key (last first)
+            order = np.lexsort([_rank(table[k], natural=n)[0] for k, n in reversed(keys)])
+            return table.take(order)
+        composite = composite * n_distinct + ranks
+    return table.take(np.argsort(composite, kind="stable"))
 
 
-def _rank(column: pa.ChunkedArray, *, natural: bool = False) -> np.ndarray:
-    """Each row's rank among the column's distinct values (nulls last, as DuckDB sorts);
-    ``natural`` orders strings by length, then by code point (byte order, as the engines)."""
+def _rank(column: pa.ChunkedArray, *, natural: bool = False) -> tuple[np.ndarray, int]:
+    """Each row's rank among the column's distinct values (nulls last, as DuckDB sorts) and
+    the number of distinct values; ``natural`` orders strings by length, then by code point
+    (byte order, as the engines)."""
     encoded = pc.dictionary_encode(column.combine_chunks(), null_encoding="encode")
     values = encoded.dictionary.to_pylist()
 
@@ -681,11 +778,12 @@ def _rank(column: pa.ChunkedArray, *, natural: bool = False) -> np.ndarray:
 
     ranks = np.empty(len(values), dtype=np.int64)
     ranks[sorted(range(len(values)), key=key)] = np.arange(len(values))
-    return ranks[encoded.indices.to_numpy(zero_copy_only=False)]
+    return ranks[encoded.indices.to_numpy(zero_copy_only=False)], len(values)
 
 
 def _finish(table: pa.Table, level: str, growth: bool) -> pd.DataFrame:
-    """The published columns and dtypes (picked on the Arrow side: no pandas copy)."""
+    """The published columns and dtypes in :func:`_sort` order (picked and ordered on the
+    Arrow side, which Arrow does faster than pandas)."""
     columns = dict(CLUSTER_PANEL)
     if level == "subcluster":
         columns = {
@@ -697,4 +795,5 @@ def _finish(table: pa.Table, level: str, growth: bool) -> pd.DataFrame:
         PANEL_EXTRA if growth else {k: PANEL_EXTRA[k] for k in ("emp_region_group", "emp_national")}
     )
     columns.update(extra)
-    return table.select(list(columns)).to_pandas().astype(columns)
+    # sorted after the query and after dropping the helper columns: less to reorder
+    return _sort(table.select(list(columns))).to_pandas().astype(columns)

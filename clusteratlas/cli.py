@@ -24,6 +24,9 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
+    # Markdown mode re-flows docstring paragraphs to the terminal width (rich mode keeps the
+    # source line breaks, which wrap badly in an 80-column terminal).
+    rich_markup_mode="markdown",
 )
 
 # Order = order in `--help`: the main job first, then the data path, then the analyses.

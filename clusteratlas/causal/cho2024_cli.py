@@ -46,7 +46,7 @@ def register_cho2024(app: typer.Typer) -> None:
         store: Path = typer.Option(
             None,
             "--store",
-            help="Also save every table into this DuckDB store as cho2024_<table> (for the dashboard).",
+            help="Also save every table into this DuckDB store as `cho2024_<table>` (for the dashboard).",
         ),
         bootstrap: bool = typer.Option(
             True,

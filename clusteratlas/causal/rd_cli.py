@@ -45,7 +45,7 @@ def register_rd(app: typer.Typer) -> None:
         ),
         covs: str | None = typer.Option(None, "--covs", help="Comma-separated covariate columns."),
         cluster: str | None = typer.Option(
-            None, "--cluster", help="Cluster column (CR1 standard errors)."
+            None, "--cluster", help="Cluster column (cluster-robust standard errors: CR1, or CR2/CR3 with --vce)."
         ),
         weights: str | None = typer.Option(
             None, "--weights", help="Column of non-negative weights."

@@ -445,8 +445,9 @@ def help_text() -> str:
     """Every config key with its default and meaning, for ``clusteratlas run --help``."""
     parts = []
     for section, keys in KEYS.items():
-        items = "; ".join(
-            f"{section}.{k} (default {_toml_value(d)}): {t}" for k, (d, t) in keys.items()
+        # A Markdown list (the CLI renders help as Markdown): one key per line.
+        items = "\n".join(
+            f"- `{section}.{k}` (default `{_toml_value(d)}`): {t}" for k, (d, t) in keys.items()
         )
-        parts.append(f"Section {section}: {items}.")
+        parts.append(f"**[{section}]**\n\n{items}")
     return "\n\n".join(parts)

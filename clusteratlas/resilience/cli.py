@@ -101,7 +101,7 @@ def register(app: typer.Typer) -> None:
             None, "--source", help="Keep one source (e.g. 'BEA SAGDP2N', 'Census CBP')."
         ),
         out: Path = typer.Option(
-            None, "--out", help="Folder for resilience_<outcome>.csv/.tex/.html."
+            None, "--out", help="Folder for `resilience_<outcome>.csv/.tex/.html`."
         ),
         panel: bool = typer.Option(
             False,
@@ -130,7 +130,7 @@ def register(app: typer.Typer) -> None:
         """Resistance (peak->trough) and recovery (trough->end) of every region vs the nation.
 
         Prints Martin's sensitivity, the MSGT/Lagravinese index and the shift-share split, and
-        stores them as table resilience_<outcome> (shown on the dashboard's region pages).
+        stores them as table `resilience_<outcome>` (shown on the dashboard's region pages).
         With --panel the region x cluster employment of the cluster panel is used (sectoral
         expectation, or --by-cluster for every region x cluster); --sectors FILE does the same
         for a state x 3-digit NAICS file.

@@ -22,6 +22,10 @@ columns); ``pandas``; ``duckdb-sql`` the hand-written query (the reference of th
 ``duckdb-sql-unsorted`` the same without ORDER BY (a lower bound: unordered output).
 The compiled-SQL cache lives in the benchmark's temporary folder (CLUSTERATLAS_CACHE).
 
+Runs are interleaved (one round = every implementation once). Ratios to the hand-written
+query: best time over best time, and the median (range) of the per-round ratios, steadier on
+a shared machine because the runs of a round see the same load.
+
     python benchmarks/bench_panel.py --years 1 8 25
 """
 
@@ -371,17 +375,23 @@ def main() -> None:
             reference = next((r for r in results if r["impl"] == "duckdb-sql"), results[0])
             print(f"\n{years} year(s): {n_rows:,} synthetic county x industry rows")
             print(
-                f"{'implementation':<22}{'best s':>8}{'x SQL':>7}{'median':>8}{'x SQL':>7}"
-                f"{'worst':>7}{'CPU s':>7}{'x SQL':>7}{'peak MB':>9}{'rows':>10}{'strong':>8}"
-                f"{'sum LQ':>15}"
+                f"{'implementation':<22}{'best s':>8}{'x SQL':>7}{'median':>8}{'worst':>7}"
+                f"{'paired x SQL':>18}{'CPU s':>7}{'x SQL':>7}{'peak MB':>9}{'rows':>10}"
+                f"{'strong':>8}{'sum LQ':>15}"
             )
             for r in results:
                 ratio = r["seconds"] / reference["seconds"]
-                median_ratio = r["median"] / reference["median"]
+                # per-round ratios (the runs of one round are back to back, so under the same
+                # load): their median, and their range as the spread
+                paired = [
+                    a["seconds"] / b["seconds"]
+                    for a, b in zip(runs[r["impl"]], runs[reference["impl"]], strict=True)
+                ]
+                spread = f"{np.median(paired):.2f} ({min(paired):.2f}-{max(paired):.2f})"
                 cpu_ratio = r["cpu_seconds"] / reference["cpu_seconds"]
                 print(
                     f"{r['impl']:<22}{r['seconds']:>8.2f}{ratio:>7.2f}{r['median']:>8.2f}"
-                    f"{median_ratio:>7.2f}{r['worst']:>7.2f}{r['cpu_seconds']:>7.2f}"
+                    f"{r['worst']:>7.2f}{spread:>18}{r['cpu_seconds']:>7.2f}"
                     f"{cpu_ratio:>7.2f}{r['max_rss_mb']:>9.0f}{r['rows']:>10,}"
                     f"{r['n_strong']:>8,}{r['sum_lq']:>15.6f}"
                 )

@@ -20,6 +20,15 @@ def _in_ci() -> bool:
     return os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _no_disk_sql_cache():
+    """build_panel keeps its compiled SQL in memory only during tests (no files in the user's
+    cache); tests/panel/test_panel_sqlcache.py turns the disk copy back on in a temp folder."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("CLUSTERATLAS_SQL_CACHE", "off")
+        yield
+
+
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
     """The real public data folder; skips (or fails under CI) where it is absent."""

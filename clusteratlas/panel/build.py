@@ -27,9 +27,11 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import os
 import re
 import warnings
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import ibis
@@ -743,24 +745,29 @@ def _sort(table: pa.Table) -> pa.Table:
     The sort is done here rather than by the engine: each key is ranked over its few distinct
     values, and the ranks r_k (with n_k distinct values) fold into one integer
     ``((r_1 n_2 + r_2) n_3 + r_3) ...`` whose argsort is the lexicographic order. That is
-    cheaper than a DuckDB ORDER BY moving every column, or than a multi-key lexsort, and the
-    same on Spark. Keys with a single value (the one region type of build_panel) drop out.
+    cheaper than a multi-key sort, and the same on Spark. Keys with a single value (the one
+    region type of build_panel) drop out. Ranking and reordering run column by column on a
+    thread pool (Arrow's kernels release the GIL; one ``Table.take`` uses one core).
     """
     keys = list(SORT_KEYS)
     if "subcluster_code" in table.column_names:
         keys.append(("subcluster_code", True))
-    composite = np.zeros(table.num_rows, dtype=np.int64)
-    span = 1
-    for name, natural in keys:
-        ranks, n_distinct = _rank(table[name], natural=natural)
-        if n_distinct <= 1:
-            continue
-        span *= n_distinct
-        if span >= _FOLD_LIMIT:  # the folded key could overflow: sort key by key (last first)
-            order = np.lexsort([_rank(table[k], natural=n)[0] for k, n in reversed(keys)])
-            return table.take(order)
-        composite = composite * n_distinct + ranks
-    return table.take(np.argsort(composite, kind="stable"))
+    with ThreadPoolExecutor(max_workers=min(len(keys), os.cpu_count() or 1)) as pool:
+        ranked = list(pool.map(lambda key: _rank(table[key[0]], natural=key[1]), keys))
+        composite = np.zeros(table.num_rows, dtype=np.int64)
+        span = 1
+        for ranks, n_distinct in ranked:
+            if n_distinct <= 1:
+                continue
+            span *= n_distinct
+            if span >= _FOLD_LIMIT:  # the folded key could overflow: lexsort (last key first)
+                order = np.lexsort([ranks for ranks, _ in reversed(ranked)])
+                break
+            composite = composite * n_distinct + ranks
+        else:
+            order = np.argsort(composite, kind="stable")
+        columns = list(pool.map(lambda column: column.take(order), table.columns))
+    return pa.Table.from_arrays(columns, schema=table.schema)
 
 
 def _rank(column: pa.ChunkedArray, *, natural: bool = False) -> tuple[np.ndarray, int]:

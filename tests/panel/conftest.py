@@ -14,14 +14,6 @@ REFERENCE_CSV = Path(__file__).with_name("uscm_published_2016_reference.csv")
 TRADED_REFERENCE_CSV = Path(__file__).with_name("uscm_published_2016_traded_all_states.csv")
 
 
-@pytest.fixture(scope="session", autouse=True)
-def _private_sql_cache(tmp_path_factory):
-    """build_panel's compiled-SQL cache goes to a temporary folder, not the user's cache."""
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("CLUSTERATLAS_CACHE", str(tmp_path_factory.mktemp("cache")))
-        yield
-
-
 @pytest.fixture(scope="session")
 def reference_csv() -> Path:
     """USCM's published 2016 values for Alabama and Alaska (see the file's header)."""

@@ -597,7 +597,7 @@ def genuine_rd(inputs: Cho2024Inputs, year: int, outcome: str = "gdp") -> pd.Dat
     ):
         y, x = frame["y"].to_numpy(), frame["lq_percentile"].to_numpy() - 75.0
         try:
-            tidy = rdrobust(y, x, c=0.0, fuzzy=fuzzy, cluster=state_code, vce="hc1").tidy()
+            tidy = rdrobust(y, x, c=0.0, fuzzy=fuzzy, cluster=state_code, vce="cr1").tidy()
             engine = "clusteratlas.causal.rd"
         except EstimationError as error:
             # Say why this design has no estimate instead of dropping the row.

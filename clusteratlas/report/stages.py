@@ -755,7 +755,7 @@ def _rd(p: Pipeline, store: Store, notes: list[str]) -> dict:
     y, x = rows["log_growth"].to_numpy(float), rows["x"].to_numpy(float)
     cluster = pd.factorize(rows["region_id"])[0]
     try:
-        res = rdrobust(y, x, c=0.0, cluster=cluster, vce="hc1")
+        res = rdrobust(y, x, c=0.0, cluster=cluster, vce="cr1")
         table = pd.DataFrame(
             {
                 "row": res.coef.index,
@@ -776,7 +776,7 @@ def _rd(p: Pipeline, store: Store, notes: list[str]) -> dict:
         sens = []
         for mult in (0.5, 0.75, 1.0, 1.5, 2.0):
             try:
-                r = rdrobust(y, x, c=0.0, h=res.h[0] * mult, cluster=cluster, vce="hc1")
+                r = rdrobust(y, x, c=0.0, h=res.h[0] * mult, cluster=cluster, vce="cr1")
                 sens.append(
                     {
                         "h": res.h[0] * mult,

@@ -264,7 +264,7 @@ def test_genuine_rd_matches_rdrobust_package(shared_data, inputs, result):
             frame["lq_percentile"].to_numpy() - 75.0,
             c=0,
             cluster=frame["region_id"].astype(int).to_numpy(),
-            vce="hc1",
+            vce="cr1",
         )
     ours = (
         result.tables["genuine_rd"]
@@ -353,7 +353,7 @@ def test_genuine_fuzzy_rd_is_ours_and_matches_rdrobust_package(inputs, result):
             c=0,
             fuzzy=frame["treat_strong"].astype(float).to_numpy(),
             cluster=frame["region_id"].astype(int).to_numpy(),
-            vce="hc1",
+            vce="cr1",
         )
     ours = table.query(
         "year == 2020 and outcome == 'gdp' and rd_design.str.startswith('fuzzy')", engine="python"

@@ -45,7 +45,9 @@ def register_rd(app: typer.Typer) -> None:
         ),
         covs: str | None = typer.Option(None, "--covs", help="Comma-separated covariate columns."),
         cluster: str | None = typer.Option(
-            None, "--cluster", help="Cluster column (cluster-robust standard errors: CR1, or CR2/CR3 with --vce)."
+            None,
+            "--cluster",
+            help="Cluster column (cluster-robust standard errors: CR1, or CR2/CR3 with --vce).",
         ),
         weights: str | None = typer.Option(
             None, "--weights", help="Column of non-negative weights."

@@ -3,7 +3,8 @@
 Written once as Ibis expressions so the same code runs on DuckDB (default) and Spark:
 :func:`build_panel` (from industry counts), :func:`panel_from_uscm` (from a USCM download),
 :func:`region_summary` (cluster strength and totals), :func:`strong_flags`,
-:func:`change_between` (growth and expected job creation between two years) and
+:func:`change_between` (growth and expected job creation between two years),
+:func:`national_coverage` (the nation against the sum of the regions) and
 :func:`related_clusters`. Rules and deliberate departures from USCM: ``docs/panel.md``.
 """
 
@@ -14,7 +15,13 @@ from clusteratlas.panel.build import (
     panel_from_uscm,
     unmapped_industries,
 )
-from clusteratlas.panel.metrics import cagr, change_between, region_summary, strong_flags
+from clusteratlas.panel.metrics import (
+    cagr,
+    change_between,
+    national_coverage,
+    region_summary,
+    strong_flags,
+)
 from clusteratlas.panel.relatedness import load_related_pairs, related_clusters
 
 __all__ = [
@@ -24,6 +31,7 @@ __all__ = [
     "change_between",
     "flag_thresholds",
     "load_related_pairs",
+    "national_coverage",
     "panel_from_uscm",
     "region_summary",
     "related_clusters",

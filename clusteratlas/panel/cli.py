@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from clusteratlas.errors import InputError
+from clusteratlas.errors import InputError, ParameterError
 
 PANEL_KEY = ["region_type", "region_id", "year", "cluster_code"]
 SUMMARY_KEY = ["region_type", "region_id", "year"]
@@ -188,6 +188,64 @@ def show(
             flags,
         )
     console.print(table)
+
+
+@panel_app.command("coverage")
+def coverage(
+    store_path: Path = typer.Option(None, "--store", help="DuckDB store with cluster_panel."),
+    region_type: str = typer.Option("state", "--region-type"),
+    year: int = typer.Option(None, "--year", help="Default: latest year in the panel."),
+    tolerance: float = typer.Option(0.01, "--tolerance", help="Relative gap that still agrees."),
+    csv: Path = typer.Option(None, "--csv", help="Also write the whole table to this CSV file."),
+) -> None:
+    """Check that the regions add up to the national counts, traded cluster by cluster.
+
+    For each traded cluster: national employment (the LQ denominator), the sum over the
+    regions, the gap, the share of regional jobs imputed for suppressed cells, and a reading:
+    agrees, imputation (above the nation by no more than the imputed jobs), regions short
+    (regions missing, e.g. DC in a 50-state file) or inconsistent.
+    """
+    from rich.console import Console
+    from rich.table import Table
+
+    from clusteratlas.atomic import write_text
+    from clusteratlas.panel.metrics import national_coverage
+    from clusteratlas.store import Store
+
+    with Store(store_path, read_only=True) as store:
+        if not store.has("cluster_panel"):
+            raise InputError("the store has no cluster_panel", hint="run clusteratlas panel build")
+        rows = store.sql("select * from cluster_panel where region_type = ?", [region_type])
+    if rows.empty:
+        raise InputError(
+            f"no {region_type} rows in cluster_panel", hint="run clusteratlas panel build first"
+        )
+    year = int(rows["year"].max()) if year is None else year
+    rows = rows.loc[(rows["year"] == year) & rows["traded"]]
+    if rows.empty:
+        raise ParameterError("--year", f"no {region_type} rows in {year}")
+    table = national_coverage(rows, tolerance=tolerance)
+    if csv is not None:
+        write_text(csv, table.to_csv(index=False))
+    readings = table["reading"].value_counts()
+    console = Console()
+    console.print(
+        f"[bold]{region_type}, {year}[/bold]: {readings.get('agrees', 0)} of {len(table)} traded "
+        f"clusters within {tolerance:.1%} of the national count; "
+        + ", ".join(f"{k}: {v}" for k, v in readings.items() if k != "agrees")
+    )
+    shown = Table("cluster", "name", "national", "regions", "gap", "imputed", "reading")
+    for r in table.loc[table["reading"] != "agrees"].sort_values("gap").itertuples():
+        shown.add_row(
+            str(r.cluster_code),
+            str(r.cluster_name),
+            f"{r.emp_national:,.0f}",
+            f"{r.regions_emp:,.0f}",
+            f"{r.gap:+.2%}",
+            f"{r.imputed_share:.1%}",
+            str(r.reading),
+        )
+    console.print(shown)
 
 
 def _year_filter(years: str | None) -> str | None:

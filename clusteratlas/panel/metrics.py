@@ -173,3 +173,68 @@ def change_between(panel: pd.DataFrame, start: int, end: int) -> pd.DataFrame:
 def _ratio(num: pd.Series, den: pd.Series) -> pd.Series:
     den = den.astype(float)
     return num.astype(float) / den.where(den != 0)
+
+
+#: Readings of :func:`national_coverage`, in the order they are tested.
+COVERAGE_READINGS = {
+    "agrees": "the regions add up to the national count within the tolerance",
+    "imputation": "the regions add up to more, by no more than their imputed (suppressed) jobs",
+    "regions short": "the regions add up to less: regions left out of the panel (e.g. DC in a "
+    "50-state file) or employment not assigned to any region",
+    "inconsistent": "even the reported (unimputed) regional jobs exceed the national count",
+}
+
+
+def national_coverage(panel: pd.DataFrame, *, tolerance: float = 0.01) -> pd.DataFrame:
+    """Per cluster x year: the national employment the LQs divide by against the sum of the
+    panel's regions, and why they differ.
+
+    With E the employment (suppressed cells imputed) and R the reported employment,
+
+    .. math::
+
+        \\text{gap}_{ct} = \\frac{\\sum_r E_{rct}}{E_{US,ct}} - 1 \\qquad
+        \\text{imputed\\_share}_{ct} = 1 - \\frac{\\sum_r R_{rct}}{\\sum_r E_{rct}}
+
+    ``reading`` is one of :data:`COVERAGE_READINGS`: "agrees" when ``|gap| <= tolerance``;
+    "imputation" when the regions exceed the nation but their reported jobs alone do not (so
+    the excess is what suppression imputation added; USCM's size-class midpoints overshoot
+    where many cells are suppressed); "regions short" when the regions fall short; else
+    "inconsistent". Needs ``emp_national`` (a panel from :func:`build_panel` or
+    :func:`panel_from_uscm`) and one region type.
+    """
+    require_columns(
+        panel,
+        ["region_type", "year", "cluster_code", "cluster_name", "traded", "emp", "emp_reported"]
+        + ["emp_national"],
+        what="cluster panel",
+    )
+    if panel["region_type"].nunique() > 1:
+        raise InputError(
+            "national_coverage compares one region type with the nation, the panel has "
+            + ", ".join(sorted(panel["region_type"].unique())),
+            hint="filter the panel to one region type first",
+        )
+    if not 0 <= tolerance < 1:
+        raise ParameterError("tolerance", f"must be in [0, 1), got {tolerance}")
+    keys = ["year", "cluster_code", "cluster_name", "traded"]
+    out = panel.groupby(keys, as_index=False, sort=True, observed=True).agg(
+        emp_national=("emp_national", "first"),
+        n_regions=("emp", lambda emp: int((emp > 0).sum())),
+        regions_emp=("emp", "sum"),
+        regions_emp_reported=("emp_reported", "sum"),
+    )
+    out["gap"] = _ratio(out["regions_emp"], out["emp_national"]) - 1
+    out["imputed_share"] = 1 - _ratio(out["regions_emp_reported"], out["regions_emp"])
+    reported_fits = out["regions_emp_reported"] <= out["emp_national"]
+    both_zero = out["regions_emp"].eq(0) & out["emp_national"].fillna(0).eq(0)
+    out["reading"] = np.select(
+        [
+            both_zero | (out["gap"].abs() <= tolerance),
+            (out["gap"] > 0) & reported_fits,
+            out["gap"] < 0,
+        ],
+        ["agrees", "imputation", "regions short"],
+        default="inconsistent",
+    )
+    return out

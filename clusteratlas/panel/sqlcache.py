@@ -11,7 +11,8 @@ the same compilation:
    is ``off``) in ``cache_dir()/panel-sql``, keyed also by the source of the panel code and
    the Ibis, sqlglot and DuckDB versions, so a new process (the CLI) skips the compile too;
 3. at run time each quoted placeholder name is pointed at the actual input: the compiled SQL
-   of an Ibis table as a subquery, or an Arrow table registered on the connection.
+   of an Ibis table as a subquery, an Arrow table registered on the connection, or DuckDB's
+   own ``read_parquet`` of a :class:`ParquetFiles` input (no copy through Python).
 
 Only DuckDB uses it (Spark plans through Ibis as before).
 """
@@ -27,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import ibis
 import ibis.expr.operations as ops
 import ibis.expr.types as ir
@@ -52,19 +54,51 @@ class CompiledQuery:
     schema: pa.Schema
 
 
-Source = ir.Table | pa.Table
+#: DuckDB (2.x) trusts Parquet min/max statistics to mean "no NaN" unless told otherwise, and
+#: then folds ``isnan(x)`` to false (duckdb/duckdb#25521): NaN would slip through the NaN ->
+#: NULL guard. Where the option exists we ask for it; older versions do not need it.
+_NAN_OPTION = ", can_have_nan = true"
+_nan_option_supported: bool | None = None
+
+
+@dataclass(frozen=True)
+class ParquetFiles:
+    """Parquet file(s) the engine reads itself: one path, or a glob such as ``counts/*.parquet``."""
+
+    pattern: str
+
+    def sql(self) -> str:
+        """The DuckDB table function reading the files (the pattern as a quoted literal)."""
+        option = _NAN_OPTION if _nan_option_supported else ""
+        return "read_parquet('" + self.pattern.replace("'", "''") + "'" + option + ")"
+
+
+Source = ir.Table | pa.Table | ParquetFiles
 
 
 def bindable(source: Source) -> bool:
     """Whether ``source`` can stand in for a placeholder without Ibis' execution hooks (an
     Ibis expression holding in-memory tables needs Ibis to register them)."""
-    return isinstance(source, pa.Table) or not source.op().find(ops.InMemoryTable)
+    return isinstance(source, pa.Table | ParquetFiles) or not source.op().find(ops.InMemoryTable)
 
 
-def source_schema(source: Source) -> ibis.Schema:
-    """The Ibis schema a placeholder for ``source`` gets (as ``ibis.memtable`` would infer)."""
+def source_schema(con: Any, source: Source) -> ibis.Schema:
+    """The Ibis schema a placeholder for ``source`` gets (as ``ibis.memtable`` would infer;
+    for Parquet files, the types DuckDB reads them with)."""
     if isinstance(source, pa.Table):
         return ibis.Schema.from_pyarrow(source.schema)
+    if isinstance(source, ParquetFiles):
+        global _nan_option_supported
+        if _nan_option_supported is None:
+            _nan_option_supported = True
+            try:
+                con.con.sql(f"select * from {source.sql()} limit 0")
+            except duckdb.Error as error:
+                if "can_have_nan" not in str(error):
+                    raise
+                _nan_option_supported = False
+        empty = con.con.sql(f"select * from {source.sql()} limit 0").to_arrow_table()
+        return ibis.Schema.from_pyarrow(empty.schema)
     return source.schema()
 
 
@@ -105,6 +139,8 @@ def run(con: Any, query: CompiledQuery, sources: Mapping[str, Source]) -> pa.Tab
                 con.con.register(name, source)
                 registered.append(name)
                 bound = f'"{name}"'
+            elif isinstance(source, ParquetFiles):
+                bound = source.sql()
             else:
                 bound = f"({con.compile(source)})"
             sql = sql.replace(f'"{PLACEHOLDER.format(role=role)}"', bound)

@@ -128,6 +128,38 @@ def _names(store: Store) -> dict[str, str]:
     return dict(zip(r["region_id"].astype(str), r["region_name"].astype(str), strict=False))
 
 
+def _national_coverage(b, s, panel: pd.DataFrame, region_type: str, year: int) -> None:
+    """How well the regions add up to the national counts the LQs divide by (traded clusters)."""
+    from clusteratlas.panel import national_coverage
+
+    coverage = national_coverage(panel.loc[panel["traded"]])
+    if coverage.empty:
+        return
+    readings = coverage["reading"].value_counts()
+    total = coverage["regions_emp"].sum() / coverage["emp_national"].sum()
+    s.text(
+        f"National coverage, {year}: the {region_type} regions' traded employment adds up to "
+        f"{total:.2%} of the national count; {readings.get('agrees', 0)} of {len(coverage)} traded "
+        f"clusters agree within 1%, {readings.get('imputation', 0)} exceed it by no more than the "
+        f"jobs imputed to suppressed cells, {readings.get('regions short', 0)} fall short (regions "
+        f"absent from the data, e.g. DC in a 50-state file), "
+        f"{readings.get('inconsistent', 0)} are inconsistent."
+    )
+    off = coverage.loc[coverage["reading"] != "agrees"].sort_values("gap")
+    if not off.empty:
+        b.table(
+            s,
+            off[
+                ["cluster_code", "cluster_name", "emp_national", "regions_emp", "gap"]
+                + ["imputed_share", "reading"]
+            ],
+            "national_coverage",
+            "Traded clusters whose regions do not add up to the nation within 1%",
+            "cluster_panel",
+            "gap = sum of regions / national - 1; imputed_share = imputed / regional employment",
+        )
+
+
 def render_report(p: Pipeline, store: Store) -> list[Path]:
     """Build the report sections from the run tables and write ``report.html``."""
     import jinja2
@@ -158,6 +190,7 @@ def render_report(p: Pipeline, store: Store) -> list[Path]:
         f"Region type {cfg.region_type}, base year {base}. 'Cluster regions' (treated) follow rule "
         f"{cfg.treatment['rule']} (quantile {cfg.treatment['quantile']}): {int(treatment['treated'].sum())} of {len(treatment)} regions."
     )
+    _national_coverage(b, s, now, cfg.region_type, base)
     for region in cfg.regions:
         label = f"{names.get(region, region)} ({region})"
         mine = now.loc[now["region_id"] == region]

@@ -343,6 +343,21 @@ def test_cli_build_from_uscm_download(tmp_path, shared_data, national_2016, defi
     assert len(panel) == 3350 and len(summary) == 50
     # Alabama's 22 strong clusters as published by USCM (see test_panel_uscm_reference)
     assert int(summary.loc[summary["region_id"] == "01", "n_strong"].item()) == 22
+    # the states against the nation, cluster by cluster (numbers: test_panel_uscm_reference)
+    out = tmp_path / "coverage.csv"
+    shown = CliRunner().invoke(
+        app,
+        ["panel", "coverage", "--store", str(path), "--csv", str(out)],
+        env={"COLUMNS": "200"},
+    )
+    assert shown.exit_code == 0, shown.output
+    assert "27 of 51 traded clusters within 1.0%" in shown.output
+    assert "Education and Knowledge Creation" in shown.output and "-1.76%" in shown.output
+    assert pd.read_csv(out)["reading"].value_counts()["imputation"] == 22
+    wrong_year = CliRunner().invoke(
+        app, ["panel", "coverage", "--store", str(path), "--year", "1990"]
+    )
+    assert wrong_year.exit_code != 0 and "no state rows in 1990" in str(wrong_year.exception)
 
 
 def test_vintage_rule_matches_the_data_module():
@@ -356,3 +371,52 @@ def test_vintage_rule_matches_the_data_module():
     table = ibis.memtable(years)
     got = ibis.duckdb.connect().execute(table.select(v=_vintage_expr(table.year)))["v"].tolist()
     assert got == [naics_vintage_for_year(y) for y in years["year"]]
+
+
+def test_national_coverage_readings_and_errors():
+    """Each reading on a hand-made panel (two regions; constructed numbers, not data)."""
+    from clusteratlas.errors import InputError, ParameterError
+    from clusteratlas.panel import national_coverage
+
+    rows = []
+    #           cluster, national, (emp, reported) of regions A and B
+    for code, national, a, b in [
+        ("1", 100.0, (60.0, 60.0), (40.5, 40.5)),  # +0.5%: agrees
+        ("2", 100.0, (70.0, 50.0), (40.0, 40.0)),  # +10%, reported 90 <= 100: imputation
+        ("3", 100.0, (50.0, 50.0), (40.0, 40.0)),  # -10%: regions short
+        ("4", 100.0, (70.0, 70.0), (40.0, 40.0)),  # +10% in reported jobs too: inconsistent
+        ("5", 0.0, (0.0, 0.0), (0.0, 0.0)),  # nothing anywhere: agrees
+    ]:
+        for region, (emp, reported) in zip("AB", (a, b), strict=True):
+            rows.append(
+                {
+                    "region_type": "state",
+                    "region_id": region,
+                    "year": 2020,
+                    "cluster_code": code,
+                    "cluster_name": f"cluster {code}",
+                    "traded": True,
+                    "emp": emp,
+                    "emp_reported": reported,
+                    "emp_national": national,
+                }
+            )
+    panel = pd.DataFrame(rows)
+    coverage = national_coverage(panel).set_index("cluster_code")
+    assert coverage["reading"].to_dict() == {
+        "1": "agrees",
+        "2": "imputation",
+        "3": "regions short",
+        "4": "inconsistent",
+        "5": "agrees",
+    }
+    assert coverage.loc["2", "gap"] == pytest.approx(0.10)
+    assert coverage.loc["2", "imputed_share"] == pytest.approx(20 / 110)
+    assert (
+        national_coverage(panel, tolerance=0.2).loc[lambda t: t["reading"] == "agrees"].shape[0]
+        == 5
+    )
+    with pytest.raises(InputError, match="one region type"):
+        national_coverage(pd.concat([panel, panel.assign(region_type="county")]))
+    with pytest.raises(ParameterError, match="tolerance"):
+        national_coverage(panel, tolerance=1.5)

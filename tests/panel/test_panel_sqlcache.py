@@ -206,18 +206,21 @@ def test_key_tells_apart_schemas_options_and_code(monkeypatch):
 
 def test_sort_is_natural_and_the_fallback_agrees(monkeypatch):
     """Cluster codes sort as numbers ("2" < "10"), nulls last; the folded integer key and the
-    key-by-key lexsort (used when the folded key would overflow) give the same order."""
+    key-by-key lexsort (used when the folded key would overflow) give the same order. Keys
+    are unique, as a panel's are."""
     rng = np.random.default_rng(3)
-    n = 2000
+    codes = [None, *(str(k) for k in range(1, 120))]
+    grid = pd.MultiIndex.from_product(
+        [["state", "county"], [f"{i:02d}" for i in range(40)], [2019, 2020, 2021], codes]
+    ).to_frame(index=False)
+    picked = grid.iloc[rng.choice(len(grid), 2000, replace=False)]
     table = pa.table(
         {
-            "region_type": rng.choice(["state", "county"], n),
-            "region_id": rng.choice([f"{i:02d}" for i in range(40)], n),
-            "year": rng.choice([2019, 2020, 2021], n),
-            "cluster_code": pa.array(
-                [None if k == 0 else str(k) for k in rng.integers(0, 120, n)], pa.string()
-            ),
-            "row": np.arange(n),
+            "region_type": picked[0].to_numpy(),
+            "region_id": picked[1].to_numpy(),
+            "year": picked[2].to_numpy(),
+            "cluster_code": pa.array([None if pd.isna(c) else c for c in picked[3]], pa.string()),
+            "row": np.arange(len(picked)),
         }
     )
     folded = panel_build._sort(table).to_pandas()

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from clusteratlas.panel import flag_thresholds, panel_from_uscm, region_summary
+from clusteratlas.panel import flag_thresholds, national_coverage, panel_from_uscm, region_summary
 from clusteratlas.panel.build import _table, connect
 
 pytestmark = pytest.mark.realdata
@@ -119,7 +119,7 @@ def test_wage_is_payroll_over_reported_employment(panel, uscm_2016):
 def test_quantiles_are_r_type7(panel):
     """Thresholds equal numpy's 'linear' percentiles (= R type 7 = d3.quantile) per cluster."""
     con = connect("duckdb")
-    q = con.execute(flag_thresholds(_table(panel, "panel"))).set_index("cluster_code")
+    q = con.execute(flag_thresholds(_table(panel, "panel", con))).set_index("cluster_code")
     assert len(q) == 51 and (q["n_regions"] <= 50).all()
     for code, rows in panel.loc[panel["traded"] & (panel["emp"] > 0)].groupby("cluster_code"):
         for column, p, name in [
@@ -145,31 +145,63 @@ def test_cluster_strength_from_published_flags(panel, reference):
     assert summary.loc["01", "n_strong"] == 22
 
 
-def test_national_cluster_employment_vs_state_sums(uscm_2016, national_2016, definitions_2012):
-    """National CBP 2016 by cluster vs the sum over the 50 states of USCM emp_tl.
+def test_national_cluster_employment_vs_state_sums(
+    panel, uscm_2016, national_2016, definitions_2012, shared_data
+):
+    """National CBP 2016 by traded cluster vs the sum over the 50 states of USCM's emp_tl,
+    through :func:`national_coverage`, against an independent pandas computation.
 
-    Agreement within 1% holds for the traded total (0.13%) but NOT for every cluster: the state
-    sums include USCM's suppression midpoints (up to 48% of a cluster's state employment) and
-    lack DC. So per cluster we check the bounds that must hold: reported (unsuppressed) state
-    employment never exceeds the national count, and the national count is at most the imputed
-    state sum plus 2% (DC's share in education, publishing and business services).
+    The issue asked for agreement within 1% for every traded cluster. The data do not allow
+    it: only 27 of 51 agree. Every other cluster is explained, and the test checks each
+    explanation with numbers: 22 exceed the nation by no more than the jobs USCM imputed to
+    suppressed state cells (its size-class midpoints overshoot; e.g. Electric Power +7.9% with
+    48% of its state employment imputed), and 2 fall short by no more than DC's employment in
+    the cluster's 3-digit sectors (USCM's state file has no DC): Education and Knowledge
+    Creation -1.76% (55,665 jobs; DC has 49,847 in NAICS 611 and 102,780 in 541) and
+    Marketing, Design and Publishing -1.29%.
     """
     import warnings
 
+    coverage = national_coverage(panel.loc[panel["traded"]])
+    assert len(coverage) == 51 and set(coverage["year"]) == {2016}
+    coverage = coverage.set_index("cluster_code")
+
+    # independent: the national file mapped with the definitions; the states' USCM columns
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        nat = national_2016.merge(definitions_2012, on="naics")
-    nat = nat.loc[nat["traded"]].groupby("cluster_code")["emp"].sum()
-    states = (
-        uscm_2016.loc[uscm_2016["traded"]].groupby("cluster_code")[["emp", "emp_reported"]].sum()
-    )
-    both = states.join(nat.rename("national"), how="inner")
-    assert len(both) == 51
-    assert both["emp"].sum() / both["national"].sum() == pytest.approx(1.0, abs=0.01)
-    assert (both["emp_reported"] <= both["national"]).all()
-    assert (both["national"] <= both["emp"] * 1.02).all()
-    within_1pct = ((both["emp"] / both["national"] - 1).abs() < 0.01).sum()
-    assert within_1pct >= 25  # documented: 28 of 51 clusters within 1% in 2016
+        mapped = national_2016.merge(definitions_2012, on="naics")
+    national = mapped.loc[mapped["traded"]].groupby("cluster_code")["emp"].sum()
+    states = uscm_2016.loc[uscm_2016["traded"]].groupby("cluster_code")[["emp", "emp_reported"]]
+    states = states.sum()
+    np.testing.assert_allclose(coverage["emp_national"], national.loc[coverage.index], rtol=1e-12)
+    np.testing.assert_allclose(coverage["regions_emp"], states.loc[coverage.index, "emp"])
+    gap = states["emp"] / national - 1
+    np.testing.assert_allclose(coverage["gap"], gap.loc[coverage.index], rtol=1e-12)
+    assert coverage["n_regions"].max() == 50
+
+    readings = coverage["reading"].value_counts().to_dict()
+    assert readings == {"agrees": 27, "imputation": 22, "regions short": 2}
+    # the traded total agrees far better than the clusters (errors of both signs cancel)
+    total_gap = coverage["regions_emp"].sum() / coverage["emp_national"].sum() - 1
+    assert abs(total_gap) < 0.002
+
+    # imputation: the excess is at most what USCM imputed
+    over = coverage.loc[coverage["reading"] == "imputation"]
+    excess = over["regions_emp"] - over["emp_national"]
+    assert (excess <= over["regions_emp"] - over["regions_emp_reported"]).all()
+    assert over["imputed_share"].min() > 0.03  # clusters with few suppressed cells agree
+
+    # regions short: at most DC's 2016 employment in the cluster's 3-digit sectors (setzler
+    # state x NAICS-3 file, itself incomplete, so this bound is conservative)
+    sectors = pd.read_csv(shared_data / "cbp" / "setzler_CBP_state_industry3.csv.gz")
+    dc = sectors.loc[(sectors["state_fips"] == 11) & (sectors["year"] == 2016)]
+    dc = dc.assign(naics=dc["naics"].astype(str)).set_index("naics")["employment_march"]
+    short = coverage.loc[coverage["reading"] == "regions short"]
+    for code, row in short.iterrows():
+        three_digit = mapped.loc[mapped["cluster_code"] == code, "naics"].str[:3].unique()
+        dc_bound = dc.reindex(three_digit).fillna(0).sum()
+        missing = row["emp_national"] - row["regions_emp"]
+        assert 0 < missing <= dc_bound, (code, row["cluster_name"], missing, dc_bound)
 
 
 @pytest.fixture(scope="module")

@@ -125,3 +125,16 @@ def test_event_study_agrees_with_the_2x2_did(real_run):
         float(corrected["estimate"].iloc[0]), abs=1e-9
     )
     assert 0.0 <= gdp["pretrend_p"].iloc[0] <= 1.0
+
+
+def test_national_coverage_table(real_run):
+    """The report says how well the 50 states add up to the national counts (USCM 2016): 27 of
+    51 traded clusters within 1%, the rest explained (see tests/panel for the bounds)."""
+    out, _ = real_run
+    html = (out / "report.html").read_text()
+    assert "National coverage, 2016" in html and "27 of 51 traded clusters agree" in html
+    table = pd.read_csv(out / "tables" / "national_coverage.csv", dtype={"cluster_code": str})
+    assert len(table) == 24
+    assert table["reading"].value_counts().to_dict() == {"imputation": 22, "regions short": 2}
+    education = table.set_index("cluster_code").loc["13"]
+    assert education["gap"] == pytest.approx(3101903 / 3157568 - 1, rel=1e-9)

@@ -1,0 +1,159 @@
+"""build_panel reading Parquet files itself (a path or a glob) on real CBP data: the same
+panel as from frames, on DuckDB and on Spark, and clear errors for files it cannot read."""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+import pytest
+
+from clusteratlas.errors import InputError
+from clusteratlas.panel import build_panel
+
+pytestmark = pytest.mark.realdata
+
+
+def _quiet_build(counts, definitions, **options) -> pd.DataFrame:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the one-region warning of a single state
+        return build_panel(counts, definitions, **options)
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory, alabama_2021, national_2021, definitions_2017) -> dict[str, Path]:
+    folder = tmp_path_factory.mktemp("parquet_inputs")
+    paths = {
+        "counts": folder / "alabama_2021.parquet",
+        "national": folder / "national_2021.parquet",
+        "definitions": folder / "definitions_2017.parquet",
+    }
+    alabama_2021.to_parquet(paths["counts"], index=False)
+    national_2021.to_parquet(paths["national"], index=False)
+    definitions_2017.to_parquet(paths["definitions"], index=False)
+    return paths
+
+
+def test_parquet_paths_give_the_frame_panel(files, alabama_2021, national_2021, definitions_2017):
+    """Alabama 2021 (6-digit CBP, NAICS 2017): paths and frames give the same panel, the
+    suppressed cells, LQs and flags included."""
+    from_frames = _quiet_build(
+        alabama_2021, definitions_2017, region_type="state", national=national_2021
+    )
+    from_files = _quiet_build(
+        files["counts"], str(files["definitions"]), region_type="state", national=files["national"]
+    )
+    assert len(from_files) == 67 and from_files["emp"].sum() > 1e6
+    pd.testing.assert_frame_equal(from_files, from_frames, check_exact=False, rtol=1e-12, atol=0)
+
+
+def test_a_glob_reads_every_year(tmp_path, national_panel_years, definitions_2012):
+    """National 2013-2016 written one file per year and read back with one glob: the growth
+    columns need every year, so a file left out would show."""
+    for year, rows in national_panel_years.groupby("year"):
+        rows.to_parquet(tmp_path / f"national_{year}.parquet", index=False)
+    pattern = str(tmp_path / "national_*.parquet")
+    from_glob = _quiet_build(pattern, definitions_2012, region_type="nation", national=pattern)
+    from_frame = _quiet_build(
+        national_panel_years, definitions_2012, region_type="nation", national=national_panel_years
+    )
+    assert sorted(from_glob["year"].unique()) == [2013, 2014, 2015, 2016]
+    pd.testing.assert_frame_equal(from_glob, from_frame, check_exact=False, rtol=1e-12, atol=0)
+
+
+@pytest.mark.spark
+@pytest.mark.slow
+def test_parquet_paths_on_spark(files, alabama_2021, national_2021, definitions_2017):
+    pytest.importorskip("pyspark")
+    from clusteratlas.panel.build import connect
+
+    spark = connect("spark")
+    try:
+        on_spark = _quiet_build(
+            files["counts"],
+            files["definitions"],
+            region_type="state",
+            national=files["national"],
+            connection=spark,
+        )
+    finally:
+        spark._session.stop()
+    on_duckdb = _quiet_build(
+        alabama_2021, definitions_2017, region_type="state", national=national_2021
+    )
+    key = ["region_id", "year", "cluster_code"]
+    pd.testing.assert_frame_equal(
+        on_spark.sort_values(key).reset_index(drop=True),
+        on_duckdb.sort_values(key).reset_index(drop=True),
+        check_exact=False,
+        rtol=1e-9,
+        atol=1e-9,
+    )
+
+
+def test_unreadable_files_are_named(tmp_path, files):
+    definitions = files["definitions"]
+    with pytest.raises(InputError, match=r"no Parquet file at .*missing\.parquet"):
+        build_panel(tmp_path / "missing.parquet", definitions, region_type="state")
+    csv = tmp_path / "counts.csv"
+    csv.write_text("year,region_id\n2021,01\n")
+    with pytest.raises(InputError, match=r"counts\.csv is not a Parquet file.*cbp\.read_cbp"):
+        build_panel(csv, definitions, region_type="state")
+    truncated = tmp_path / "truncated.parquet"
+    truncated.write_bytes(files["counts"].read_bytes()[:2000])
+    with pytest.raises(InputError, match=r"truncated\.parquet is not a readable Parquet file"):
+        build_panel(truncated, definitions, region_type="state")
+    # one glob over files of different tables
+    mixed = tmp_path / "mixed"
+    mixed.mkdir()
+    (mixed / "a.parquet").write_bytes(files["counts"].read_bytes())
+    (mixed / "b.parquet").write_bytes(definitions.read_bytes())
+    with pytest.raises(
+        InputError, match=r"b\.parquet has other columns or types than .*a\.parquet"
+    ):
+        build_panel(str(mixed / "*.parquet"), definitions, region_type="state")
+    with pytest.raises(InputError, match="not int"):
+        build_panel(3, definitions, region_type="state")
+
+
+@pytest.mark.parametrize("container", ["arrow", "parquet"])
+def test_nan_measures_count_as_missing(
+    tmp_path, container, alabama_2021, national_2021, definitions_2017
+):
+    """Real NaN values (not nulls) in the counts and the national file, as Arrow or Parquet
+    writers other than pandas keep them: skipped by the sums as pandas skips NaN, the same
+    panel as with the rows' values missing. (DuckDB would otherwise carry NaN into every sum:
+    build_panel notices the NaN in the result and reruns with the NaN -> NULL guard.)"""
+    counts = pa.Table.from_pandas(alabama_2021, preserve_index=False)
+    national = pa.Table.from_pandas(national_2021, preserve_index=False)
+
+    def with_nan(table: pa.Table, rows: list[int], column: str) -> pa.Table:
+        values = table[column].to_numpy(zero_copy_only=False).astype(float)
+        values[rows] = np.nan
+        index = table.column_names.index(column)
+        return table.set_column(index, column, pa.array(values, from_pandas=False))
+
+    big = int(np.argmax(alabama_2021["emp"].fillna(0).to_numpy()))
+    nan_counts = with_nan(with_nan(counts, [big, big + 1], "emp"), [big], "ap")
+    nan_national = with_nan(national, [0], "emp")
+    assert pc.sum(pc.is_nan(nan_counts["emp"])).as_py() == 2  # real NaN, not null
+    blank_counts = alabama_2021.copy()
+    blank_counts.loc[[big, big + 1], "emp"] = np.nan
+    blank_counts.loc[big, "ap"] = np.nan
+    blank_national = national_2021.copy()
+    blank_national.loc[0, "emp"] = np.nan
+    if container == "parquet":
+        pq.write_table(nan_counts, tmp_path / "counts.parquet")
+        pq.write_table(nan_national, tmp_path / "national.parquet")
+        nan_counts, nan_national = tmp_path / "counts.parquet", tmp_path / "national.parquet"
+    got = _quiet_build(nan_counts, definitions_2017, region_type="state", national=nan_national)
+    expected = _quiet_build(
+        blank_counts, definitions_2017, region_type="state", national=blank_national
+    )
+    assert got[["emp", "ap", "emp_national", "lq"]].notna().all().all()
+    pd.testing.assert_frame_equal(got, expected, check_exact=False, rtol=1e-12, atol=0)

@@ -58,13 +58,33 @@ def build(
         help="Build from a clustermapping.us region x cluster download instead of industry "
         "counts (the national rows of industry_counts still give the denominators).",
     ),
+    counts_files: str = typer.Option(
+        None,
+        "--counts",
+        help="Parquet file(s) of industry counts, a path or a glob such as "
+        "'cbp/county_*.parquet', read by the engine itself instead of the store's "
+        "industry_counts (for inputs too large to load; with --backend spark, Spark reads them).",
+    ),
+    national_files: str = typer.Option(
+        None,
+        "--national",
+        help="Parquet file(s) of national 6-digit counts for the denominators (with --counts; "
+        "default: the counts' rows with region_type 'nation').",
+    ),
 ) -> None:
     """Build cluster_panel and region_summary for one region type and write them to the store.
 
     Reads industry_counts (rows of the region type, or counties plus region_members for msa /
-    economic_area / custom) and the national rows (region_type 'nation') for the denominators.
-    Rows of the same region type already in the tables are replaced.
+    economic_area / custom) and the national rows (region_type 'nation') for the denominators,
+    or the Parquet files given with --counts / --national. Rows of the same region type
+    already in the tables are replaced.
     """
+    if counts_files is None and national_files is not None:
+        raise ParameterError("--national", "goes with --counts (the store has its own rows)")
+    if counts_files is not None and (years or uscm_file is not None):
+        raise ParameterError(
+            "--counts", "cannot be combined with --years or --uscm", allowed="filter the files"
+        )
     from rich.console import Console
 
     from clusteratlas.panel.build import build_panel, panel_from_uscm
@@ -78,13 +98,20 @@ def build(
             panel = _from_uscm(
                 store, uscm_file, region_type, defs, backend, console, panel_from_uscm
             )
+        elif counts_files is not None:
+            members = _members(store, region_type)
+            with console.status(f"building the {region_type} cluster panel from {counts_files}"):
+                panel = build_panel(
+                    counts_files,
+                    defs,
+                    region_type=region_type,
+                    national=national_files,
+                    backend=backend,
+                    members=members,
+                )
         else:
             counts = store.read("industry_counts", where=_year_filter(years))
-            members = (
-                store.read("region_members")
-                if store.has("region_members") and region_type not in ("state", "county", "nation")
-                else None
-            )
+            members = _members(store, region_type)
             with console.status(
                 f"building the {region_type} cluster panel ({len(counts):,} count rows, {backend})"
             ):
@@ -98,6 +125,13 @@ def build(
         f"[green]cluster_panel[/green]: {len(panel):,} rows ({panel['region_id'].nunique()} regions, "
         f"{panel['year'].nunique()} years); [green]region_summary[/green]: {len(summary):,} rows -> {store.path}"
     )
+
+
+def _members(store, region_type: str):
+    """The store's region_members where the region type is built from counties, else None."""
+    if store.has("region_members") and region_type not in ("state", "county", "nation"):
+        return store.read("region_members")
+    return None
 
 
 def _from_uscm(

@@ -157,3 +157,70 @@ def test_nan_measures_count_as_missing(
     )
     assert got[["emp", "ap", "emp_national", "lq"]].notna().all().all()
     pd.testing.assert_frame_equal(got, expected, check_exact=False, rtol=1e-12, atol=0)
+
+
+def _cli_build(store: Path, *extra: str) -> pd.DataFrame:
+    from typer.testing import CliRunner
+
+    from clusteratlas.cli import app
+    from clusteratlas.store import Store
+
+    result = CliRunner().invoke(
+        app, ["panel", "build", "--store", str(store), "--region-type", "state", *extra]
+    )
+    assert result.exit_code == 0, (result.output, result.exception)
+    with Store(store, read_only=True) as opened:
+        return opened.read("cluster_panel")
+
+
+def test_cli_builds_from_parquet_files(tmp_path, files, alabama_2021, national_2021):
+    """`clusteratlas panel build --counts FILES --national FILES`: the panel the store's
+    industry_counts give, without loading the counts into the store."""
+    from clusteratlas.store import Store
+
+    loaded = tmp_path / "loaded.duckdb"
+    with Store(loaded) as store:
+        store.write("industry_counts", pd.concat([alabama_2021, national_2021]))
+    from_store = _cli_build(loaded)
+    from_files = _cli_build(
+        tmp_path / "files.duckdb",
+        "--counts",
+        str(files["counts"]),
+        "--national",
+        str(files["national"]).replace("national_2021", "national_*"),  # a glob
+    )
+    assert len(from_files) == 67 and from_files["lq"].notna().all()
+    pd.testing.assert_frame_equal(from_files, from_store, check_exact=False, rtol=1e-12, atol=0)
+
+    from typer.testing import CliRunner
+
+    from clusteratlas.cli import app
+
+    lonely = CliRunner().invoke(
+        app, ["panel", "build", "--store", str(loaded), "--national", str(files["national"])]
+    )
+    assert lonely.exit_code != 0 and "goes with --counts" in str(lonely.exception)
+
+
+@pytest.mark.spark
+@pytest.mark.slow
+def test_cli_builds_from_parquet_files_on_spark(tmp_path, files, alabama_2021, national_2021):
+    """The same command with --backend spark: Spark reads the Parquet files."""
+    pytest.importorskip("pyspark")
+    on_spark = _cli_build(
+        tmp_path / "spark.duckdb",
+        "--counts",
+        str(files["counts"]),
+        "--national",
+        str(files["national"]),
+        "--backend",
+        "spark",
+    )
+    on_duckdb = _cli_build(
+        tmp_path / "duckdb.duckdb",
+        "--counts",
+        str(files["counts"]),
+        "--national",
+        str(files["national"]),
+    )
+    pd.testing.assert_frame_equal(on_spark, on_duckdb, check_exact=False, rtol=1e-9, atol=1e-9)

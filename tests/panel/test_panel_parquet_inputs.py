@@ -207,20 +207,7 @@ def test_cli_builds_from_parquet_files(tmp_path, files, alabama_2021, national_2
 def test_cli_builds_from_parquet_files_on_spark(tmp_path, files, alabama_2021, national_2021):
     """The same command with --backend spark: Spark reads the Parquet files."""
     pytest.importorskip("pyspark")
-    on_spark = _cli_build(
-        tmp_path / "spark.duckdb",
-        "--counts",
-        str(files["counts"]),
-        "--national",
-        str(files["national"]),
-        "--backend",
-        "spark",
-    )
-    on_duckdb = _cli_build(
-        tmp_path / "duckdb.duckdb",
-        "--counts",
-        str(files["counts"]),
-        "--national",
-        str(files["national"]),
-    )
+    inputs = ["--counts", str(files["counts"]), "--national", str(files["national"])]
+    on_spark = _cli_build(tmp_path / "spark.duckdb", *inputs, "--backend", "spark")
+    on_duckdb = _cli_build(tmp_path / "duckdb.duckdb", *inputs)
     pd.testing.assert_frame_equal(on_spark, on_duckdb, check_exact=False, rtol=1e-9, atol=1e-9)

@@ -164,7 +164,7 @@ def _parquet_files(path: str | os.PathLike, what: str) -> sqlcache.ParquetFiles:
                 f"({schema.names} vs {first[1].names})",
                 hint="the files of one glob must share one schema; pass them separately",
             )
-    return sqlcache.ParquetFiles(pattern)
+    return sqlcache.ParquetFiles(pattern, footer_schema=first[1])
 
 
 def _table(obj: Any, what: str, con: Any) -> ir.Table:
@@ -648,7 +648,7 @@ def build_panel(
                 schemas,
                 lambda tables: _panel_expr(tables, options),
             )
-            return sqlcache.run(con, query, sources)
+            return sqlcache.run(con, query, sources, parquet_nan=options.nan_guard)
 
         # Frames reach DuckDB with NaN as NULL, so the NaN -> NULL guard on every input value
         # is usually wasted work (~5% of a one-year county panel). A NaN that got in anyway

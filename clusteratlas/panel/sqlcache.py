@@ -24,7 +24,7 @@ import hashlib
 import json
 import os
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -56,21 +56,49 @@ class CompiledQuery:
 
 #: DuckDB (2.x) trusts Parquet min/max statistics to mean "no NaN" unless told otherwise, and
 #: then folds ``isnan(x)`` to false (duckdb/duckdb#25521): NaN would slip through the NaN ->
-#: NULL guard. Where the option exists we ask for it; older versions do not need it.
+#: NULL guard. The guarded run asks for this option where it exists (older versions do not
+#: need it); the first run does not need it either, since sums carry NaN along regardless.
 _NAN_OPTION = ", can_have_nan = true"
 _nan_option_supported: bool | None = None
 
 
 @dataclass(frozen=True)
 class ParquetFiles:
-    """Parquet file(s) the engine reads itself: one path, or a glob such as ``counts/*.parquet``."""
+    """Parquet file(s) the engine reads itself: one path, or a glob such as ``counts/*.parquet``,
+    with the schema of the first file's footer when the caller has read it."""
 
     pattern: str
+    footer_schema: pa.Schema | None = field(default=None, compare=False)
 
-    def sql(self) -> str:
+    def sql(self, *, nan_option: bool = False) -> str:
         """The DuckDB table function reading the files (the pattern as a quoted literal)."""
-        option = _NAN_OPTION if _nan_option_supported else ""
+        option = _NAN_OPTION if nan_option else ""
         return "read_parquet('" + self.pattern.replace("'", "''") + "'" + option + ")"
+
+
+def _reads_as_is(kind: pa.DataType) -> bool:
+    """Arrow types whose Ibis type is the one DuckDB reads the Parquet column as."""
+    return (
+        pa.types.is_integer(kind)
+        or pa.types.is_floating(kind)
+        or pa.types.is_boolean(kind)
+        or pa.types.is_string(kind)
+        or pa.types.is_large_string(kind)
+    )
+
+
+def _nan_option(con: Any, source: ParquetFiles) -> bool:
+    """Whether this DuckDB knows ``can_have_nan`` (asked once per process)."""
+    global _nan_option_supported
+    if _nan_option_supported is None:
+        try:
+            con.con.sql(f"select * from {source.sql(nan_option=True)} limit 0")
+            _nan_option_supported = True
+        except duckdb.Error as error:
+            if "can_have_nan" not in str(error):
+                raise
+            _nan_option_supported = False
+    return _nan_option_supported
 
 
 Source = ir.Table | pa.Table | ParquetFiles
@@ -88,15 +116,9 @@ def source_schema(con: Any, source: Source) -> ibis.Schema:
     if isinstance(source, pa.Table):
         return ibis.Schema.from_pyarrow(source.schema)
     if isinstance(source, ParquetFiles):
-        global _nan_option_supported
-        if _nan_option_supported is None:
-            _nan_option_supported = True
-            try:
-                con.con.sql(f"select * from {source.sql()} limit 0")
-            except duckdb.Error as error:
-                if "can_have_nan" not in str(error):
-                    raise
-                _nan_option_supported = False
+        footer = source.footer_schema
+        if footer is not None and all(_reads_as_is(kind) for kind in footer.types):
+            return ibis.Schema.from_pyarrow(footer)  # no query: the footer says it all
         empty = con.con.sql(f"select * from {source.sql()} limit 0").to_arrow_table()
         return ibis.Schema.from_pyarrow(empty.schema)
     return source.schema()
@@ -128,8 +150,11 @@ def compiled(
     return query
 
 
-def run(con: Any, query: CompiledQuery, sources: Mapping[str, Source]) -> pa.Table:
-    """Execute ``query`` with its placeholders bound to ``sources`` (role -> input)."""
+def run(
+    con: Any, query: CompiledQuery, sources: Mapping[str, Source], *, parquet_nan: bool = False
+) -> pa.Table:
+    """Execute ``query`` with its placeholders bound to ``sources`` (role -> input);
+    ``parquet_nan`` reads Parquet inputs without trusting their statistics about NaN."""
     sql = query.sql
     registered = []
     try:
@@ -140,7 +165,7 @@ def run(con: Any, query: CompiledQuery, sources: Mapping[str, Source]) -> pa.Tab
                 registered.append(name)
                 bound = f'"{name}"'
             elif isinstance(source, ParquetFiles):
-                bound = source.sql()
+                bound = source.sql(nan_option=parquet_nan and _nan_option(con, source))
             else:
                 bound = f"({con.compile(source)})"
             sql = sql.replace(f'"{PLACEHOLDER.format(role=role)}"', bound)

@@ -211,3 +211,18 @@ def test_cli_builds_from_parquet_files_on_spark(tmp_path, files, alabama_2021, n
     on_spark = _cli_build(tmp_path / "spark.duckdb", *inputs, "--backend", "spark")
     on_duckdb = _cli_build(tmp_path / "duckdb.duckdb", *inputs)
     pd.testing.assert_frame_equal(on_spark, on_duckdb, check_exact=False, rtol=1e-9, atol=1e-9)
+
+
+def test_parquet_with_categorical_columns(
+    tmp_path, files, alabama_2021, national_2021, definitions_2017
+):
+    """A file written from categorical pandas columns (dictionary-encoded in Parquet): its
+    schema is taken from DuckDB rather than the footer, and the panel is the same."""
+    path = tmp_path / "categorical.parquet"
+    alabama_2021.astype({"region_id": "category", "naics": "category"}).to_parquet(path)
+    assert pa.types.is_dictionary(pq.read_schema(path).field("naics").type)
+    got = _quiet_build(path, files["definitions"], region_type="state", national=files["national"])
+    expected = _quiet_build(
+        alabama_2021, definitions_2017, region_type="state", national=national_2021
+    )
+    pd.testing.assert_frame_equal(got, expected, check_exact=False, rtol=1e-12, atol=0)

@@ -138,8 +138,9 @@ def _national_coverage(b, s, panel: pd.DataFrame, region_type: str, year: int) -
     readings = coverage["reading"].value_counts()
     total = coverage["regions_emp"].sum() / coverage["emp_national"].sum()
     s.text(
-        f"National coverage, {year}: the {region_type} regions' traded employment adds up to "
-        f"{total:.2%} of the national count; {readings.get('agrees', 0)} of {len(coverage)} traded "
+        f"National coverage, {year}: summed over the {panel['region_id'].nunique()} "
+        f"{region_type} regions, traded employment is {total:.2%} of the national count; "
+        f"{readings.get('agrees', 0)} of {len(coverage)} traded "
         f"clusters agree within 1%, {readings.get('imputation', 0)} exceed it by no more than the "
         f"jobs imputed to suppressed cells, {readings.get('regions short', 0)} fall short (regions "
         f"absent from the data, e.g. DC in a 50-state file), "

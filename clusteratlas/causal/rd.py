@@ -766,8 +766,9 @@ class RDResult:
     (rdrobust's three rows: the conventional estimate with conventional s.e.; the bias-corrected
     estimate with conventional s.e.; the bias-corrected estimate with robust s.e.); ``ci`` is a
     DataFrame with the matching lower/upper bounds. ``h``, ``b``, ``N``, ``N_h``, ``N_b``, ``M``
-    are (left, right) pairs. For fuzzy designs ``first_stage`` holds the same table for the
-    jump in the treatment.
+    are (left, right) pairs. With a cluster variable, ``n_clusters`` counts the clusters in the
+    estimation window and ``n_clusters_sides`` per side (rdrobust's n_clust, n_clust_l/_r).
+    For fuzzy designs ``first_stage`` holds the same table for the jump in the treatment.
     """
 
     coef: pd.Series
@@ -791,6 +792,7 @@ class RDResult:
     level: float
     fuzzy: bool
     n_clusters: int | None = None
+    n_clusters_sides: tuple[int, int] | None = None
     tau_cl_sides: tuple[float, float] = (np.nan, np.nan)
     tau_bc_sides: tuple[float, float] = (np.nan, np.nan)
     beta_p_l: np.ndarray | None = None
@@ -826,6 +828,8 @@ class RDResult:
         out["h_left"], out["h_right"] = self.h
         out["b_left"], out["b_right"] = self.b
         out["n_h_left"], out["n_h_right"] = self.N_h
+        if self.n_clusters_sides is not None:
+            out["n_clusters_left"], out["n_clusters_right"] = self.n_clusters_sides
         out["design"] = "fuzzy" if self.fuzzy else "sharp"
         return out
 
@@ -854,7 +858,10 @@ class RDResult:
             f"{'rho (h/b)':25}{self.h[0] / self.b[0]:>10.3f}{self.h[1] / self.b[1]:>10.3f}",
         ]
         if self.n_clusters is not None:
-            lines.append(f"{'Number of Clusters':25}{self.n_clusters:>20}")
+            left, right = self.n_clusters_sides or ("", "")
+            lines.append(
+                f"{'Number of Clusters':25}{left:>10}{right:>10}   ({self.n_clusters} in all)"
+            )
         lines += [
             "",
             f"{'Method':15}{'Coef.':>9}{'S.E.':>9}{'z-stat':>9}{'P>|z|':>11}{f'{self.level:g}% CI':>24}",
@@ -1128,9 +1135,10 @@ def rdrobust(
             index=pd.Index(ROWS),
         )
     idx = pd.Index(ROWS)
-    n_clusters = None
-    if clustered:
+    n_clusters = n_clusters_sides = None
+    if clustered:  # in the estimation window (rdrobust's n_clust, n_clust_l, n_clust_r)
         n_clusters = len(np.unique(np.concatenate([fl["cluster"], fr["cluster"]])))
+        n_clusters_sides = (len(np.unique(fl["cluster"])), len(np.unique(fr["cluster"])))
     kernel_label = kernel
     return RDResult(
         coef=pd.Series(tau, index=idx, name="coef"),
@@ -1154,6 +1162,7 @@ def rdrobust(
         level=level,
         fuzzy=bool(d_t),
         n_clusters=n_clusters,
+        n_clusters_sides=n_clusters_sides,
         tau_cl_sides=(float(sides_cl[0]), float(sides_cl[1])),
         tau_bc_sides=(float(sides_bc[0]), float(sides_bc[1])),
         beta_p_l=fl["beta_p"],

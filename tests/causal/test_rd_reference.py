@@ -49,6 +49,9 @@ def assert_matches(theirs, ours, fuzzy=False):
     assert list(ours.N) == [int(v) for v in theirs.N]
     assert list(ours.N_h) == [int(v) for v in theirs.N_h]
     assert list(ours.N_b) == [int(v) for v in theirs.N_b]
+    assert ours.n_clusters == theirs.n_clust
+    if theirs.n_clust is not None:
+        assert ours.n_clusters_sides == (theirs.n_clust_l, theirs.n_clust_r)
     if fuzzy:
         fs = ours.first_stage
         # atol: with perfect compliance (gov) the first-stage s.e. is exactly zero up to rounding.

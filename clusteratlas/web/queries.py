@@ -421,7 +421,48 @@ class Dashboard:
         page.sections.append(
             Section("clusters", "Clusters in the store", pd.DataFrame(self.meta()["clusters"]))
         )
+        region_type, year = self.default_region_type(), self.default_year()
+        coverage = self.coverage(region_type, year)
+        if not coverage.empty:
+            agree = int(coverage["reading"].eq("agrees").sum())
+            page.sections.append(
+                Section(
+                    "coverage",
+                    f"Do the {region_type} regions add up to the nation? Traded clusters, {year}",
+                    coverage.assign(off=coverage["reading"].ne("agrees")),
+                    chart={
+                        "kind": "bar",
+                        "label": "cluster_name",
+                        "value": "gap",
+                        "highlight": "off",
+                        "top": len(coverage),
+                    },
+                    note=f"{agree} of {len(coverage)} within 1% of the national count (red: "
+                    "outside). gap = sum of regions / national - 1; 'imputation': above by no "
+                    "more than the jobs imputed to suppressed cells; 'regions short': regions "
+                    "missing from the data (national_coverage, docs/panel.md).",
+                )
+            )
         return page
+
+    def coverage(self, region_type: str, year: int) -> pd.DataFrame:
+        """:func:`clusteratlas.panel.national_coverage` of one region type and year (traded
+        clusters); empty where the panel lacks the national or reported employment."""
+        if not self.has("cluster_panel", "emp_national", "emp_reported"):
+            return pd.DataFrame()
+
+        def compute() -> pd.DataFrame:
+            from clusteratlas.panel.metrics import national_coverage
+
+            rows = self._df(
+                "select region_type, region_id, year, cluster_code, cluster_name, traded, emp, "
+                f"emp_reported, emp_national from cluster_panel where {self._panel_where} "
+                "and traded and region_type = ? and year = ?",
+                [region_type, year],
+            )
+            return national_coverage(rows) if not rows.empty else rows
+
+        return self._cached(("coverage", region_type, year), compute)
 
     def regions_page(self, region_type: str, search: str | None) -> Page:
         page = Page(f"Regions: {region_type}", info={"type": region_type})

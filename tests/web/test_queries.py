@@ -230,3 +230,25 @@ def test_resilience_window_on_region_page(synthetic_store: Path):
         assert row["national_growth"] == pytest.approx(national, rel=1e-12)
         assert row["resilience"] == pytest.approx((growth - national) / abs(national), rel=1e-9)
     dash.close()
+
+
+@pytest.mark.realdata
+def test_clusters_page_shows_national_coverage(real_store: Path):
+    """The clusters page: the 50 states against the national CBP counts, 2016 (the numbers
+    themselves are checked in tests/panel/test_panel_uscm_reference.py)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        client = TestClient(create_app(real_store))
+    body = client.get("/api/clusters").json()
+    coverage = pd.DataFrame(body["sections"]["coverage"]["rows"])
+    assert len(coverage) == 51
+    assert coverage["reading"].value_counts().to_dict() == {
+        "agrees": 27,
+        "imputation": 22,
+        "regions short": 2,
+    }
+    assert "27 of 51 within 1%" in body["sections"]["coverage"]["note"]
+    page = client.get("/clusters")
+    assert page.status_code == 200 and "Do the state regions add up to the nation?" in page.text
+    csv = client.get("/api/clusters.csv?part=coverage")
+    assert csv.status_code == 200 and "regions short" in csv.text

@@ -268,7 +268,10 @@ def coverage(
         f"clusters within {tolerance:.1%} of the national count; "
         + ", ".join(f"{k}: {v}" for k, v in readings.items() if k != "agrees")
     )
-    shown = Table("cluster", "name", "national", "regions", "gap", "imputed", "reading")
+    shown = Table("cluster", "name")
+    for heading in ("national", "regions", "gap", "imputed"):
+        shown.add_column(heading, justify="right")
+    shown.add_column("reading")
     for r in table.loc[table["reading"] != "agrees"].sort_values("gap").itertuples():
         shown.add_row(
             str(r.cluster_code),

@@ -174,6 +174,9 @@ def _table(obj: Any, what: str, con: Any) -> ir.Table:
 
 def _ibis(source: sqlcache.Source, con: Any) -> ir.Table:
     if isinstance(source, sqlcache.ParquetFiles):
+        if getattr(con, "name", "") == "duckdb" and sqlcache.nan_option_supported(con, source):
+            # this path always applies the NaN guard: DuckDB must not fold it away (sqlcache)
+            return con.read_parquet(source.pattern, can_have_nan=True)
         return con.read_parquet(source.pattern)
     return ibis.memtable(source) if isinstance(source, pa.Table) else source
 

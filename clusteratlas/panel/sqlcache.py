@@ -87,7 +87,7 @@ def _reads_as_is(kind: pa.DataType) -> bool:
     )
 
 
-def _nan_option(con: Any, source: ParquetFiles) -> bool:
+def nan_option_supported(con: Any, source: ParquetFiles) -> bool:
     """Whether this DuckDB knows ``can_have_nan`` (asked once per process)."""
     global _nan_option_supported
     if _nan_option_supported is None:
@@ -165,7 +165,7 @@ def run(
                 registered.append(name)
                 bound = f'"{name}"'
             elif isinstance(source, ParquetFiles):
-                bound = source.sql(nan_option=parquet_nan and _nan_option(con, source))
+                bound = source.sql(nan_option=parquet_nan and nan_option_supported(con, source))
             else:
                 bound = f"({con.compile(source)})"
             sql = sql.replace(f'"{PLACEHOLDER.format(role=role)}"', bound)

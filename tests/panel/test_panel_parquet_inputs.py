@@ -6,6 +6,7 @@ from __future__ import annotations
 import warnings
 from pathlib import Path
 
+import ibis
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -121,7 +122,7 @@ def test_unreadable_files_are_named(tmp_path, files):
         build_panel(3, definitions, region_type="state")
 
 
-@pytest.mark.parametrize("container", ["arrow", "parquet"])
+@pytest.mark.parametrize("container", ["arrow", "parquet", "parquet-on-ibis-path"])
 def test_nan_measures_count_as_missing(
     tmp_path, container, alabama_2021, national_2021, definitions_2017
 ):
@@ -147,11 +148,14 @@ def test_nan_measures_count_as_missing(
     blank_counts.loc[big, "ap"] = np.nan
     blank_national = national_2021.copy()
     blank_national.loc[0, "emp"] = np.nan
-    if container == "parquet":
+    definitions = definitions_2017
+    if container.startswith("parquet"):
         pq.write_table(nan_counts, tmp_path / "counts.parquet")
         pq.write_table(nan_national, tmp_path / "national.parquet")
         nan_counts, nan_national = tmp_path / "counts.parquet", tmp_path / "national.parquet"
-    got = _quiet_build(nan_counts, definitions_2017, region_type="state", national=nan_national)
+    if container == "parquet-on-ibis-path":  # an in-memory Ibis input: Ibis executes, guarded
+        definitions = ibis.memtable(definitions_2017)
+    got = _quiet_build(nan_counts, definitions, region_type="state", national=nan_national)
     expected = _quiet_build(
         blank_counts, definitions_2017, region_type="state", national=blank_national
     )

@@ -124,12 +124,19 @@ def stage_panel(p: Pipeline, store: Store) -> dict:
     rt = p.config.region_type
     definitions = store.read("cluster_definitions")
     if p.demo:
-        counts = store.read("industry_counts")
-        national = counts.loc[counts["region_type"] == "nation"]
-        regional = counts.loc[counts["region_type"] == "county"]
-        members = store.read("region_members") if rt != "county" else None
+        # the counts stay in the store: the panel query runs on its DuckDB connection
+        con = store.ibis()
+        counts = con.table("industry_counts")
+        national = counts.filter(counts.region_type == "nation")
+        regional = counts.filter(counts.region_type == "county")
+        members = con.table("region_members") if rt != "county" else None
         panel = build_panel(
-            regional, definitions, region_type=rt, national=national, members=members
+            regional,
+            definitions,
+            region_type=rt,
+            national=national,
+            members=members,
+            connection=con,
         )
     else:
         panel = panel_from_uscm(

@@ -420,3 +420,30 @@ def test_national_coverage_readings_and_errors():
         national_coverage(pd.concat([panel, panel.assign(region_type="county")]))
     with pytest.raises(ParameterError, match="tolerance"):
         national_coverage(panel, tolerance=1.5)
+
+
+@pytest.mark.realdata
+def test_cli_build_runs_in_the_store_with_years(tmp_path, national_panel_years, definitions_2012):
+    """`panel build` on DuckDB queries the store's industry_counts in place; --years filters
+    them; the panel equals build_panel on the same rows as a frame (national 2013-2016)."""
+    path = tmp_path / "atlas.duckdb"
+    with Store(path) as store:
+        store.write("industry_counts", national_panel_years)
+        store.write("cluster_definitions", definitions_2012)
+    runner = CliRunner()
+    args = ["panel", "build", "--store", str(path), "--region-type", "nation"]
+    result = runner.invoke(app, [*args, "--years", "2015-2016"])
+    assert result.exit_code == 0, (result.output, result.exception)
+    with Store(path, read_only=True) as store:
+        panel = store.read("cluster_panel")
+    assert sorted(panel["year"].unique()) == [2015, 2016] and len(panel) == 2 * 67
+    rows = national_panel_years.loc[national_panel_years["year"] >= 2015]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        expected = build_panel(rows, definitions_2012, region_type="nation")
+    key = ["year", "cluster_code"]
+    got = panel.sort_values(key).reset_index(drop=True)[expected.columns]
+    expected = expected.sort_values(key).reset_index(drop=True)
+    pd.testing.assert_frame_equal(got, expected, check_exact=False, rtol=1e-12, check_dtype=False)
+    bad = runner.invoke(app, [*args, "--years", "20x6"])
+    assert bad.exit_code != 0 and "cannot read '20x6'" in str(bad.exception)

@@ -942,9 +942,33 @@ def _wcr_pvalue(
     beta_star = null_value + draws @ b
     with np.errstate(divide="ignore", invalid="ignore"):
         t_star = (beta_star - null_value) / np.sqrt(np.sum(s_star**2, axis=1))
-    # strict inequality as boottest/wildboottest: the draws v = +-1 reproduce |t| exactly
-    pvalue = float(np.mean(np.abs(t_star) > np.abs(t_stat) * (1 + 1e-10)))
-    return pvalue, float(t_stat)
+    return _exceedance_pvalue(t_star, float(t_stat), draws), float(t_stat)
+
+
+#: Relative distance below which a bootstrap |t*| is a tie with the sample |t|. Genuine
+#: draws differ from |t| by far more; rounding (CPU, BLAS build, summation order) moves
+#: the identity draw by ~1e-15 relative.
+TIE_RTOL = 1e-9
+
+
+def _exceedance_pvalue(t_star: np.ndarray, t_stat: float, draws: np.ndarray) -> float:
+    r"""Symmetric p-value :math:`\frac1B\#\{b: |t^*_b| > |t|\}` with ties made explicit.
+
+    Convention (boottest, fwildclusterboot ``mean(abs(t) < abs(t_boot))``, wildboottest
+    ``np.mean(np.abs(t_stat) < abs(t_boot))``): strict exceedance, so a draw that only
+    reproduces the sample statistic does not count. The constant weight vectors
+    :math:`v = \pm 1` reproduce :math:`|t|` by construction (with :math:`v = 1`,
+    :math:`y^* = y`); whether floating-point rounding puts their computed :math:`|t^*|` a hair
+    above or below :math:`|t|` depends on the machine, so they are set to ties structurally,
+    and any other draw within ``TIE_RTOL`` of :math:`|t|` is treated the same way. The
+    p-value therefore does not depend on rounding.
+    """
+    magnitude = np.abs(t_star)
+    threshold = abs(t_stat)
+    constant = np.all(draws == draws[:, :1], axis=1) & (np.abs(draws[:, 0]) == 1.0)
+    tie = constant | (np.abs(magnitude - threshold) <= TIE_RTOL * threshold)
+    exceeds = (magnitude > threshold) & ~tie
+    return float(np.count_nonzero(exceeds) / len(t_star))
 
 
 def _invert(pvalue_at: Any, estimate: float, step: float, alpha: float) -> float:

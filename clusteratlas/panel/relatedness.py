@@ -16,11 +16,9 @@ from pathlib import Path
 
 import pandas as pd
 
+from clusteratlas.data import catalog
 from clusteratlas.errors import DataUnavailableError, InputError, ParameterError
-from clusteratlas.paths import shared_data_dir
 from clusteratlas.schema import require_columns
-
-RELATED_FILE = Path("clusters") / "related_clusters_cmp_pairs.csv"
 
 
 #: columns of :func:`related_clusters` (also when the region has no strong cluster).
@@ -51,13 +49,13 @@ def load_related_pairs(
     and establishments, input-output, occupation).
     """
     if path is None:
-        root = shared_data_dir()
-        if root is None or not (root / RELATED_FILE).is_file():
+        path = catalog.shared_path("related_pairs")
+        if path is None or not path.is_file():
             raise DataUnavailableError(
-                f"related-cluster table not found; pass path= to a copy of {RELATED_FILE.name} "
+                "related-cluster table not found; pass path= to a copy of "
+                f"{catalog.file_name('related_pairs')} "
                 "(clustermapping/cmp data/web/viz/json/relatedClusters.json as CSV)"
             )
-        path = root / RELATED_FILE
     raw = pd.read_csv(path, dtype={"clustera": str, "clusterb": str})
     require_columns(
         raw,

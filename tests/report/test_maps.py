@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from clusteratlas.data import shapes as geometry
 from clusteratlas.errors import ParameterError
 from clusteratlas.report import maps
 
@@ -19,18 +20,18 @@ def _bbox(d: str) -> tuple[float, float, float, float]:
 
 
 def test_shipped_geometry_has_every_state_and_county():
-    states, counties = maps.shapes("states"), maps.shapes("counties")
+    states, counties = geometry.shapes("states"), geometry.shapes("counties")
     assert len(states) == 51 and states["id"].str.fullmatch(r"\d{2}").all()
     assert len(counties) == 3142 and counties["id"].str.fullmatch(r"\d{5}").all()
-    assert maps.GEOMETRY_FILE.stat().st_size < 1_500_000
+    assert geometry.GEOMETRY_FILE.stat().st_size < 1_500_000
     names = states.set_index("id")["name"]
     assert names["06"] == "California" and names["01"] == "Alabama"
 
 
 def test_counties_lie_inside_their_state():
     # An arc-decoding error (delta decoding, reversed arcs) would throw shapes across the map.
-    states = maps.shapes("states").set_index("id")
-    counties = maps.shapes("counties").sample(300, random_state=1)
+    states = geometry.shapes("states").set_index("id")
+    counties = geometry.shapes("counties").sample(300, random_state=1)
     for row in counties.itertuples():
         sx0, sy0, sx1, sy1 = _bbox(states.loc[row.id[:2], "d"])
         cx0, cy0, cx1, cy1 = _bbox(row.d)
@@ -42,14 +43,14 @@ def test_counties_lie_inside_their_state():
 def test_states_are_where_albers_usa_puts_them():
     centre = {
         i: np.mean(np.reshape(_bbox(d), (2, 2)), axis=0)
-        for i, d in maps.shapes("states")[["id", "d"]].itertuples(index=False)
+        for i, d in geometry.shapes("states")[["id", "d"]].itertuples(index=False)
     }
     assert (
         centre["06"][0] < centre["48"][0] < centre["12"][0]
     )  # California west of Texas west of Florida
     assert centre["27"][1] < centre["48"][1]  # Minnesota north (smaller y) of Texas
     assert all(
-        0 <= c[0] <= maps.VIEW_WIDTH and 0 <= c[1] <= maps.VIEW_HEIGHT for c in centre.values()
+        0 <= c[0] <= geometry.VIEW_WIDTH and 0 <= c[1] <= geometry.VIEW_HEIGHT for c in centre.values()
     )
 
 

@@ -20,7 +20,6 @@ from clusteratlas.data import catalog
 from clusteratlas.errors import DataUnavailableError, InputError, ParameterError
 from clusteratlas.schema import require_columns
 
-
 #: columns of :func:`related_clusters` (also when the region has no strong cluster).
 RELATED_COLUMNS = [
     "region_type",

@@ -278,8 +278,8 @@ def diagnose(
 
     ``peers`` are region ids to rank against besides all regions of the type.
     """
-    from clusteratlas.panel import region_summary
     from clusteratlas.data.shapes import MAP_REGION_TYPES
+    from clusteratlas.panel import region_summary
 
     if region_type not in MAP_REGION_TYPES:
         raise ParameterError(

@@ -287,7 +287,7 @@ def test_cli_writes_every_table_and_the_report(shared_data, tmp_path):
     import typer
     from typer.testing import CliRunner
 
-    from clusteratlas.causal.cho2024_cli import register_cho2024
+    from clusteratlas.cli.replicate import register as register_cho2024
 
     app = typer.Typer()
 

@@ -174,7 +174,7 @@ def test_cli_fetch_and_trade_file(shared_data, replay, tmp_path, monkeypatch):
     import typer
     from typer.testing import CliRunner
 
-    from clusteratlas.causal.cho2024_cli import register_cho2024
+    from clusteratlas.cli.replicate import register as register_cho2024
 
     monkeypatch.setenv("CLUSTERATLAS_CENSUS_API", f"{replay.url}/data")
     monkeypatch.setenv("CLUSTERATLAS_CACHE", str(tmp_path / "cache"))

@@ -23,8 +23,8 @@ sys.path.insert(0, str(Path(__file__).parent))
 import rd_datasets  # noqa: E402
 
 from clusteratlas.causal.rd import rd_bandwidth_sensitivity, rd_placebo, rdplot, rdrobust  # noqa: E402
-from clusteratlas.causal.rd_cli import register_rd  # noqa: E402
 from clusteratlas.causal.rd_core import nn_residuals  # noqa: E402
+from clusteratlas.cli.rd import register as register_rd  # noqa: E402
 from clusteratlas.errors import EstimationError, InputError, ParameterError  # noqa: E402
 
 

@@ -50,7 +50,8 @@ def test_states_are_where_albers_usa_puts_them():
     )  # California west of Texas west of Florida
     assert centre["27"][1] < centre["48"][1]  # Minnesota north (smaller y) of Texas
     assert all(
-        0 <= c[0] <= geometry.VIEW_WIDTH and 0 <= c[1] <= geometry.VIEW_HEIGHT for c in centre.values()
+        0 <= c[0] <= geometry.VIEW_WIDTH and 0 <= c[1] <= geometry.VIEW_HEIGHT
+        for c in centre.values()
     )
 
 

@@ -1,9 +1,7 @@
-"""Command-line commands of clusteratlas.causal (added to the root app by :func:`register`).
+"""``clusteratlas did``: difference-in-differences from a data file (clusteratlas.causal.did).
 
-``clusteratlas did`` runs a 2x2 DID, two-way fixed effects, an event study or Callaway-
-Sant'Anna on a CSV/Parquet/Stata file and prints a tidy table; ``--out`` writes it as
-CSV, LaTeX and HTML. The regression-discontinuity commands come from ``rd_cli`` and
-``replicate cho2024`` from ``cho2024_cli``.
+Runs a 2x2 DID, two-way fixed effects, an event study or Callaway-Sant'Anna on a
+CSV/Parquet/Stata file and prints a tidy table; ``--out`` writes it as CSV, LaTeX and HTML.
 """
 
 from __future__ import annotations
@@ -14,15 +12,6 @@ import pandas as pd
 import typer
 
 from clusteratlas.errors import InputError, ParameterError
-
-try:
-    from clusteratlas.causal.rd_cli import register_rd
-except ImportError:  # the rd commands are optional until their module exists
-    register_rd = None
-try:
-    from clusteratlas.causal.cho2024_cli import register_cho2024
-except ImportError:  # ``replicate cho2024`` (resilience engineer's module)
-    register_cho2024 = None
 
 DESIGNS = ("auto", "2x2", "twfe", "event", "cs")
 
@@ -209,9 +198,5 @@ def did_command(
 
 
 def register(app: typer.Typer) -> None:
-    """Add this domain's commands to the root clusteratlas app."""
+    """Add ``did`` to the root clusteratlas app."""
     app.command("did")(did_command)
-    if register_rd is not None:
-        register_rd(app)
-    if register_cho2024 is not None:
-        register_cho2024(app)

@@ -1,5 +1,8 @@
 """``clusteratlas replicate cho2024``: run the Cho et al. (2024) replication (offline, or with
-``--fetch`` the Census API data the offline folder lacks) and write its tables."""
+``--fetch`` the Census API data the offline folder lacks) and write its tables.
+
+The study is :mod:`clusteratlas.studies.cho2024`; its tables and narrative are written by
+:mod:`clusteratlas.report.cho2024`."""
 
 from __future__ import annotations
 
@@ -22,7 +25,7 @@ def _replicate_group(app: typer.Typer) -> typer.Typer:
     return sub
 
 
-def register_cho2024(app: typer.Typer) -> None:
+def register(app: typer.Typer) -> None:
     """Add ``replicate cho2024`` to the root clusteratlas app."""
     replicate = _replicate_group(app)
 

@@ -1,4 +1,4 @@
-"""Command-line commands of clusteratlas.policy: ``clusteratlas policy``."""
+"""``clusteratlas policy``: APEC guideline-area diagnostics of a region (clusteratlas.policy)."""
 
 from __future__ import annotations
 

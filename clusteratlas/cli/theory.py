@@ -1,4 +1,4 @@
-"""Command-line commands of clusteratlas.theory (added to the root app by :func:`register`).
+"""The theory commands (clusteratlas.theory), added to the root app by :func:`register`.
 
 ``clusteratlas theory solve | map | sweep | audit | derive``.
 """

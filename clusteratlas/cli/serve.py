@@ -1,4 +1,4 @@
-"""Command-line commands of clusteratlas.web (added to the root app by :func:`register`)."""
+"""``clusteratlas serve``: the local dashboard over a store (clusteratlas.web)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Command-line commands of clusteratlas.panel: ``clusteratlas panel build`` and ``panel show``."""
+"""``clusteratlas panel build | show | coverage``: the region x cluster panel (clusteratlas.panel)."""
 
 from __future__ import annotations
 

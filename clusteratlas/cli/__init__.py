@@ -1,16 +1,31 @@
-"""The ``clusteratlas`` command line.
+"""The ``clusteratlas`` command line: the top layer, one module per command group.
 
-Each domain adds its own commands through a ``register(app)`` function in its ``cli``
-module, so this file only assembles them.
+Owns the root app and :func:`main` (the ``clusteratlas`` entry point). Each module of this
+package adds its commands through a ``register(app)`` function and calls the layers below
+(studies, report, web, the estimators, the readers); nothing below imports from here.
+
+=============  ==================================================================
+module         commands
+=============  ==================================================================
+``run``        ``run``, ``init-config`` (the main job: studies.cluster_resilience)
+``serve``      ``serve`` (the dashboard: web)
+``data``       ``load ...``, ``fetch ...``
+``panel``      ``panel build | show | coverage``
+``resilience`` ``load-outcomes``, ``resilience``
+``did``        ``did``
+``rd``         ``rd``
+``replicate``  ``replicate cho2024`` (studies.cho2024)
+``theory``     ``theory solve | map | sweep | audit | derive``
+``policy``     ``policy``
+=============  ==================================================================
 """
 
 from __future__ import annotations
 
-import importlib
-
 import typer
 
 from clusteratlas import __version__
+from clusteratlas.cli import data, did, panel, policy, rd, replicate, resilience, run, serve, theory
 from clusteratlas.errors import ClusterAtlasError
 
 app = typer.Typer(
@@ -30,7 +45,7 @@ app = typer.Typer(
 )
 
 # Order = order in `--help`: the main job first, then the data path, then the analyses.
-DOMAINS = ("report", "web", "data", "panel", "resilience", "causal", "theory", "policy")
+COMMAND_GROUPS = (run, serve, data, panel, resilience, did, rd, replicate, theory, policy)
 
 
 def _version(value: bool) -> None:
@@ -48,9 +63,8 @@ def _root(
     """clusteratlas command line."""
 
 
-for _domain in DOMAINS:
-    _module = importlib.import_module(f"clusteratlas.{_domain}.cli")
-    _module.register(app)
+for _group in COMMAND_GROUPS:
+    _group.register(app)
 
 
 def main() -> None:
@@ -71,7 +85,3 @@ def main() -> None:
             error.show()
             raise SystemExit(error.exit_code) from None
         raise
-
-
-if __name__ == "__main__":
-    main()

@@ -1,4 +1,4 @@
-"""Command-line commands of clusteratlas.resilience (added to the root app by :func:`register`).
+"""``clusteratlas load-outcomes`` and ``clusteratlas resilience`` (clusteratlas.resilience).
 
 * ``clusteratlas load-outcomes``: read BEA / LAUS / CBP / trade files into the store's
   ``outcomes`` table (idempotent per file).

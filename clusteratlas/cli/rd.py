@@ -1,4 +1,4 @@
-"""``clusteratlas rd``: regression discontinuity from a CSV file (wired by :func:`register_rd`)."""
+"""``clusteratlas rd``: regression discontinuity from a CSV file (clusteratlas.causal.rd)."""
 
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ def _save_figure(fig, path: Path) -> None:
         fig.savefig(tmp, format=path.suffix.lstrip(".") or "png", dpi=150, bbox_inches="tight")
 
 
-def register_rd(app: typer.Typer) -> None:
+def register(app: typer.Typer) -> None:
     """Add the ``rd`` command to ``app``."""
 
     @app.command("rd")

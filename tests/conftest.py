@@ -8,6 +8,8 @@ Real-data tests take the ``shared_data`` fixture: it points at ``../shared/data`
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -49,3 +51,15 @@ def store(tmp_path: Path) -> Store:
     """A fresh on-disk store in a temporary folder."""
     with Store(tmp_path / "test.duckdb") as s:
         yield s
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "clusteratlas.cli", *args], capture_output=True, text=True
+    )
+
+
+@pytest.fixture(scope="session")
+def cli():
+    """Run ``clusteratlas ARGS...`` in a subprocess (as a user would)."""
+    return run_cli

@@ -76,7 +76,8 @@ def register(app: typer.Typer) -> None:
         """
         from rich.progress import Progress
 
-        from clusteratlas.causal import cho2024
+        from clusteratlas.report.cho2024 import write
+        from clusteratlas.studies import cho2024
 
         with Progress(transient=True) as progress:
             task = progress.add_task("replicating Cho et al. (2024)", total=2)
@@ -90,7 +91,7 @@ def register(app: typer.Typer) -> None:
                     trade_files=trade_file,
                 )
             progress.advance(task)
-            paths = cho2024.write(result, out)
+            paths = write(result, out)
             progress.advance(task)
         if store is not None:
             from clusteratlas.store import Store

@@ -1,4 +1,8 @@
-"""Command-line commands of clusteratlas.report: ``clusteratlas run`` and ``clusteratlas init-config``."""
+"""``clusteratlas run`` and ``clusteratlas init-config``: the main job.
+
+The study is :mod:`clusteratlas.studies.cluster_resilience` (config, stages, cache); its last
+stage, the report, is :func:`clusteratlas.report.html.report_stage`, passed in from here.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +10,7 @@ from pathlib import Path
 
 import typer
 
-from clusteratlas.report.config import help_text
+from clusteratlas.studies.cluster_resilience.config import help_text
 
 RUN_HELP = (
     "Run the whole study in one command and write ONE offline HTML report (plus CSV/LaTeX "
@@ -45,8 +49,9 @@ def register(app: typer.Typer) -> None:
             help="Rerun every stage, ignoring the cache (e.g. after upgrading code in place).",
         ),
     ) -> None:
-        from clusteratlas.report.config import from_mapping, load
-        from clusteratlas.report.pipeline import Pipeline
+        from clusteratlas.report.html import report_stage
+        from clusteratlas.studies.cluster_resilience.config import from_mapping, load
+        from clusteratlas.studies.cluster_resilience.pipeline import Pipeline
 
         if demo:
             typer.secho(
@@ -64,7 +69,7 @@ def register(app: typer.Typer) -> None:
             )
         )
         pipeline = Pipeline(cfg, out_dir=out, data_dir=data, demo=demo, store_path=store, seed=seed)
-        result = pipeline.run(progress=not quiet, force=force)
+        result = pipeline.run(progress=not quiet, force=force, render=report_stage)
         typer.echo(result.summary())
         if demo:
             typer.secho(
@@ -83,7 +88,7 @@ def register(app: typer.Typer) -> None:
         """Write the default ``clusteratlas run`` config (seed-study design) as commented TOML."""
         from clusteratlas import atomic
         from clusteratlas.errors import ParameterError
-        from clusteratlas.report.config import to_toml
+        from clusteratlas.studies.cluster_resilience.config import to_toml
 
         if path.exists() and not force:
             raise ParameterError("path", f"{path} exists; pass --force to overwrite")

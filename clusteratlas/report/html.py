@@ -1,5 +1,8 @@
-"""The one-file HTML report: sections, tables (also CSV + LaTeX), inline SVG maps and PNG figures.
+"""The main job's one-file HTML report: sections, tables (also CSV + LaTeX), inline SVG maps and PNG figures.
 
+Owns rendering only: :func:`render_report` reads the study's ``run_*`` tables from the store
+(and the figures the stages drew) and writes ``report.html`` plus every table as CSV and
+LaTeX; :func:`report_stage` is the same as the study's last stage. It loads no input file.
 Everything is inlined (CSS, SVG, base64 PNG; no script, no CDN), so the file works offline.
 Every table, map and figure carries a provenance line: its inputs (store tables and source
 files), its parameters and the clusteratlas version.
@@ -17,11 +20,13 @@ import numpy as np
 import pandas as pd
 
 from clusteratlas import __version__, atomic, tables
+from clusteratlas.data.catalog import file_name
+from clusteratlas.panel import national_coverage
 from clusteratlas.report.maps import choropleth_svg
 
 if TYPE_CHECKING:
-    from clusteratlas.report.pipeline import Pipeline
     from clusteratlas.store import Store
+    from clusteratlas.studies.cluster_resilience.study import ClusterResilience
 
 TEMPLATE = Path(__file__).with_name("templates") / "report.html.j2"
 
@@ -37,12 +42,12 @@ class Section:
 class Builder:
     """Collects sections; exports every table to CSV and LaTeX as it goes."""
 
-    def __init__(self, p: Pipeline, store: Store) -> None:
+    def __init__(self, p: ClusterResilience, store: Store) -> None:
         self.p, self.store = p, store
         self.sections: list[Section] = []
         self.files: list[Path] = []
         self.source = (
-            "synthetic-demo (generated, see clusteratlas.report.demo)"
+            "synthetic-demo (generated, see clusteratlas.studies.cluster_resilience.demo)"
             if p.demo
             else f"data folder {p.data_dir}"
         )
@@ -130,8 +135,6 @@ def _names(store: Store) -> dict[str, str]:
 
 def _national_coverage(b, s, panel: pd.DataFrame, region_type: str, year: int) -> None:
     """How well the regions add up to the national counts the LQs divide by (traded clusters)."""
-    from clusteratlas.panel import national_coverage
-
     coverage = national_coverage(panel.loc[panel["traded"]])
     if coverage.empty:
         return
@@ -161,7 +164,7 @@ def _national_coverage(b, s, panel: pd.DataFrame, region_type: str, year: int) -
         )
 
 
-def render_report(p: Pipeline, store: Store) -> list[Path]:
+def render_report(p: ClusterResilience, store: Store) -> list[Path]:
     """Build the report sections from the run tables and write ``report.html``."""
     import jinja2
 
@@ -182,6 +185,7 @@ def render_report(p: Pipeline, store: Store) -> list[Path]:
     summary = store.read("run_region_summary")
     summary_now = summary.loc[summary["year"] == base]
     peers = store.read("run_peers")
+    related = b.read("run_related_clusters")
 
     # -- region profile --------------------------------------------------------------------
     s = b.section("profile", "Region profile")
@@ -258,22 +262,17 @@ def render_report(p: Pipeline, store: Store) -> list[Path]:
                 "Job creation vs expected needs two panel years; the loaded cluster panel has one.",
                 "note",
             )
-        try:
-            from clusteratlas.panel import load_related_pairs, related_clusters
-
-            rel = related_clusters(
-                panel.loc[panel["year"] == base], load_related_pairs(), region_id=region, year=base
-            )
+        if related is not None:
             b.table(
                 s,
-                rel.head(40),
+                related.loc[related["region_id"].astype(str) == region].head(40),
                 f"related_{region}",
                 f"Related clusters of {label}'s strong clusters (present / missing)",
-                "cluster_panel, related_clusters_cmp_pairs.csv",
+                f"cluster_panel, {file_name('related_pairs')}",
                 "rel_all_90_v3 = 1",
             )
-        except Exception as error:  # the related-cluster table is optional
-            s.text(f"Related clusters not available: {error}", "missing")
+        else:
+            s.text("Related clusters not available (see the panel notes above).", "missing")
         mine_peers = peers.loc[peers["region_id"] == region]
         ids = [region, *mine_peers["peer_id"].tolist()]
         comp = (
@@ -634,3 +633,9 @@ def key_numbers(out_dir: Path) -> dict[str, float]:
         for row in frame.itertuples(index=False):
             out[f"did_{row.outcome}_{row.phase}"] = float(row.estimate)
     return {k: v for k, v in out.items() if np.isfinite(v)}
+
+
+def report_stage(p: ClusterResilience, store: Store) -> dict:
+    """The report as the study's last stage: render, and list the files for the stage cache."""
+    files = render_report(p, store)
+    return {"files": [str(Path(f).relative_to(p.out_dir)) for f in files]}

@@ -21,11 +21,11 @@ def state_store(shared_data, tmp_path_factory):
     from clusteratlas.data.cbp import read_setzler_national_industry
     from clusteratlas.data.clusters import load_definition
     from clusteratlas.data.laus import read_cbp_totals
+    from clusteratlas.data.uscm import read_uscm
     from clusteratlas.panel import panel_from_uscm
-    from clusteratlas.report.pipeline import _read_uscm
     from clusteratlas.store import Store
 
-    uscm = _read_uscm(shared_data / "clusters" / "uscm_state_cluster_2016_inputs.csv.gz")
+    uscm = read_uscm(shared_data / "clusters" / "uscm_state_cluster_2016_inputs.csv.gz")
     national = read_setzler_national_industry(
         shared_data / "cbp" / "setzler_CBP_national_industry6.csv"
     )

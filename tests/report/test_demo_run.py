@@ -7,8 +7,8 @@ import json
 import pandas as pd
 import pytest
 
-from clusteratlas.report.demo import EFFECTS, true_effect
 from clusteratlas.store import Store
+from clusteratlas.studies.cluster_resilience.demo import EFFECTS, true_effect
 
 
 def test_cli_and_report_say_synthetic(demo_run):

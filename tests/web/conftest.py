@@ -81,12 +81,9 @@ def real_store(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> P
 
 @pytest.fixture(scope="session")
 def demo_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    demo = pytest.importorskip(
-        "clusteratlas.report.demo", reason="the report engineer's demo store is not there yet"
-    )
-    build = pytest.importorskip(
-        "clusteratlas.panel.build", reason="the panel engine is not there yet"
-    )
+    from clusteratlas.panel import build
+    from clusteratlas.studies.cluster_resilience import demo
+
     path = tmp_path_factory.mktemp("web_demo") / "demo.duckdb"
     demo.build_demo_store(path)
     with Store(path) as store:

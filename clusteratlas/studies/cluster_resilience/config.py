@@ -20,8 +20,11 @@ from typing import Any
 
 import tomllib
 
-from clusteratlas.errors import ParameterError
+from clusteratlas.data.clusters import read_definition_csv
+from clusteratlas.data.shapes import MAP_REGION_TYPES
+from clusteratlas.errors import ClusterAtlasError, ParameterError
 from clusteratlas.schema import OUTCOME_NAMES
+from clusteratlas.theory.maps import MAP_PARAMETERS
 
 TREATMENT_RULES = ("strength_above_quantile", "any_strong", "n_strong_at_least")
 
@@ -190,8 +193,6 @@ def _window(config: RunConfig, key: str) -> None:
 
 def validate_static(config: RunConfig) -> None:
     """Checks that need no data: types, allowed values, window order."""
-    from clusteratlas.report.maps import MAP_REGION_TYPES
-
     study = config.study
     if study["region_type"] not in MAP_REGION_TYPES:
         raise ParameterError(
@@ -245,10 +246,6 @@ def validate_static(config: RunConfig) -> None:
 
 
 def _validate_theory(theory: dict[str, Any]) -> None:
-    try:
-        from clusteratlas.theory.maps import MAP_PARAMETERS
-    except ImportError:  # the theory part is optional; its stage then reports it missing
-        return
     for axis in ("x", "y"):
         if theory[axis] not in MAP_PARAMETERS:
             raise ParameterError(
@@ -292,9 +289,6 @@ def custom_definition(config: RunConfig) -> Any:
     :class:`ParameterError` naming ``clusters.definition``. Codes without a ``naics_vintage``
     column are taken as NAICS 2012 (the vintage of the run's industry counts).
     """
-    from clusteratlas.data.clusters import read_definition_csv
-    from clusteratlas.errors import ClusterAtlasError
-
     value = str(config.clusters["definition"]).strip()
     if value == "uscm":
         return None
@@ -392,6 +386,7 @@ def cluster_regions(summary: Any, treatment: dict[str, Any], year: int, shock_ye
     implementation of the rules): config names -> its rules, its errors -> config keys.
     Returns region_type, region_id, measured_year, n_strong, cluster_strength, treated (bool).
     """
+    # imported here: the estimators load statsmodels/pyfixest, too slow for `clusteratlas --help`
     from clusteratlas.causal.did import treatment_from_panel
 
     rule, extra = _DID_RULES[treatment["rule"]]

@@ -17,7 +17,7 @@ Generative model (documented so the truth is checkable):
    Establishments = emp / size_k (size_k ~ U(8, 40)); payroll = emp x wage (cluster x county
    factors around $48k); Q1 payroll = payroll / 4.
 3. Treatment: the base-year (2016) USCM panel is built with :func:`clusteratlas.panel.build_panel`
-   and :func:`clusteratlas.report.config.cluster_regions` (over
+   and :func:`clusteratlas.studies.cluster_resilience.config.cluster_regions` (over
    :func:`clusteratlas.causal.did.treatment_from_panel`) applies the configured rule
    (default: cluster strength at or above the median), exactly as the pipeline will.
 4. Outcomes (log scale): ``log Y_it = a_i + lambda_t + effect_t * D_i + e_it``, e ~ N(0, 0.01)
@@ -34,6 +34,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from clusteratlas.data.clusters import load_definition
+from clusteratlas.data.shapes import county_names, shapes
+from clusteratlas.panel import build_panel, region_summary
 from clusteratlas.schema import (
     CLUSTER_DEFINITIONS,
     INDUSTRY_COUNTS,
@@ -43,6 +46,7 @@ from clusteratlas.schema import (
     conform,
 )
 from clusteratlas.store import Store
+from clusteratlas.studies.cluster_resilience.config import cluster_regions, defaults
 
 SOURCE = "synthetic-demo"
 BASE_YEAR = 2016
@@ -91,13 +95,11 @@ def true_effect(outcome: str, start: int, end: int) -> float:
 
 def _definitions(rng: np.random.Generator) -> pd.DataFrame:
     try:
-        from clusteratlas.data.clusters import load_definition
-
         defs = load_definition("uscm", naics_vintage=2012)
         defs = conform(defs, CLUSTER_DEFINITIONS, what="USCM definitions")
         defs["definition"] = "uscm"
         return defs
-    except Exception:  # no shared data or data module: a synthetic definition, labelled so
+    except Exception:  # no shared data: a synthetic definition, labelled so
         rows = []
         for k in range(20):
             traded = k < 14
@@ -125,10 +127,6 @@ def build_demo_store(
     Tables: industry_counts (county + nation), cluster_definitions, regions, region_members
     (county -> state), outcomes (county, state, nation), demo_truth, demo_treatment.
     """
-    from clusteratlas.panel import build_panel, region_summary
-    from clusteratlas.report.config import cluster_regions, defaults
-    from clusteratlas.report.maps import county_names, shapes
-
     rng = np.random.default_rng(seed)
     names = county_names()
     counties = names.index.to_numpy()

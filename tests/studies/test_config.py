@@ -8,8 +8,8 @@ import sys
 import pytest
 
 from clusteratlas.errors import ParameterError
-from clusteratlas.report import config as cfgmod
-from clusteratlas.report.config import Availability
+from clusteratlas.studies.cluster_resilience import config as cfgmod
+from clusteratlas.studies.cluster_resilience.config import Availability
 
 
 def test_defaults_reproduce_the_seed_design_and_round_trip(tmp_path):

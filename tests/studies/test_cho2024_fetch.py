@@ -18,9 +18,9 @@ import pyfixest as pf
 import pytest
 from census_replay import Replay, add_trade_routes, cbp_totals_answer, serve, synthetic_state_values
 
-from clusteratlas.causal import cho2024
 from clusteratlas.data.fetch import Fetcher
 from clusteratlas.data.geo import STATE_POSTAL_TO_FIPS
+from clusteratlas.studies import cho2024
 
 pytestmark = pytest.mark.realdata
 

@@ -16,7 +16,7 @@ import pyfixest as pf
 import pytest
 import statsmodels.formula.api as smf
 
-from clusteratlas.causal import cho2024
+from clusteratlas.studies import cho2024
 
 pytestmark = pytest.mark.realdata
 

@@ -11,9 +11,10 @@ import pandas as pd
 import pytest
 
 from clusteratlas.errors import ParameterError
-from clusteratlas.report import config as cfgmod
-from clusteratlas.report.pipeline import MANIFEST, Pipeline
 from clusteratlas.store import Store
+from clusteratlas.studies.cluster_resilience import config as cfgmod
+from clusteratlas.studies.cluster_resilience.pipeline import Pipeline
+from clusteratlas.studies.runner import MANIFEST
 
 
 def _merged_definition(shared_data) -> pd.DataFrame:

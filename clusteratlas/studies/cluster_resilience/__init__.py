@@ -1,0 +1,26 @@
+"""The main job (``clusteratlas run``): do cluster regions weather shocks better?
+
+One study at one region level: build the region x cluster panel, call the regions with strong
+cluster portfolios (measured before the shock) "cluster regions", and compare their outcomes
+through the shock and the recovery with the other regions: resilience indices, the seed
+study's DID as printed beside a corrected design, event study, RD at the strong-cluster
+cut-off, the GE model's regime map and policy diagnostics.
+
+Modules: :mod:`.config` (the TOML config and its validation), :mod:`.study` (one validated
+run: inputs through the data catalog or the SYNTHETIC :mod:`.demo`), :mod:`.pipeline` (the
+stage order and cache), :mod:`.stages` and :mod:`.causal` (the stages), :mod:`.figures`.
+"""
+
+from clusteratlas.studies.cluster_resilience.config import RunConfig, defaults, from_mapping, load
+from clusteratlas.studies.cluster_resilience.pipeline import STAGES, Pipeline
+from clusteratlas.studies.cluster_resilience.study import ClusterResilience
+
+__all__ = [
+    "STAGES",
+    "ClusterResilience",
+    "Pipeline",
+    "RunConfig",
+    "defaults",
+    "from_mapping",
+    "load",
+]

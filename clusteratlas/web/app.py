@@ -1,6 +1,8 @@
-"""The dashboard's web application (Starlette): pages, JSON API, CSV export, static assets.
+"""The dashboard's web application (Starlette): routes, rendering, JSON API, CSV export, static assets.
 
-Every page has three renderings of the same :class:`~clusteratlas.web.queries.Page`:
+Owns serving and rendering; the pages themselves (their queries, request parsing and forms)
+are the modules of :mod:`clusteratlas.web.pages`. Every page has three renderings of the same
+:class:`~clusteratlas.web.dashboard.Page`:
 
 - ``/region?type=state&id=06&year=2016``: HTML with inline SVG charts (no CDN, offline);
 - ``/api/region?...``: JSON (``info``, ``messages`` and each section's rows);
@@ -37,23 +39,13 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from clusteratlas import __version__
 from clusteratlas.errors import InputError, ParameterError
-from clusteratlas.web import charts
-from clusteratlas.web.queries import (
-    CLUSTER_METRICS,
-    MAX_ROWS,
-    REGION_METRICS,
-    THEORY_PARAMS,
-    Dashboard,
-    NotFoundError,
-    Page,
-    check_id,
-    theory_page,
-)
+from clusteratlas.web import charts, pages
+from clusteratlas.web.dashboard import MAX_ROWS, Dashboard, NotFoundError, Page
+from clusteratlas.web.forms import Query
 
 HERE = Path(__file__).parent
 MAX_QUERY_BYTES = 4096
 MAX_BODY_BYTES = 1024
-MAX_COMPARE = 10
 STATIC_TYPES = {".css": "text/css", ".js": "text/javascript"}
 # the only files /static/ serves: read once at start, looked up by exact name
 STATIC_FILES = {p.name: p for p in sorted((HERE / "static").iterdir()) if p.suffix in STATIC_TYPES}
@@ -65,304 +57,23 @@ SECURITY_HEADERS = {
 }
 
 
-# -- request parsing -----------------------------------------------------------------------
-class Query:
-    """Typed access to a request's query string; every bad value is a :class:`ParameterError`."""
-
-    def __init__(self, request: Request) -> None:
-        self.params = request.query_params
-        self.read: set[str] = set()  # names a handler asked for (the page's vocabulary)
-
-    def text(self, name: str, default: str | None = None) -> str | None:
-        self.read.add(name)
-        value = self.params.get(name)
-        return default if value in (None, "") else value
-
-    def values(self, name: str) -> list[str]:
-        """Every value of a repeated parameter (``?r=a&r=b``)."""
-        self.read.add(name)
-        return self.params.getlist(name)
-
-    def reject_unknown(self, also_allowed: tuple[str, ...] = ()) -> None:
-        """A key the page never read is a typo (``region=`` for ``id=``): say so, don't ignore it."""
-        unknown = sorted(set(self.params) - self.read - set(also_allowed))
-        if unknown:
-            known = ", ".join(sorted(self.read | set(also_allowed))) or "none"
-            raise ParameterError(unknown[0][:40], "is not a parameter of this page", allowed=known)
-
-    def code(self, name: str, default: str | None = None) -> str | None:
-        value = self.text(name, default)
-        return None if value is None else check_id(name, value)
-
-    def required(self, name: str) -> str:
-        value = self.code(name)
-        if value is None:
-            raise ParameterError(name, "is required")
-        return value
-
-    def integer(self, name: str, default: int | None = None) -> int | None:
-        value = self.text(name)
-        if value is None:
-            return default
-        if not value.lstrip("-").isdigit() or len(value) > 9:
-            raise ParameterError(name, f"{value[:20]!r} is not a whole number")
-        return int(value)
-
-    def number(self, name: str) -> float | None:
-        value = self.text(name)
-        if value is None:
-            return None
-        try:
-            number = float(value[:30])
-        except ValueError:
-            raise ParameterError(name, f"{value[:20]!r} is not a number") from None
-        if not math.isfinite(number):
-            raise ParameterError(name, "must be a finite number")
-        return number
-
-    def choice(self, name: str, allowed: dict | tuple, default: str) -> str:
-        value = self.text(name, default)
-        if value not in allowed:
-            raise ParameterError(name, f"unknown value {value[:40]!r}", allowed=", ".join(allowed))
-        return value
-
-
-# -- page handlers: (dashboard, query) -> (Page, form fields, link rules) ----------------------
-def _year(dash: Dashboard, q: Query) -> int:
-    return dash.check_year(q.integer("year"))
-
-
-def _region_type(dash: Dashboard, q: Query) -> str:
-    return dash.check_region_type(q.text("type"))
-
-
-def _first_region(dash: Dashboard, region_type: str) -> str:
-    regions = dash.region_summary(region_type, dash.default_year())
-    if regions.empty:
-        raise NotFoundError(f"no {region_type} regions in the store")
-    return str(regions["region_id"].iloc[0])
-
-
-def home(dash: Dashboard, q: Query) -> Page:
-    return dash.home_page()
-
-
-def regions(dash: Dashboard, q: Query) -> Page:
-    search = q.text("q")
-    if search and len(search) > 100:
-        raise ParameterError("q", "search text longer than 100 characters")
-    return dash.regions_page(_region_type(dash, q), search)
-
-
-def clusters(dash: Dashboard, q: Query) -> Page:
-    return dash.clusters_page()
-
-
-def region(dash: Dashboard, q: Query) -> Page:
-    region_type = _region_type(dash, q)
-    region_id = q.code("id") or _first_region(dash, region_type)
-    return dash.region_page(region_type, region_id, _year(dash, q), _window(q))
-
-
-def _window(q: Query) -> tuple[int, int, int] | None:
-    """``window=peak-trough-end`` (e.g. 2019-2020-2022): the resilience window of a region page."""
-    text = q.text("window")
-    if text is None:
-        return None
-    parts = text.split("-")
-    if len(parts) != 3 or not all(p.isdigit() and len(p) == 4 for p in parts):
-        raise ParameterError(
-            "window", f"{text[:30]!r} is not PEAK-TROUGH-END years", allowed="e.g. 2019-2020-2022"
-        )
-    peak, trough, end = (int(p) for p in parts)
-    if not peak < trough < end:
-        raise ParameterError("window", "years must satisfy peak < trough < end")
-    return peak, trough, end
-
-
-def cluster(dash: Dashboard, q: Query) -> Page:
-    code = q.code("code") or dash.meta()["clusters"][0]["cluster_code"]
-    return dash.cluster_page(code, _region_type(dash, q), _year(dash, q))
-
-
-def region_cluster(dash: Dashboard, q: Query) -> Page:
-    region_type = _region_type(dash, q)
-    region_id = q.code("id") or _first_region(dash, region_type)
-    code = q.code("cluster") or dash.meta()["clusters"][0]["cluster_code"]
-    return dash.region_cluster_page(region_type, region_id, code, _year(dash, q))
-
-
-def compare(dash: Dashboard, q: Query) -> Page:
-    picked = q.values("r")
-    if len(picked) > MAX_COMPARE:
-        raise ParameterError("r", f"{len(picked)} regions given; compare at most {MAX_COMPARE}")
-    pairs = []
-    for item in picked:
-        if not item:
-            continue
-        region_type, _, region_id = item.partition(":")
-        if not region_id:
-            raise ParameterError("r", f"{item[:40]!r} is not TYPE:ID (e.g. state:06)")
-        pairs.append((dash.check_region_type(region_type), check_id("r", region_id)))
-    if not pairs:
-        region_type = dash.default_region_type()
-        top = dash.region_summary(region_type, dash.default_year())["region_id"].head(3)
-        pairs = [(region_type, str(r)) for r in top]
-    metric = q.choice("metric", REGION_METRICS, "cluster_strength")
-    return dash.compare_page(pairs, _year(dash, q), metric)
-
-
-def map_view(dash: Dashboard, q: Query) -> Page:
-    code = q.code("cluster")
-    metric = q.choice(
-        "metric", CLUSTER_METRICS if code else REGION_METRICS, "lq" if code else "cluster_strength"
-    )
-    return dash.map_page(_region_type(dash, q), metric, _year(dash, q), code)
-
-
-def causal(dash: Dashboard, q: Query) -> Page:
-    return dash.causal_page()
-
-
-def theory(dash: Dashboard, q: Query) -> Page:
-    x = q.choice("x", THEORY_PARAMS, "K")
-    y = q.choice("y", THEORY_PARAMS, "t")
-    fixed = {name: value for name in THEORY_PARAMS if (value := q.number(name)) is not None}
-    return theory_page(x, y, fixed, q.integer("n", 40))
-
-
+# -- pages: each module of clusteratlas.web.pages owns its queries, request and form -----------
+#: name -> (navigation label, builder), in navigation order
 PAGES: dict[str, tuple[str, Callable[[Dashboard, Query], Page]]] = {
-    "home": ("Home", home),
-    "regions": ("Regions", regions),
-    "clusters": ("Clusters", clusters),
-    "region": ("Region", region),
-    "cluster": ("Cluster", cluster),
-    "region-cluster": ("Region x cluster", region_cluster),
-    "compare": ("Compare", compare),
-    "map": ("Map", map_view),
-    "causal": ("Causal results", causal),
-    "theory": ("Theory", theory),
+    module.NAME: (module.TITLE, module.build) for module in pages.MODULES
 }
 
 
 def form_fields(name: str, dash: Dashboard, q: Query, page: Page) -> list[dict[str, Any]]:
     """The controls of a page's form (a GET form: submitting it writes the query string)."""
-    meta = dash.meta()
-    types = [t["region_type"] for t in meta["region_types"]]
-    years = [str(y) for y in meta["years"]]
-    clusters_opts = [
-        (c["cluster_code"], f"{c['cluster_name']} ({c['cluster_code']})") for c in meta["clusters"]
-    ]
-    year = str(page.info.get("year", years[-1] if years else ""))
-
-    def select(field: str, label: str, options: list, value: str | None) -> dict[str, Any]:
-        opts = [o if isinstance(o, tuple) else (o, o) for o in options]
-        return {"name": field, "label": label, "kind": "select", "options": opts, "value": value}
-
-    def text(field: str, label: str, value: str | None) -> dict[str, Any]:
-        return {"name": field, "label": label, "kind": "text", "value": value or ""}
-
-    rtype = q.text("type") or dash.default_region_type()
-    if name == "regions":
-        return [
-            select("type", "Region type", types, rtype),
-            text("q", "Name contains", q.text("q")),
-        ]
-    if name == "region":
-        return [
-            select("type", "Region type", types, rtype),
-            text("id", "Region id", q.text("id") or page.info.get("_id")),
-            select("year", "Year", years, year),
-            text("window", "Resilience window (peak-trough-end)", q.text("window")),
-        ]
-    if name == "cluster":
-        return [
-            select("code", "Cluster", clusters_opts, q.text("code") or page.info.get("_code")),
-            select("type", "Region type", types, rtype),
-            select("year", "Year", years, year),
-        ]
-    if name == "region-cluster":
-        return [
-            select("type", "Region type", types, rtype),
-            text("id", "Region id", q.text("id") or page.info.get("_id")),
-            select(
-                "cluster", "Cluster", clusters_opts, q.text("cluster") or page.info.get("_code")
-            ),
-            select("year", "Year", years, year),
-        ]
-    if name == "compare":
-        picked = q.params.getlist("r") or page.info.get("_regions", [])
-        fields = [
-            text("r", f"Region {i + 1} (type:id)", picked[i] if i < len(picked) else "")
-            for i in range(max(len(picked) + 1, 3))
-        ][:MAX_COMPARE]
-        return [
-            *fields,
-            select(
-                "metric",
-                "Metric",
-                [(k, v[0]) for k, v in REGION_METRICS.items()],
-                q.text("metric") or "cluster_strength",
-            ),
-            select("year", "Year", years, year),
-        ]
-    if name == "map":
-        code = q.text("cluster")
-        metrics = CLUSTER_METRICS if code else REGION_METRICS
-        return [
-            select("type", "Region type", types, rtype),
-            select(
-                "cluster",
-                "Cluster (empty: all clusters)",
-                [("", "(region totals)"), *clusters_opts],
-                code or "",
-            ),
-            select(
-                "metric",
-                "Metric",
-                [(k, v[0]) for k, v in metrics.items()],
-                q.text("metric") or ("lq" if code else "cluster_strength"),
-            ),
-            select("year", "Year", years, year),
-        ]
-    if name == "theory":
-        fields = [
-            select("x", "x axis", list(THEORY_PARAMS), q.text("x") or "K"),
-            select("y", "y axis", list(THEORY_PARAMS), q.text("y") or "t"),
-            {"name": "n", "label": "Grid", "kind": "number", "value": q.text("n") or "40"},
-        ]
-        fields += [
-            {"name": p, "label": f"{p} (fixed)", "kind": "number", "value": q.text(p) or str(d)}
-            for p, (d, _, _) in THEORY_PARAMS.items()
-        ]
-        return fields
-    return []
+    fields = getattr(pages.BY_NAME[name], "fields", None)
+    return fields(dash, q, page) if fields else []
 
 
 def link_rules(name: str, page: Page, q: Query) -> dict[str, str]:
     """Per-column link targets for a page's tables (``{}`` is the cell value)."""
-    year = page.info.get("year")
-    suffix = f"&year={year}" if year else ""
-    rtype = q.text("type") or ""
-    if name == "region":
-        return {
-            "cluster_code": f"/region-cluster?type={rtype}&id={page.info.get('_id')}{suffix}&cluster={{}}",
-            "region_id": f"/region?{suffix[1:]}&type={{region_type}}&id={{}}",
-        }
-    if name == "cluster":
-        return {
-            "region_id": f"/region-cluster?type={rtype}&cluster={page.info.get('_code')}{suffix}&id={{}}",
-            "related_cluster_code": f"/cluster?type={rtype}{suffix}&code={{}}",
-        }
-    if name in ("map", "regions"):
-        return {"region_id": f"/region?type={rtype}{suffix}&id={{}}"}
-    if name == "compare":
-        return {"region_id": f"/region?{suffix[1:]}&type={{region_type}}&id={{}}"}
-    if name == "clusters":
-        return {"cluster_code": "/cluster?code={}"}
-    if name == "home":
-        return {"region_type": "/regions?type={}"}
-    return {}
+    links = getattr(pages.BY_NAME[name], "links", None)
+    return links(page, q) if links else {}
 
 
 # -- rendering -----------------------------------------------------------------------------
@@ -519,19 +230,9 @@ def create_app(store: str | Path, *, dashboard: Dashboard | None = None) -> Star
 
     def annotate(name: str, page: Page, q: Query) -> None:
         # hidden facts the forms and links need (keys starting with "_" are not shown)
-        if name in ("region", "region-cluster"):
-            rtype = q.text("type") or dash.default_region_type()
-            page.info["_id"] = q.text("id") or _first_region(dash, rtype)
-        if name in ("cluster", "region-cluster"):
-            page.info["_code"] = (
-                q.text("code" if name == "cluster" else "cluster")
-                or dash.meta()["clusters"][0]["cluster_code"]
-            )
-        if name == "compare":
-            table = page.sections[0].table
-            page.info["_regions"] = [
-                f"{t}:{i}" for t, i in zip(table["region_type"], table["region_id"], strict=True)
-            ]
+        add = getattr(pages.BY_NAME[name], "annotate", None)
+        if add is not None:
+            add(dash, q, page)
 
     def guarded(endpoint: Callable[[Request], Response]) -> Callable[[Request], Response]:
         """Turn every error of a request into a 4xx/5xx answer with a message, never a crash."""

@@ -21,7 +21,10 @@ with warnings.catch_warnings():
 
 from clusteratlas.store import Store
 from clusteratlas.web.app import create_app
-from clusteratlas.web.queries import Dashboard, theory_page
+from clusteratlas.web.dashboard import Dashboard
+from clusteratlas.web.pages.region import region_page
+from clusteratlas.web.pages.region_cluster import region_cluster_page
+from clusteratlas.web.pages.theory import theory_page
 
 SUMMARY_COLUMNS = [
     "emp",
@@ -89,12 +92,12 @@ def test_expected_job_creation_without_stored_columns(synthetic_store: Path, tmp
     full, reduced = Dashboard(synthetic_store), Dashboard(bare)
     for region_id, cluster in [("01001", "2"), ("03004", "7")]:
         a = (
-            full.region_cluster_page("county", region_id, cluster, 2017)
+            region_cluster_page(full, "county", region_id, cluster, 2017)
             .section("job_creation")
             .table
         )
         b = (
-            reduced.region_cluster_page("county", region_id, cluster, 2017)
+            region_cluster_page(reduced, "county", region_id, cluster, 2017)
             .section("job_creation")
             .table
         )
@@ -103,7 +106,7 @@ def test_expected_job_creation_without_stored_columns(synthetic_store: Path, tmp
         np.testing.assert_allclose(b["expected_emp_change"], a["expected_emp_change"], rtol=1e-9)
     assert any(
         "expected_emp_change" in m
-        for m in reduced.region_cluster_page("county", "01001", "2", 2017).messages
+        for m in region_cluster_page(reduced, "county", "01001", "2", 2017).messages
     )
     full.close()
     reduced.close()
@@ -111,7 +114,7 @@ def test_expected_job_creation_without_stored_columns(synthetic_store: Path, tmp
 
 def test_subclusters_add_up_to_the_cluster(synthetic_store: Path):
     dash = Dashboard(synthetic_store)
-    page = dash.region_cluster_page("state", "02", "4", 2016)
+    page = region_cluster_page(dash, "state", "02", "4", 2016)
     subclusters = page.section("subclusters").table
     assert len(subclusters) == 2
     assert subclusters["emp"].sum() == pytest.approx(page.info["employment"], rel=1e-9)
@@ -120,7 +123,7 @@ def test_subclusters_add_up_to_the_cluster(synthetic_store: Path):
 
 def test_peers_are_neighbours_in_traded_employment(synthetic_store: Path):
     dash = Dashboard(synthetic_store)
-    peers = dash.region_page("county", "02003", 2017).section("peers").table
+    peers = region_page(dash, "county", "02003", 2017).section("peers").table
     assert "02003" in peers["region_id"].tolist()
     assert peers["emp_traded"].is_monotonic_decreasing
     assert peers["rank"].diff().dropna().eq(1).all()
@@ -217,7 +220,9 @@ def test_resilience_window_on_region_page(synthetic_store: Path):
         outcomes = store.read("outcomes")
     dash = Dashboard(synthetic_store)
     table = (
-        dash.region_page("state", "02", 2017, (2014, 2015, 2017)).section("resilience_window").table
+        region_page(dash, "state", "02", 2017, (2014, 2015, 2017))
+        .section("resilience_window")
+        .table
     )
     assert set(table["outcome"]) == {"employment", "gdp"}
     for _, row in table.iterrows():

@@ -1,0 +1,424 @@
+"""The dashboard's read side: one store opened read-only, its lookups, and the page model.
+
+Owns :class:`Dashboard` (the store's DuckDB file opened read-only, a bounded LRU cache of
+answers, the tables and columns present, the years, region types and clusters, region names,
+per region-year totals) and the page model every page module of :mod:`clusteratlas.web.pages`
+returns: a :class:`Page` of headline facts plus named :class:`Section` tables, each with an
+optional chart spec. The HTML view, the JSON API and the CSV export all render the same
+:class:`Page`, so they cannot disagree. It reads only the canonical tables of
+:mod:`clusteratlas.schema` (``cluster_panel``, ``regions``, ``region_members``,
+``region_summary``, ``cluster_definitions``, ``industry_counts``, ``outcomes``) and result
+tables other modules write (resilience and causal tables, found by name).
+
+Region totals follow USCM ``calc_cluster_strength`` (sums over traded clusters):
+
+.. math::
+
+    \\text{cluster\\_strength}_r = \\frac{\\sum_{c\\ strong} E_{rc}}{\\sum_{c\\ traded} E_{rc}}
+    \\qquad \\text{wage}_r = \\frac{1000 \\sum_c AP_{rc}}{\\sum_c E^{reported}_{rc}}
+
+The store is opened read-only, so its content cannot change while the server runs: answers
+are cached per query (bounded LRU). One connection serves every request under a lock
+(DuckDB parallelises inside a query; a local dashboard does not need more).
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pandas as pd
+
+from clusteratlas.errors import ClusterAtlasError, InputError, ParameterError
+from clusteratlas.schema import REGION_TYPES
+
+
+class NotFoundError(ClusterAtlasError, LookupError):
+    """A region, cluster or year asked for is not in the store (HTTP 404)."""
+
+
+# Region-level metrics a map or comparison can show (label, format).
+REGION_METRICS: dict[str, tuple[str, str]] = {
+    "emp": ("Employment", "int"),
+    "emp_traded": ("Traded employment", "int"),
+    "emp_local": ("Local employment", "int"),
+    "est": ("Establishments", "int"),
+    "wage": ("Average wage", "money"),
+    "cluster_strength": ("Cluster strength (share of traded jobs in strong clusters)", "pct"),
+    "n_strong": ("Number of strong clusters", "int"),
+    "strong_emp": ("Employment in strong clusters", "int"),
+}
+
+# Region x cluster metrics (for maps of one cluster).
+CLUSTER_METRICS: dict[str, tuple[str, str]] = {
+    "emp": ("Employment", "int"),
+    "lq": ("Location quotient", "num"),
+    "est": ("Establishments", "int"),
+    "wage": ("Average wage", "money"),
+    "national_share": ("Share of national cluster employment", "pct"),
+    "emp_change": ("Job creation since previous year", "int"),
+    "competitive_effect": ("Job creation above expected", "int"),
+}
+
+REGION_SUMMARY_COLUMNS = (
+    "region_type",
+    "region_id",
+    "year",
+    "emp",
+    "emp_traded",
+    "emp_local",
+    "est",
+    "wage",
+    "n_strong",
+    "strong_emp",
+    "cluster_strength",
+)
+
+# Store tables shown on the causal-results page (by name prefix) and on region pages.
+# (``run_*`` are the tables `clusteratlas run` writes)
+CAUSAL_PREFIXES = (
+    "causal",
+    "did",
+    "rd_",
+    "rdd",
+    "cho2024",
+    "event_study",
+    "twfe",
+    "run_did",
+    "run_event_study",
+    "run_rd",
+)
+RESILIENCE_PREFIXES = ("resilience", "run_resilience", "run_cluster_resilience")
+
+MAX_ROWS = 500  # rows per table in one page (the CSV export has them all up to EXPORT_ROWS)
+EXPORT_ROWS = 200_000
+_ID = re.compile(r"^[A-Za-z0-9_.\-]{1,40}$")
+
+
+@dataclass
+class Section:
+    """One titled table of a page, optionally drawn as a chart.
+
+    ``chart`` is a spec for :mod:`clusteratlas.web.charts`: ``{"kind": "bar"|"line"|"network"|
+    "heatmap", ...column names...}``.
+    """
+
+    key: str
+    title: str
+    table: pd.DataFrame
+    chart: dict[str, Any] | None = None
+    note: str | None = None
+    show_table: bool = True  # False where the chart already shows every row (maps)
+
+
+@dataclass
+class Page:
+    """Everything one dashboard page shows."""
+
+    title: str
+    info: dict[str, Any] = field(default_factory=dict)
+    sections: list[Section] = field(default_factory=list)
+    messages: list[str] = field(default_factory=list)
+
+    def section(self, key: str) -> Section:
+        for section in self.sections:
+            if section.key == key:
+                return section
+        raise NotFoundError(
+            f"this page has no table {key!r}; it has {', '.join(s.key for s in self.sections)}"
+        )
+
+
+def check_id(name: str, value: str) -> str:
+    """A region id or cluster code: short, plain characters (anything else is a 400)."""
+    if not _ID.match(value or ""):
+        raise ParameterError(
+            name,
+            f"{value[:50]!r} is not a valid code",
+            allowed="1-40 letters, digits, '.', '_' or '-'",
+        )
+    return value
+
+
+class Dashboard:
+    """The dashboard's read-only view of one store file."""
+
+    def __init__(self, path: str | Path, *, cache_size: int = 512) -> None:
+        self.path = Path(path)
+        if not self.path.is_file():
+            raise InputError(
+                "store file not found",
+                path=str(self.path),
+                hint="build one with `clusteratlas panel build` or `clusteratlas run`",
+            )
+        try:
+            self._con = duckdb.connect(str(self.path), read_only=True)
+        except duckdb.Error as error:
+            raise InputError(
+                f"cannot open the store read-only: {error}", path=str(self.path)
+            ) from None
+        self._lock = threading.RLock()
+        self._cache: OrderedDict[tuple, Any] = OrderedDict()
+        self._cache_size = cache_size
+        tables = self.rows(
+            "select table_name, column_name from information_schema.columns where table_schema = 'main' order by table_name, ordinal_position"
+        )
+        self.columns: dict[str, list[str]] = {}
+        for table, column in tables:
+            self.columns.setdefault(table, []).append(column)
+        if "cluster_panel" not in self.columns:
+            raise InputError(
+                "the store has no cluster_panel table",
+                path=str(self.path),
+                hint=f"it has {', '.join(sorted(self.columns)) or 'no tables'}; build the panel first (clusteratlas panel build)",
+            )
+        panel_cols = self.columns["cluster_panel"]
+        # a subcluster-level panel in the same table would double count: keep cluster rows
+        self.panel_where = "subcluster_code is null" if "subcluster_code" in panel_cols else "true"
+        # per region-year totals are small (regions x years): materialise them once in a temp
+        # table of this connection, so region pages, timelines and comparisons read that
+        with self._lock:
+            self._con.execute(
+                f"create temp table _region_summary as select * from {self._region_summary_source()}"
+            )
+        self.summary_sql = "_region_summary"
+        self.synthetic = self._is_synthetic()
+
+    def _is_synthetic(self) -> bool:
+        """True when the store's sources say synthetic/demo data (the pages then say so)."""
+        for table in (
+            "industry_counts",
+            "outcomes",
+            "regions",
+            "cluster_panel",
+            "related_clusters",
+        ):
+            if self.has(table, "source"):
+                rows = self.rows(
+                    f"select 1 from \"{table}\" where source ilike '%synthetic%' or source ilike '%demo%' limit 1"
+                )
+                if rows:
+                    return True
+        return False
+
+    def close(self) -> None:
+        with self._lock:
+            self._con.close()
+
+    # -- low level ----------------------------------------------------------------------------
+    def rows(self, query: str, params: Sequence[object] = ()) -> list[tuple]:
+        with self._lock:
+            return self._con.execute(query, list(params)).fetchall()
+
+    def df(self, query: str, params: Sequence[object] = ()) -> pd.DataFrame:
+        with self._lock:
+            return self._con.execute(query, list(params)).df()
+
+    def cached(self, key: tuple, compute: Callable[[], Any]) -> Any:
+        with self._lock:
+            if key in self._cache:
+                self._cache.move_to_end(key)
+                return self._cache[key]
+        value = compute()
+        with self._lock:
+            self._cache[key] = value
+            while len(self._cache) > self._cache_size:
+                self._cache.popitem(last=False)
+        return value
+
+    def has(self, table: str, *columns: str) -> bool:
+        return table in self.columns and all(c in self.columns[table] for c in columns)
+
+    def panel_col(self, column: str, fallback: str = "null") -> str:
+        return column if column in self.columns["cluster_panel"] else f"{fallback} as {column}"
+
+    def _region_summary_source(self) -> str:
+        """SQL for per region-year totals: the store's region_summary if complete, else computed.
+
+        The computed version follows :func:`clusteratlas.panel.metrics.region_summary`.
+        """
+        for table in ("region_summary", "run_region_summary"):  # the latter: `clusteratlas run`
+            if self.has(table, *REGION_SUMMARY_COLUMNS):
+                return "(select " + ", ".join(REGION_SUMMARY_COLUMNS) + f" from {table})"
+        strong = "coalesce(strong, false)"
+        return f"""(select region_type, region_id, year,
+            sum(emp) as emp,
+            sum(case when traded then emp else 0 end) as emp_traded,
+            sum(emp) - sum(case when traded then emp else 0 end) as emp_local,
+            sum(est) as est,
+            case when sum(emp_reported) > 0 then sum(ap) * 1000.0 / sum(emp_reported) end as wage,
+            count(*) filter (where traded and {strong}) as n_strong,
+            sum(case when traded and {strong} then emp else 0 end) as strong_emp,
+            case when sum(case when traded then emp else 0 end) > 0
+                 then sum(case when traded and {strong} then emp else 0 end)
+                      / sum(case when traded then emp else 0 end) end as cluster_strength
+            from cluster_panel where {self.panel_where} group by region_type, region_id, year)"""
+
+    # -- lookups ------------------------------------------------------------------------------
+    def meta(self) -> dict[str, Any]:
+        """Region types, years and clusters in the store (for forms and the home page)."""
+
+        def compute() -> dict[str, Any]:
+            types = self.rows(
+                f"select region_type, count(distinct region_id), min(year), max(year) from cluster_panel where {self.panel_where} group by 1 order by 1"
+            )
+            years = [
+                r[0]
+                for r in self.rows(
+                    f"select distinct year from cluster_panel where {self.panel_where} order by 1"
+                )
+            ]
+            clusters = self.df(
+                f"select cluster_code, any_value(cluster_name) as cluster_name, bool_or(traded) as traded from cluster_panel where {self.panel_where} group by 1"
+            )
+            clusters = clusters.iloc[_natural_order(clusters["cluster_code"])].reset_index(
+                drop=True
+            )
+            return {
+                "region_types": [
+                    {"region_type": t, "regions": n, "first_year": a, "last_year": b}
+                    for t, n, a, b in types
+                ],
+                "years": years,
+                "clusters": clusters.to_dict("records"),
+                "tables": sorted(t for t in self.columns if not t.startswith("_")),
+            }
+
+        return self.cached(("meta",), compute)
+
+    def default_year(self) -> int:
+        years = self.meta()["years"]
+        if not years:
+            raise NotFoundError("the cluster_panel table is empty")
+        return int(years[-1])
+
+    def default_region_type(self) -> str:
+        types = [t["region_type"] for t in self.meta()["region_types"]]
+        for preferred in ("state", "county", "msa", "economic_area"):
+            if preferred in types:
+                return preferred
+        if not types:
+            raise NotFoundError("the cluster_panel table is empty")
+        return types[0]
+
+    def check_year(self, year: int | None) -> int:
+        if year is None:
+            return self.default_year()
+        years = self.meta()["years"]
+        if year not in years:
+            raise NotFoundError(
+                f"year {year} is not in the store; years available: {', '.join(map(str, years))}"
+            )
+        return year
+
+    def check_region_type(self, region_type: str | None) -> str:
+        if region_type is None:
+            return self.default_region_type()
+        if region_type not in REGION_TYPES:
+            raise ParameterError(
+                "type", f"unknown region type {region_type[:40]!r}", allowed=", ".join(REGION_TYPES)
+            )
+        present = [t["region_type"] for t in self.meta()["region_types"]]
+        if region_type not in present:
+            raise NotFoundError(
+                f"the store has no {region_type} regions; it has {', '.join(present)}"
+            )
+        return region_type
+
+    def region_name(self, region_type: str, region_id: str) -> str:
+        """The region's name; :class:`NotFoundError` when it is not in the panel."""
+        check_id("id", region_id)
+        names = self.cached(
+            ("region_names", region_type),
+            lambda: dict(
+                zip(
+                    self.region_list(region_type)["region_id"].tolist(),
+                    self.region_list(region_type)["region_name"].tolist(),
+                    strict=True,
+                )
+            ),
+        )
+        if region_id not in names:
+            raise NotFoundError(f"no {region_type} region with id {region_id!r} in the store")
+        return str(names[region_id])
+
+    def cluster_info(self, cluster_code: str) -> dict[str, Any]:
+        check_id("cluster", cluster_code)
+        for cluster in self.meta()["clusters"]:
+            if cluster["cluster_code"] == cluster_code:
+                return cluster
+        raise NotFoundError(
+            f"no cluster with code {cluster_code!r} in the store (see /clusters for the list)"
+        )
+
+    def region_list(
+        self, region_type: str, search: str | None = None, limit: int | None = None
+    ) -> pd.DataFrame:
+        def compute() -> pd.DataFrame:
+            names = (
+                "left join regions n on n.region_type = r.region_type and n.region_id = r.region_id"
+                if self.has("regions", "region_type", "region_id", "region_name")
+                else ""
+            )
+            name_col = (
+                "coalesce(n.region_name, r.region_type || ' ' || r.region_id)"
+                if names
+                else "r.region_type || ' ' || r.region_id"
+            )
+            return self.df(
+                f"select distinct r.region_type, r.region_id, {name_col} as region_name from "
+                f"(select distinct region_type, region_id from cluster_panel where region_type = ?) r {names} order by 3",
+                [region_type],
+            )
+
+        frame = self.cached(("region_list", region_type), compute)
+        if search:
+            mask = frame["region_name"].str.contains(search, case=False, regex=False) | (
+                frame["region_id"] == search
+            )
+            frame = frame.loc[mask]
+        return (frame if limit is None else frame.head(limit)).reset_index(drop=True)
+
+    def region_summary(self, region_type: str, year: int) -> pd.DataFrame:
+        """Totals and cluster strength of every region of a type in one year, with names."""
+
+        def compute() -> pd.DataFrame:
+            frame = self.df(
+                f"select * from {self.summary_sql} s where region_type = ? and year = ?",
+                [region_type, year],
+            )
+            names = self.region_list(region_type)[["region_id", "region_name"]]
+            frame = frame.merge(names, on="region_id", how="left")
+            return frame.sort_values("emp", ascending=False, kind="stable").reset_index(drop=True)
+
+        return self.cached(("region_summary", region_type, year), compute)
+
+    def first_region(self, region_type: str) -> str:
+        """The largest region of a type in the latest year (a page's default region)."""
+        regions = self.region_summary(region_type, self.default_year())
+        if regions.empty:
+            raise NotFoundError(f"no {region_type} regions in the store")
+        return str(regions["region_id"].iloc[0])
+
+    def tables_with_prefix(self, prefixes: Sequence[str]) -> list[str]:
+        return [t for t in sorted(self.columns) if t.lower().startswith(tuple(prefixes))]
+
+    def table_export(self, table: str) -> pd.DataFrame:
+        """A whole result table for CSV export (only tables shown on the causal page)."""
+        if table not in self.tables_with_prefix(CAUSAL_PREFIXES + RESILIENCE_PREFIXES):
+            raise NotFoundError(f"no exportable table {table[:60]!r}")
+        return self.df(f'select * from "{table}" limit {EXPORT_ROWS}')
+
+
+def _natural_order(codes: pd.Series) -> list[int]:
+    """Sort positions for codes like "2", "10", "51a" (numeric part first)."""
+    keys = [
+        (int(m.group(1)) if (m := re.match(r"(\d+)", str(c))) else 10**9, str(c)) for c in codes
+    ]
+    return sorted(range(len(keys)), key=keys.__getitem__)

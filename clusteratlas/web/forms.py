@@ -1,0 +1,127 @@
+"""A page's request and form: typed query-string parsing in, form controls out.
+
+Owns :class:`Query` (every bad value is a :class:`~clusteratlas.errors.ParameterError`, and a
+key the page never read is one too, so a typo is not silently ignored), the checks every page
+shares (:func:`year`, :func:`region_type`) and the form controls a page module returns
+(:func:`select`, :func:`text`, :class:`Choices`). A page's whole state lives in its query
+string, so URLs can be shared.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from starlette.requests import Request
+
+from clusteratlas.errors import ParameterError
+from clusteratlas.web.dashboard import Dashboard, Page, check_id
+
+
+class Query:
+    """Typed access to a request's query string; every bad value is a :class:`ParameterError`."""
+
+    def __init__(self, request: Request) -> None:
+        self.params = request.query_params
+        self.read: set[str] = set()  # names a handler asked for (the page's vocabulary)
+
+    def text(self, name: str, default: str | None = None) -> str | None:
+        self.read.add(name)
+        value = self.params.get(name)
+        return default if value in (None, "") else value
+
+    def values(self, name: str) -> list[str]:
+        """Every value of a repeated parameter (``?r=a&r=b``)."""
+        self.read.add(name)
+        return self.params.getlist(name)
+
+    def reject_unknown(self, also_allowed: tuple[str, ...] = ()) -> None:
+        """A key the page never read is a typo (``region=`` for ``id=``): say so, don't ignore it."""
+        unknown = sorted(set(self.params) - self.read - set(also_allowed))
+        if unknown:
+            known = ", ".join(sorted(self.read | set(also_allowed))) or "none"
+            raise ParameterError(unknown[0][:40], "is not a parameter of this page", allowed=known)
+
+    def code(self, name: str, default: str | None = None) -> str | None:
+        value = self.text(name, default)
+        return None if value is None else check_id(name, value)
+
+    def required(self, name: str) -> str:
+        value = self.code(name)
+        if value is None:
+            raise ParameterError(name, "is required")
+        return value
+
+    def integer(self, name: str, default: int | None = None) -> int | None:
+        value = self.text(name)
+        if value is None:
+            return default
+        if not value.lstrip("-").isdigit() or len(value) > 9:
+            raise ParameterError(name, f"{value[:20]!r} is not a whole number")
+        return int(value)
+
+    def number(self, name: str) -> float | None:
+        value = self.text(name)
+        if value is None:
+            return None
+        try:
+            number = float(value[:30])
+        except ValueError:
+            raise ParameterError(name, f"{value[:20]!r} is not a number") from None
+        if not math.isfinite(number):
+            raise ParameterError(name, "must be a finite number")
+        return number
+
+    def choice(self, name: str, allowed: dict | tuple, default: str) -> str:
+        value = self.text(name, default)
+        if value not in allowed:
+            raise ParameterError(name, f"unknown value {value[:40]!r}", allowed=", ".join(allowed))
+        return value
+
+
+def year(dash: Dashboard, q: Query) -> int:
+    """``year=``, checked against the store (default: the latest year)."""
+    return dash.check_year(q.integer("year"))
+
+
+def region_type(dash: Dashboard, q: Query) -> str:
+    """``type=``, checked against the store (default: the store's main region type)."""
+    return dash.check_region_type(q.text("type"))
+
+
+def select(field: str, label: str, options: list, value: str | None) -> dict[str, Any]:
+    """A drop-down control; ``options`` are values or (value, label) pairs."""
+    opts = [o if isinstance(o, tuple) else (o, o) for o in options]
+    return {"name": field, "label": label, "kind": "select", "options": opts, "value": value}
+
+
+def text(field: str, label: str, value: str | None) -> dict[str, Any]:
+    """A text control."""
+    return {"name": field, "label": label, "kind": "text", "value": value or ""}
+
+
+@dataclass
+class Choices:
+    """What the store offers a form: region types, years, clusters, and the current values."""
+
+    types: list[str]
+    years: list[str]
+    clusters: list[tuple[str, str]]
+    year: str
+    region_type: str
+
+    @classmethod
+    def of(cls, dash: Dashboard, q: Query, page: Page) -> Choices:
+        meta = dash.meta()
+        years = [str(y) for y in meta["years"]]
+        return cls(
+            types=[t["region_type"] for t in meta["region_types"]],
+            years=years,
+            clusters=[
+                (c["cluster_code"], f"{c['cluster_name']} ({c['cluster_code']})")
+                for c in meta["clusters"]
+            ],
+            year=str(page.info.get("year", years[-1] if years else "")),
+            region_type=q.text("type") or dash.default_region_type(),
+        )

@@ -1,0 +1,171 @@
+"""Page ``/map``: a choropleth of one metric (region totals, or one cluster) and the ranked regions.
+
+The map is the report's renderer, :func:`clusteratlas.report.maps.choropleth_svg` (MSA and
+economic-area maps colour member counties); when it cannot be drawn, the ranked table stays
+and a message says why.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from clusteratlas.errors import ParameterError
+from clusteratlas.report.maps import choropleth_svg
+from clusteratlas.web.dashboard import (
+    CLUSTER_METRICS,
+    REGION_METRICS,
+    Dashboard,
+    NotFoundError,
+    Page,
+    Section,
+)
+from clusteratlas.web.forms import Choices, Query, region_type, select, year
+
+NAME = "map"
+TITLE = "Map"
+
+
+def build(dash: Dashboard, q: Query) -> Page:
+    code = q.code("cluster")
+    metric = q.choice(
+        "metric", CLUSTER_METRICS if code else REGION_METRICS, "lq" if code else "cluster_strength"
+    )
+    return map_page(dash, region_type(dash, q), metric, year(dash, q), code)
+
+
+def fields(dash: Dashboard, q: Query, page: Page) -> list[dict]:
+    c = Choices.of(dash, q, page)
+    code = q.text("cluster")
+    metrics = CLUSTER_METRICS if code else REGION_METRICS
+    return [
+        select("type", "Region type", c.types, c.region_type),
+        select(
+            "cluster",
+            "Cluster (empty: all clusters)",
+            [("", "(region totals)"), *c.clusters],
+            code or "",
+        ),
+        select(
+            "metric",
+            "Metric",
+            [(k, v[0]) for k, v in metrics.items()],
+            q.text("metric") or ("lq" if code else "cluster_strength"),
+        ),
+        select("year", "Year", c.years, c.year),
+    ]
+
+
+def links(page: Page, q: Query) -> dict[str, str]:
+    year_ = page.info.get("year")
+    suffix = f"&year={year_}" if year_ else ""
+    return {"region_id": f"/region?type={q.text('type') or ''}{suffix}&id={{}}"}
+
+
+def map_page(
+    dash: Dashboard, region_type: str, metric: str, year: int, cluster_code: str | None
+) -> Page:
+    return dash.cached(
+        ("map", region_type, metric, year, cluster_code),
+        lambda: _map_page(dash, region_type, metric, year, cluster_code),
+    )
+
+
+def _map_page(
+    dash: Dashboard, region_type: str, metric: str, year: int, cluster_code: str | None
+) -> Page:
+    if cluster_code:
+        info = dash.cluster_info(cluster_code)
+        if metric not in CLUSTER_METRICS:
+            raise ParameterError(
+                "metric",
+                f"unknown cluster metric {metric[:40]!r}",
+                allowed=", ".join(CLUSTER_METRICS),
+            )
+        column = metric if metric in dash.columns["cluster_panel"] else None
+        if (
+            column is None
+            and metric == "competitive_effect"
+            and dash.has("cluster_panel", "emp_change", "expected_emp_change")
+        ):
+            column = "emp_change - expected_emp_change"
+        if column is None:
+            raise NotFoundError(f"the store's cluster_panel has no {metric!r} column")
+        values = dash.df(
+            f"select region_id, {column} as value from cluster_panel where region_type = ? and year = ? and cluster_code = ? and {dash.panel_where}",
+            [region_type, year, cluster_code],
+        )
+        label = f"{CLUSTER_METRICS[metric][0]}: {info['cluster_name']}"
+    else:
+        if metric not in REGION_METRICS:
+            raise ParameterError(
+                "metric", f"unknown metric {metric[:40]!r}", allowed=", ".join(REGION_METRICS)
+            )
+        values = dash.region_summary(region_type, year)[["region_id", metric]].rename(
+            columns={metric: "value"}
+        )
+        label = REGION_METRICS[metric][0]
+    names = dash.region_list(region_type)[["region_id", "region_name"]]
+    values = values.merge(names, on="region_id", how="left")[["region_id", "region_name", "value"]]
+    values = values.sort_values(
+        "value", ascending=False, na_position="last", kind="stable"
+    ).reset_index(drop=True)
+    values.insert(0, "rank", range(1, len(values) + 1))
+    page = Page(
+        f"Map: {label}, {region_type}, {year}",
+        info={
+            "metric": label,
+            "region type": region_type,
+            "year": year,
+            "regions": len(values),
+        },
+    )
+    members = None
+    if region_type in ("msa", "economic_area") and dash.has(
+        "region_members", "region_type", "member_type"
+    ):
+        members = dash.df("select * from region_members where region_type = ?", [region_type])
+    svg, message = choropleth(
+        values,
+        region_type=region_type,
+        title=f"{label}, {year}",
+        members=members,
+        centre=1.0 if metric == "lq" else None,
+    )
+    if message:
+        page.messages.append(message)
+    if svg:
+        page.sections.append(
+            Section("map", "Map", values, chart={"kind": "svg", "svg": svg}, show_table=False)
+        )
+    page.sections.append(
+        Section(
+            "ranked",
+            "Ranked regions",
+            values,
+            chart={"kind": "bar", "label": "region_name", "value": "value", "top": 30},
+        )
+    )
+    return page
+
+
+def choropleth(
+    values: pd.DataFrame,
+    *,
+    region_type: str,
+    title: str,
+    members: pd.DataFrame | None = None,
+    centre: float | None = None,
+) -> tuple[str | None, str | None]:
+    """An SVG choropleth (:func:`clusteratlas.report.maps.choropleth_svg`), or a message why not."""
+    try:
+        series = values.set_index("region_id")["value"]
+        kwargs = {"centre": centre, "cmap": "RdBu_r"} if centre is not None else {}
+        svg = choropleth_svg(
+            series, region_type=region_type, title=title, members=members, **kwargs
+        )
+    except Exception as error:  # a map failure must not break the page: show the table
+        return (
+            None,
+            f"The map could not be drawn ({type(error).__name__}: {error}); showing a ranked table instead.",
+        )
+    return str(svg), None

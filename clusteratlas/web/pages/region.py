@@ -1,0 +1,405 @@
+"""Page ``/region``: one region's dashboard.
+
+Performance over time, the cluster portfolio (traded clusters by employment, strong clusters,
+local clusters), sub-regions, resilience tables and outcomes from the store, the resistance
+and recovery indices over a chosen window (``window=peak-trough-end``, computed by
+:func:`clusteratlas.resilience.indices.resilience` against national growth) and size-band
+peers.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import pandas as pd
+
+from clusteratlas.errors import ClusterAtlasError, ParameterError
+from clusteratlas.resilience.indices import resilience
+from clusteratlas.web.dashboard import (
+    MAX_ROWS,
+    RESILIENCE_PREFIXES,
+    Dashboard,
+    NotFoundError,
+    Page,
+    Section,
+)
+from clusteratlas.web.forms import Choices, Query, region_type, select, text, year
+
+NAME = "region"
+TITLE = "Region"
+
+
+def build(dash: Dashboard, q: Query) -> Page:
+    kind = region_type(dash, q)
+    region_id = q.code("id") or dash.first_region(kind)
+    return region_page(dash, kind, region_id, year(dash, q), parse_window(q))
+
+
+def parse_window(q: Query) -> tuple[int, int, int] | None:
+    """``window=peak-trough-end`` (e.g. 2019-2020-2022): the resilience window of a region page."""
+    value = q.text("window")
+    if value is None:
+        return None
+    parts = value.split("-")
+    if len(parts) != 3 or not all(p.isdigit() and len(p) == 4 for p in parts):
+        raise ParameterError(
+            "window", f"{value[:30]!r} is not PEAK-TROUGH-END years", allowed="e.g. 2019-2020-2022"
+        )
+    peak, trough, end = (int(p) for p in parts)
+    if not peak < trough < end:
+        raise ParameterError("window", "years must satisfy peak < trough < end")
+    return peak, trough, end
+
+
+def annotate(dash: Dashboard, q: Query, page: Page) -> None:
+    page.info["_id"] = q.text("id") or dash.first_region(
+        q.text("type") or dash.default_region_type()
+    )
+
+
+def fields(dash: Dashboard, q: Query, page: Page) -> list[dict]:
+    c = Choices.of(dash, q, page)
+    return [
+        select("type", "Region type", c.types, c.region_type),
+        text("id", "Region id", q.text("id") or page.info.get("_id")),
+        select("year", "Year", c.years, c.year),
+        text("window", "Resilience window (peak-trough-end)", q.text("window")),
+    ]
+
+
+def links(page: Page, q: Query) -> dict[str, str]:
+    year_ = page.info.get("year")
+    suffix = f"&year={year_}" if year_ else ""
+    return {
+        "cluster_code": f"/region-cluster?type={q.text('type') or ''}&id={page.info.get('_id')}{suffix}&cluster={{}}",
+        "region_id": f"/region?{suffix[1:]}&type={{region_type}}&id={{}}",
+    }
+
+
+def region_page(
+    dash: Dashboard,
+    region_type: str,
+    region_id: str,
+    year: int,
+    window: tuple[int, int, int] | None = None,
+) -> Page:
+    """Region dashboard: performance, cluster portfolio, strong clusters, resilience, peers."""
+    return dash.cached(
+        ("region", region_type, region_id, year, window),
+        lambda: _region_page(dash, region_type, region_id, year, window),
+    )
+
+
+def _region_page(
+    dash: Dashboard,
+    region_type: str,
+    region_id: str,
+    year: int,
+    window: tuple[int, int, int] | None,
+) -> Page:
+    name = dash.region_name(region_type, region_id)
+    summary = dash.region_summary(region_type, year)
+    own = summary.loc[summary["region_id"] == region_id]
+    if own.empty:
+        raise NotFoundError(f"{name} has no data for {year}")
+    row = own.iloc[0]
+    pooled = (
+        summary["strong_emp"].sum() / summary["emp_traded"].sum()
+        if summary["emp_traded"].sum() > 0
+        else None
+    )
+    page = Page(
+        name,
+        info={
+            "region": f"{name} ({region_type} {region_id})",
+            "year": year,
+            "employment": row["emp"],
+            "traded employment": row["emp_traded"],
+            "establishments": row["est"],
+            "average wage": row["wage"],
+            "strong clusters": row["n_strong"],
+            "cluster strength": row["cluster_strength"],
+            f"cluster strength, all {region_type} regions pooled": pooled,
+        },
+    )
+    portfolio = dash.df(
+        f"""select cluster_code, cluster_name, traded, emp, lq, national_share, wage, est,
+               coalesce(strong, false) as strong, coalesce(strong10, false) as strong10,
+               {dash.panel_col("emp_change")}, {dash.panel_col("expected_emp_change")}
+            from cluster_panel where region_type = ? and region_id = ? and year = ? and {dash.panel_where}
+            order by emp desc""",
+        [region_type, region_id, year],
+    )
+    traded = portfolio.loc[portfolio["traded"].astype(bool)]
+    page.sections.append(
+        Section(
+            "portfolio",
+            "Cluster portfolio (traded clusters by employment)",
+            traded,
+            chart={
+                "kind": "bar",
+                "label": "cluster_name",
+                "value": "emp",
+                "highlight": "strong",
+                "top": 20,
+                "link": "cluster_code",
+            },
+        )
+    )
+    page.sections.append(
+        Section(
+            "strong",
+            "Strong clusters (USCM top-25% rule)",
+            traded.loc[traded["strong"].astype(bool)],
+            chart={"kind": "bar", "label": "cluster_name", "value": "lq", "top": 25},
+        )
+    )
+    page.sections.append(
+        Section("local", "Local clusters", portfolio.loc[~portfolio["traded"].astype(bool)])
+    )
+    timeline = dash.df(
+        f"select * from {dash.summary_sql} s where region_type = ? and region_id = ? order by year",
+        [region_type, region_id],
+    )
+    page.sections.append(
+        Section(
+            "timeline",
+            "Performance over time",
+            timeline.drop(columns=["region_type", "region_id"]),
+            chart={"kind": "line", "x": "year", "series": ["emp", "emp_traded", "strong_emp"]},
+        )
+    )
+    _add_subregions(dash, page, region_type, region_id, year)
+    _add_resilience(dash, page, region_type, region_id)
+    _add_window(dash, page, region_type, region_id, window)
+    page.sections.append(_peers(dash, summary, region_id))
+    return page
+
+
+def _add_subregions(
+    dash: Dashboard, page: Page, region_type: str, region_id: str, year: int
+) -> None:
+    if not dash.has("region_members", "region_type", "region_id", "member_type", "member_id"):
+        return
+    named = dash.has("regions", "region_type", "region_id", "region_name")
+    frame = dash.df(
+        f"""select m.member_type as region_type, m.member_id as region_id,
+               {"n.region_name" if named else "m.member_id as region_name"},
+               s.emp, s.emp_traded, s.cluster_strength, s.n_strong, s.wage
+            from region_members m left join {dash.summary_sql} s
+              on s.region_type = m.member_type and s.region_id = m.member_id and s.year = ?
+            {"left join regions n on n.region_type = m.member_type and n.region_id = m.member_id" if named else ""}
+            where m.region_type = ? and m.region_id = ? order by s.emp desc nulls last""",
+        [year, region_type, region_id],
+    )
+    if frame.empty:
+        return
+    page.sections.append(
+        Section(
+            "subregions",
+            "Sub-regions",
+            frame,
+            chart={
+                "kind": "bar",
+                "label": "region_name",
+                "value": "emp",
+                "top": 20,
+            },
+        )
+    )
+
+
+def _add_resilience(dash: Dashboard, page: Page, region_type: str, region_id: str) -> None:
+    for table in dash.tables_with_prefix(RESILIENCE_PREFIXES):
+        if dash.has(table, "region_type", "region_id"):
+            where, params = "region_type = ? and region_id = ?", [region_type, region_id]
+        elif dash.has(table, "region_id"):  # e.g. region x cluster tables of one region type
+            where, params = "region_id = ?", [region_id]
+        else:
+            continue
+        frame = dash.df(f'select * from "{table}" where {where} limit {MAX_ROWS}', params)
+        page.sections.append(
+            Section(
+                f"table_{table}",
+                f"Resilience: {table}",
+                frame,
+                note=None if len(frame) else "no rows for this region",
+            )
+        )
+    if dash.has("outcomes", "region_type", "region_id", "year", "outcome", "value"):
+        frame = dash.df(
+            "select year, outcome, value, unit, source from outcomes where region_type = ? and region_id = ? order by outcome, year",
+            [region_type, region_id],
+        )
+        if len(frame):
+            wide = frame.pivot_table(
+                index="year", columns="outcome", values="value", aggfunc="first"
+            ).reset_index()
+            wide.columns.name = None
+            page.sections.append(
+                Section(
+                    "outcomes",
+                    "Regional outcomes (resilience windows)",
+                    wide,
+                    chart={
+                        "kind": "line",
+                        "x": "year",
+                        "series": [c for c in wide.columns if c != "year"],
+                        "index": True,
+                    },
+                )
+            )
+    if not any(s.key == "outcomes" or s.key.startswith("table_resilience") for s in page.sections):
+        page.messages.append(
+            "No resilience indices or outcomes for this region in the store (run `clusteratlas resilience ...` to add them)."
+        )
+
+
+def resilience_window(
+    dash: Dashboard, region_type: str, window: tuple[int, int, int]
+) -> pd.DataFrame:
+    """Resistance and recovery of every region of a type for each outcome over ``window``.
+
+    Computed by :func:`clusteratlas.resilience.indices.resilience` (aggregate expectation:
+    the national growth of the same outcome), one outcome at a time; cached per window.
+    """
+
+    def compute() -> pd.DataFrame:
+        outcomes = dash.df(
+            "select region_type, region_id, year, outcome, value from outcomes "
+            "where (region_type = ? or region_type = 'nation') and year between ? and ?",
+            [region_type, window[0], window[2]],
+        )
+        present = set(outcomes.loc[outcomes["region_type"] == region_type, "year"].astype(int))
+        if not set(window) <= present:
+            have = dash.rows(
+                "select distinct year from outcomes where region_type = ? order by 1",
+                [region_type],
+            )
+            raise ParameterError(
+                "window",
+                f"outcomes of {region_type} regions lack year(s) {sorted(set(window) - present)}",
+                allowed="years in the outcomes table: " + ", ".join(str(r[0]) for r in have),
+            )
+        parts = []
+        for outcome, rows in outcomes.groupby("outcome"):
+            regional = rows.loc[rows["region_type"] == region_type]
+            nation = rows.loc[rows["region_type"] == "nation", ["year", "value"]]
+            if regional.empty:
+                continue
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    result = resilience(
+                        regional.drop(columns="outcome"),
+                        window,
+                        national=nation if len(nation) else None,
+                    )
+            except (ClusterAtlasError, KeyError, ValueError) as error:
+                # one outcome failing (gaps, zero bases) must not hide the others
+                parts.append(
+                    pd.DataFrame(
+                        {"outcome": [outcome], "note": [f"{type(error).__name__}: {error}"]}
+                    )
+                )
+                continue
+            parts.append(result.tidy().assign(outcome=outcome))
+        return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+
+    return dash.cached(("resilience_window", region_type, window), compute)
+
+
+def _add_window(
+    dash: Dashboard,
+    page: Page,
+    region_type: str,
+    region_id: str,
+    window: tuple[int, int, int] | None,
+) -> None:
+    if window is None:
+        return
+    if not dash.has("outcomes", "region_type", "region_id", "year", "outcome", "value"):
+        page.messages.append("The store has no outcomes table: no resilience window indices.")
+        return
+    try:
+        table = resilience_window(dash, region_type, window)
+    except ParameterError:
+        raise
+    except ClusterAtlasError as error:
+        raise ParameterError("window", str(error)) from None
+    if "region_id" in table.columns:
+        notes = table.loc[table["region_id"].isna()] if "note" in table.columns else table.iloc[0:0]
+        table = table.loc[table["region_id"] == region_id]
+        for note in notes.get("note", []):
+            page.messages.append(f"resilience window: {note}")
+    keep = [
+        c
+        for c in (
+            "outcome",
+            "phase",
+            "start",
+            "end",
+            "value_start",
+            "value_end",
+            "growth",
+            "national_growth",
+            "resilience",
+            "sensitivity",
+            "competitive_component",
+            "note",
+        )
+        if c in table.columns
+    ]
+    table = table[keep].reset_index(drop=True) if keep else table
+    page.info["resilience window"] = "-".join(map(str, window))
+    page.sections.append(
+        Section(
+            "resilience_window",
+            f"Resistance and recovery, window peak {window[0]}, trough {window[1]}, end {window[2]} "
+            "(Martin et al. index against national growth)",
+            table,
+            chart={
+                "kind": "bar",
+                "label": "outcome_phase",
+                "value": "resilience",
+                "sort": False,
+            }
+            if {"outcome", "phase", "resilience"} <= set(table.columns) and len(table)
+            else None,
+        )
+    )
+    if {"outcome", "phase"} <= set(table.columns):
+        table.insert(
+            0, "outcome_phase", table["outcome"].astype(str) + " " + table["phase"].astype(str)
+        )
+
+
+def _peers(dash: Dashboard, summary: pd.DataFrame, region_id: str, width: int = 5) -> Section:
+    """Regions of the same type closest in traded employment (USCM's size-band peers)."""
+    ranked = summary.sort_values("emp_traded", ascending=False, kind="stable").reset_index(
+        drop=True
+    )
+    position = int(ranked.index[ranked["region_id"] == region_id][0])
+    peers = ranked.iloc[max(0, position - width) : position + width + 1].copy()
+    peers.insert(0, "rank", peers.index + 1)
+    columns = [
+        "rank",
+        "region_id",
+        "region_name",
+        "emp_traded",
+        "cluster_strength",
+        "n_strong",
+        "wage",
+    ]
+    return Section(
+        "peers",
+        "Peers (similar traded employment)",
+        peers[columns],
+        chart={
+            "kind": "bar",
+            "label": "region_name",
+            "value": "cluster_strength",
+            "highlight_id": region_id,
+            "id": "region_id",
+        },
+    )

@@ -96,7 +96,7 @@ def main() -> None:
     from linearmodels.panel import PanelOLS
 
     from clusteratlas.causal.did import did_2x2, event_study, twfe, wild_cluster_bootstrap
-    from clusteratlas.causal.did_cs import att_gt
+    from clusteratlas.causal.did.cs import att_gt
 
     data = synthetic_panel(args.units, args.years)
     print(f"SYNTHETIC panel: {args.units} counties x {args.years} years = {len(data):,} rows")

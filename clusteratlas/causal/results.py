@@ -2,7 +2,7 @@
 
 Owns :class:`EffectResult` (one headline effect plus a tidy coefficient table), the common
 shape every DID estimator in :mod:`clusteratlas.causal.did` and
-:mod:`clusteratlas.causal.did_cs` returns: ``.estimate``, ``.se``, ``.ci``, ``.pvalue``,
+:mod:`clusteratlas.causal.did.cs` returns: ``.estimate``, ``.se``, ``.ci``, ``.pvalue``,
 ``.nobs``, ``.summary()``, ``.tidy()`` and ``.export()``.
 """
 

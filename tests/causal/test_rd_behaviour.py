@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 import rd_datasets  # noqa: E402
 
 from clusteratlas.causal.rd import rd_bandwidth_sensitivity, rd_placebo, rdplot, rdrobust  # noqa: E402
-from clusteratlas.causal.rd_core import nn_residuals  # noqa: E402
+from clusteratlas.causal.rd.core import nn_residuals  # noqa: E402
 from clusteratlas.cli.rd import register as register_rd  # noqa: E402
 from clusteratlas.errors import EstimationError, InputError, ParameterError  # noqa: E402
 
@@ -232,7 +232,7 @@ def test_cli_rd_end_to_end(tmp_path):
 @pytest.mark.realdata
 def test_pure_numpy_path_gives_the_same_numbers(monkeypatch):
     """Without numba the numpy fallbacks (NN residuals, whole-side pilot fits) are used."""
-    import clusteratlas.causal.rd_core as core
+    import clusteratlas.causal.rd.core as core
 
     frame = rd_datasets.mortgages()  # mass points: exercises tie groups
     compiled = rdrobust(frame["home_ownership"], frame["qob_minus_kw"], fuzzy=frame["vet_wwko"])

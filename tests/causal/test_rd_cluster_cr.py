@@ -27,7 +27,7 @@ import rd_datasets  # noqa: E402
 from test_rd_reference import RTOL, _compare, _reference  # noqa: E402
 
 from clusteratlas.causal.rd import rd_placebo, rdbwselect, rdrobust  # noqa: E402
-from clusteratlas.causal.rd_core import cr_meat, kernel_weights, vander  # noqa: E402
+from clusteratlas.causal.rd.core import cr_meat, kernel_weights, vander  # noqa: E402
 from clusteratlas.cli.rd import register as register_rd  # noqa: E402
 from clusteratlas.errors import ParameterError  # noqa: E402
 

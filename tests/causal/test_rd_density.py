@@ -16,7 +16,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 import rd_datasets  # noqa: E402
 
-from clusteratlas.causal.rd_density import rdbwdensity, rddensity  # noqa: E402
+from clusteratlas.causal.rd.density import rdbwdensity, rddensity  # noqa: E402
 from clusteratlas.errors import EstimationError, InputError  # noqa: E402
 
 ref = pytest.importorskip("rddensity")

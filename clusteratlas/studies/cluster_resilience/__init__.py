@@ -9,18 +9,7 @@ cut-off, the GE model's regime map and policy diagnostics.
 Modules: :mod:`.config` (the TOML config and its validation), :mod:`.study` (one validated
 run: inputs through the data catalog or the SYNTHETIC :mod:`.demo`), :mod:`.pipeline` (the
 stage order and cache), :mod:`.stages` and :mod:`.causal` (the stages), :mod:`.figures`.
+Import from those modules (``from clusteratlas.studies.cluster_resilience.pipeline import
+Pipeline``): this package imports nothing, so ``clusteratlas --help`` (which reads the config's
+keys) does not load the estimators.
 """
-
-from clusteratlas.studies.cluster_resilience.config import RunConfig, defaults, from_mapping, load
-from clusteratlas.studies.cluster_resilience.pipeline import STAGES, Pipeline
-from clusteratlas.studies.cluster_resilience.study import ClusterResilience
-
-__all__ = [
-    "STAGES",
-    "ClusterResilience",
-    "Pipeline",
-    "RunConfig",
-    "defaults",
-    "from_mapping",
-    "load",
-]

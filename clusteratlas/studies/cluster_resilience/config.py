@@ -23,10 +23,12 @@ import tomllib
 from clusteratlas.data.clusters import read_definition_csv
 from clusteratlas.data.shapes import MAP_REGION_TYPES
 from clusteratlas.errors import ClusterAtlasError, ParameterError
+from clusteratlas.panel.design import treatment_from_panel
 from clusteratlas.schema import OUTCOME_NAMES
 from clusteratlas.theory.maps import MAP_PARAMETERS
 
-TREATMENT_RULES = ("strength_above_quantile", "any_strong", "n_strong_at_least")
+#: the config's names of the treatment rules (each maps onto a rule of clusteratlas.panel.design)
+CONFIG_TREATMENT_RULES = ("strength_above_quantile", "any_strong", "n_strong_at_least")
 
 #: section -> key -> (default, help text). The single source for defaults, --help and docs.
 KEYS: dict[str, dict[str, tuple[Any, str]]] = {
@@ -78,7 +80,7 @@ KEYS: dict[str, dict[str, tuple[Any, str]]] = {
     "treatment": {
         "rule": (
             "strength_above_quantile",
-            f"who counts as a 'cluster region': {', '.join(TREATMENT_RULES)}",
+            f"who counts as a 'cluster region': {', '.join(CONFIG_TREATMENT_RULES)}",
         ),
         "quantile": (
             0.5,
@@ -221,9 +223,9 @@ def validate_static(config: RunConfig) -> None:
     for key in KEYS["windows"]:
         _window(config, key)
     rule = config.treatment["rule"]
-    if rule not in TREATMENT_RULES:
+    if rule not in CONFIG_TREATMENT_RULES:
         raise ParameterError(
-            "treatment.rule", f"unknown rule {rule!r}", allowed=", ".join(TREATMENT_RULES)
+            "treatment.rule", f"unknown rule {rule!r}", allowed=", ".join(CONFIG_TREATMENT_RULES)
         )
     q = config.treatment["quantile"]
     if not isinstance(q, int | float) or not 0 < float(q) < 1:
@@ -364,14 +366,14 @@ def validate_against(config: RunConfig, available: Availability) -> None:
             )
 
 
-#: config rule name -> (clusteratlas.causal.did.treatment_from_panel rule, its extra arguments)
-_DID_RULES: dict[str, tuple[str, dict[str, Any]]] = {
+#: config rule name -> (clusteratlas.panel.design.treatment_from_panel rule, its extra arguments)
+_DESIGN_RULES: dict[str, tuple[str, dict[str, Any]]] = {
     "strength_above_quantile": ("strength_quantile", {"at_quantile": True}),
     "any_strong": ("any_strong", {}),
     "n_strong_at_least": ("n_strong_at_least", {}),
 }
 #: treatment_from_panel argument -> config key, so errors name what the user wrote
-_DID_KEYS = {
+_DESIGN_KEYS = {
     "rule": "treatment.rule",
     "quantile": "treatment.quantile",
     "min_strong": "treatment.min_strong",
@@ -382,14 +384,11 @@ _DID_KEYS = {
 def cluster_regions(summary: Any, treatment: dict[str, Any], year: int, shock_year: int) -> Any:
     """The ``[treatment]`` rule applied to a region summary in ``year`` (before ``shock_year``).
 
-    A thin mapping onto :func:`clusteratlas.causal.did.treatment_from_panel` (the one
+    A thin mapping onto :func:`clusteratlas.panel.design.treatment_from_panel` (the one
     implementation of the rules): config names -> its rules, its errors -> config keys.
     Returns region_type, region_id, measured_year, n_strong, cluster_strength, treated (bool).
     """
-    # imported here: the estimators load statsmodels/pyfixest, too slow for `clusteratlas --help`
-    from clusteratlas.causal.did import treatment_from_panel
-
-    rule, extra = _DID_RULES[treatment["rule"]]
+    rule, extra = _DESIGN_RULES[treatment["rule"]]
     try:
         out = treatment_from_panel(
             summary,
@@ -402,7 +401,7 @@ def cluster_regions(summary: Any, treatment: dict[str, Any], year: int, shock_ye
             **extra,
         )
     except ParameterError as error:
-        key = _DID_KEYS.get(error.name, error.name)
+        key = _DESIGN_KEYS.get(error.name, error.name)
         raise ParameterError(key, str(error).split(": ", 1)[1]) from None
     out["treated"] = out["treated"].astype(bool)
     out["region_id"] = out["region_id"].astype(str)

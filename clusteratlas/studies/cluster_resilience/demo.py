@@ -18,7 +18,7 @@ Generative model (documented so the truth is checkable):
    factors around $48k); Q1 payroll = payroll / 4.
 3. Treatment: the base-year (2016) USCM panel is built with :func:`clusteratlas.panel.build_panel`
    and :func:`clusteratlas.studies.cluster_resilience.config.cluster_regions` (over
-   :func:`clusteratlas.causal.did.treatment_from_panel`) applies the configured rule
+   :func:`clusteratlas.panel.design.treatment_from_panel`) applies the configured rule
    (default: cluster strength at or above the median), exactly as the pipeline will.
 4. Outcomes (log scale): ``log Y_it = a_i + lambda_t + effect_t * D_i + e_it``, e ~ N(0, 0.01)
    with the effect paths in :data:`EFFECTS` (0 before the shock). The true DID of a window

@@ -37,6 +37,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from clusteratlas.causal.frames import check_frame
 from clusteratlas.causal.results import EffectResult
 from clusteratlas.errors import EstimationError, InputError, ParameterError
 
@@ -414,8 +415,6 @@ def att_gt(
 
     SE convention: clustered at the unit level by construction (influence function per unit).
     """
-    from clusteratlas.causal.did import check_frame
-
     if est_method not in EST_METHODS:
         raise ParameterError(
             "est_method", f"unknown {est_method!r}", allowed=", ".join(EST_METHODS)

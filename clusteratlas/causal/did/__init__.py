@@ -1,0 +1,47 @@
+"""Difference in differences on regional panels: one front door over the DID estimators.
+
+* :func:`did_2x2` (:mod:`.two_by_two`) -- two groups, two periods (Cho et al. 2024, Eq. 1);
+* :func:`twfe` (:mod:`.twfe`) -- two-way fixed effects;
+* :func:`event_study` (:mod:`.event_study`) -- leads and lags with a joint pre-trend test;
+* :func:`att_gt` / :func:`callaway_santanna` (:mod:`.cs`) -- Callaway and Sant'Anna (2021)
+  group-time effects and their aggregates for staggered adoption;
+* :func:`wild_cluster_bootstrap` (:mod:`clusteratlas.causal.inference`) -- restricted wild
+  cluster bootstrap p-values and CIs for the regression estimators.
+
+Regressions are fitted with pyfixest; standard errors follow fixest's conventions
+(:mod:`clusteratlas.causal.inference.vcov`). With few clusters (50 US states is few) prefer the
+wild bootstrap. Who is treated is a property of the panel: :func:`treatment_from_panel` lives in
+:mod:`clusteratlas.panel.design` and is re-exported here for convenience.
+"""
+
+from clusteratlas.causal.did.cs import AggregateResult, ATTgtResult, att_gt
+from clusteratlas.causal.did.event_study import EventStudyResult, event_study
+from clusteratlas.causal.did.twfe import twfe
+from clusteratlas.causal.did.two_by_two import did_2x2
+from clusteratlas.causal.frames import check_frame
+from clusteratlas.causal.inference.vcov import VCOV_TYPES
+from clusteratlas.causal.inference.wild_bootstrap import (
+    WildBootstrapResult,
+    wild_cluster_bootstrap,
+)
+from clusteratlas.panel.design import TREATMENT_RULES, treatment_from_panel
+
+#: Callaway and Sant'Anna (2021) group-time ATTs under the name users search for.
+callaway_santanna = att_gt
+
+__all__ = [
+    "TREATMENT_RULES",
+    "VCOV_TYPES",
+    "ATTgtResult",
+    "AggregateResult",
+    "EventStudyResult",
+    "WildBootstrapResult",
+    "att_gt",
+    "callaway_santanna",
+    "check_frame",
+    "did_2x2",
+    "event_study",
+    "treatment_from_panel",
+    "twfe",
+    "wild_cluster_bootstrap",
+]

@@ -17,13 +17,13 @@ can use it without an import loop.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from clusteratlas.errors import DataUnavailableError, ParameterError
 from clusteratlas.paths import shared_data_dir
+from clusteratlas.store import file_sha256
 
 
 @dataclass(frozen=True)
@@ -156,15 +156,6 @@ def shared_path(key: str) -> Path | None:
     return None if root is None else root / known(key).relative
 
 
-def file_digest(path: Path) -> str:
-    """SHA-256 of a file's bytes (read in 1 MiB blocks)."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 class Catalog:
     """The known inputs of one data folder (``folder=None``: the shared data folder).
 
@@ -228,4 +219,4 @@ class Catalog:
 
     def digests(self, keys: Iterable[str]) -> dict[str, str]:
         """Content hash of each present input among ``keys`` (absent ones are left out)."""
-        return {key: file_digest(path) for key in keys if (path := self.find(key)) is not None}
+        return {key: file_sha256(path) for key in keys if (path := self.find(key)) is not None}

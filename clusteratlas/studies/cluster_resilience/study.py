@@ -18,10 +18,11 @@ import dataclasses
 from pathlib import Path
 
 from clusteratlas.data import inputs
-from clusteratlas.data.catalog import Catalog, file_digest
+from clusteratlas.data.catalog import Catalog
 from clusteratlas.data.clusters import load_definition
 from clusteratlas.data.shapes import shapes
 from clusteratlas.errors import ClusterAtlasError, ParameterError
+from clusteratlas.store import file_sha256
 from clusteratlas.studies.cluster_resilience.config import (
     Availability,
     RunConfig,
@@ -149,7 +150,7 @@ class ClusterResilience:
         """What identifies the inputs: the hash of every input file (or the demo's seed) and
         of a custom cluster definition, so editing any of them reruns every stage."""
         definition = str(self.config.clusters["definition"]).strip()
-        clusters = definition if definition == "uscm" else file_digest(Path(definition))
+        clusters = definition if definition == "uscm" else file_sha256(Path(definition))
         if self.catalog is None:
             return {"demo": True, "seed": self.seed, "clusters": clusters}
         return {**self.catalog.digests(INPUTS), "clusters": clusters}

@@ -3,7 +3,7 @@
 Each function takes a tidy table and column names and returns one ``<svg class="chart">``
 string. Every data mark carries ``class="pt"`` and a ``<title>`` with its value (hover
 tooltip), and the root carries ``data-points`` (the number of marks), so a test or a user can
-check a chart holds data. :func:`render` dispatches on a :class:`~clusteratlas.web.queries.Section`
+check a chart holds data. :func:`render` dispatches on a :class:`~clusteratlas.web.dashboard.Section`
 chart spec.
 """
 

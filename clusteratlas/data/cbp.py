@@ -844,58 +844,36 @@ def load_cbp_flatfile(
 ) -> int:
     """Stream a CBP flat file into the store, ``chunk_rows`` lines at a time; returns rows added.
 
-    Same result as ``load_into_store(store, counts + totals of parse_cbp_flatfile(path))``
-    - one transaction, a file already loaded (same content hash) is skipped, a region-year
-    already in the store is replaced - but memory holds one part of the file, never all of
-    it, so files larger than memory load.
-
-    How parts stay one load: the first part written to each table carries the file's hash
-    (if the store already has it, that table is skipped); rows of a region first met in this
-    file replace the store's rows of that region-year, rows of a region an earlier part
-    already wrote are added beside them (a row repeated across parts is then a clash, reported
-    with the file's name).
+    Same result as ``load_into_store(store, counts + totals of parse_cbp_flatfile(path),
+    source_file=path)`` - a file already loaded (same content hash) is skipped, a region-year
+    already in the store is replaced, all or nothing - but memory holds one part of the file,
+    never all of it, so files larger than memory load. The parts go to staging tables
+    (committed as they come, see :meth:`clusteratlas.store.Store.stage`), which then move into
+    ``industry_counts`` and ``region_totals`` in one transaction; a row repeated across parts
+    is caught there, by key.
     """
-    path = Path(path)
-    added = 0
-    # per table: region ids written by this load so far; None until the hash was checked
-    written: dict[str, set[str] | None] = {COUNTS_TABLE: None, TOTALS_TABLE: None}
-    skipped: set[str] = set()
-    with store.transaction():
-        for part in iter_cbp_flatfile(
-            path, year=year, geo=geo, source=source, chunk_rows=chunk_rows
-        ):
+    path = guard.check_file(path, what="CBP file")  # before hashing: a FIFO would block
+    if store.loaded(COUNTS_TABLE, path) or store.loaded(TOTALS_TABLE, path):
+        return 0  # both tables are written in one transaction: either one means loaded
+    staging = {table: f"_staging_{table}" for table in (COUNTS_TABLE, TOTALS_TABLE)}
+    staged: list[str] = []
+    for name in staging.values():
+        store.drop(name)  # left over by a load that was killed
+    try:
+        parts = iter_cbp_flatfile(path, year=year, geo=geo, source=source, chunk_rows=chunk_rows)
+        for part in parts:
             for table, rows in ((COUNTS_TABLE, part.counts), (TOTALS_TABLE, part.totals)):
-                if not len(rows) or table in skipped:
-                    continue
-                rows = rows.reset_index(drop=True)
-                seen = written[table]
-                if seen is None:  # first part for this table: it carries the file's hash
-                    n = store.append(
-                        table, rows, key=COUNTS_KEY, replace=COUNTS_REPLACE, source_file=path
-                    )
-                    if n == 0:
-                        skipped.add(table)
-                        continue
-                    written[table] = set(rows["region_id"].unique())
-                    added += n
-                    continue
-                again = rows["region_id"].isin(seen)
-                added += (
-                    store.append(table, rows[~again], key=COUNTS_KEY, replace=COUNTS_REPLACE)
-                    if (~again).any()
-                    else 0
+                if len(rows):
+                    store.stage(staging[table], rows.reset_index(drop=True))
+                    if table not in staged:
+                        staged.append(table)
+        added = 0
+        with store.transaction():
+            for table in staged:
+                added += store.append(
+                    table, staging[table], key=COUNTS_KEY, replace=COUNTS_REPLACE, source_file=path
                 )
-                if again.any():
-                    try:
-                        added += store.append(table, rows[again], key=COUNTS_KEY)
-                    except InputError as error:
-                        raise InputError(
-                            f"a row repeats one of an earlier part of the file: {error.problem}",
-                            path=str(path),
-                            hint="each region x industry may appear once (did two files get "
-                            "concatenated?)",
-                        ) from None
-                seen.update(rows["region_id"].unique())
-            if skipped == {COUNTS_TABLE, TOTALS_TABLE}:
-                break  # loaded before: nothing more to read
-    return added
+        return added
+    finally:
+        for name in staging.values():
+            store.drop(name)

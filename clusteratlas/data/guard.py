@@ -243,7 +243,7 @@ class GuardedStream(io.RawIOBase):
         nul = data.find(b"\0")
         if nul >= 0:
             raise self._fail(
-                f"byte {start + nul:,} is a NUL byte: this is a binary file, not {_a(self.what)} "
+                f"the byte at offset {start + nul:,} is NUL: this is a binary file, not {_a(self.what)} "
                 "(text)",
                 line=self.lines_read + data.count(b"\n", 0, nul) + 1,
                 hint=_binary_hint(self.header or data[:8]),

@@ -149,7 +149,7 @@ def _csv_parts(
             "header line has no commas" + (f" (it is separated by {found!r})" if found else ""),
             path=str(path),
             line=1,
-            hint="CBP files are comma-separated; re-export the file as CSV",
+            hint=f"a comma-separated {what} is expected; re-export the file as CSV",
         )
     next_line = 2
     with guard.open_bytes(path, what=what, limits=limits) as stream:
@@ -191,9 +191,11 @@ def _csv_parts(
             )
 
 
-def _parse_csv(path: Path, columns: frozenset[str] | None = None) -> pd.DataFrame:
+def _parse_csv(
+    path: Path, columns: frozenset[str] | None = None, *, what: str = "CBP file"
+) -> pd.DataFrame:
     """The whole file as a frame of strings (see :func:`_csv_parts`)."""
-    ((frame, _lines),) = list(_csv_parts(path, columns))
+    ((frame, _lines),) = list(_csv_parts(path, columns, what=what))
     return frame
 
 
@@ -850,7 +852,7 @@ def load_cbp_flatfile(
     never all of it, so files larger than memory load. The parts go to staging tables
     (committed as they come, see :meth:`clusteratlas.store.Store.stage`), which then move into
     ``industry_counts`` and ``region_totals`` in one transaction; a row repeated across parts
-    is caught there, by key.
+    is caught there, by key. The staging commits, so call it outside ``store.transaction()``.
     """
     path = guard.check_file(path, what="CBP file")  # before hashing: a FIFO would block
     if store.loaded(COUNTS_TABLE, path) or store.loaded(TOTALS_TABLE, path):

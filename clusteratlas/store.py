@@ -130,7 +130,7 @@ class Store:
     def append(
         self,
         name: str,
-        frame: pd.DataFrame,
+        frame: pd.DataFrame | str,
         *,
         key: Sequence[str],
         replace: Sequence[str] = (),
@@ -138,37 +138,27 @@ class Store:
     ) -> int:
         """Add ``frame`` to table ``name`` in one transaction and return the rows added.
 
-        ``key`` columns must be unique in the result: duplicates inside ``frame`` are an
-        error naming the first one. Existing rows that match ``frame`` on all ``replace``
-        columns (e.g. ``("source", "year", "region_type")``) are deleted first, so reloading
-        a newer copy of a file replaces the old one. With ``source_file``, a file whose
-        content hash was already loaded into ``name`` is skipped (returns 0).
+        ``frame`` is a pandas frame, or the name of a staging table filled by :meth:`stage`
+        (for loads larger than memory). ``key`` columns must be unique in the result:
+        duplicates inside ``frame`` are an error naming the first one. Existing rows that
+        match ``frame`` on all ``replace`` columns (e.g. ``("source", "year",
+        "region_type")``) are deleted first, so reloading a newer copy of a file replaces the
+        old one. With ``source_file``, a file whose content hash was already loaded into
+        ``name`` is skipped (returns 0).
         """
-        duplicated = frame.duplicated(list(key), keep=False)
-        if duplicated.any():
-            first = frame.loc[duplicated, list(key)].iloc[0].to_dict()
-            raise InputError(
-                f"duplicate key {first} in data for table {name!r}",
-                path=str(source_file) if source_file else None,
-                line=int(duplicated.to_numpy().nonzero()[0][0]) + 2 if source_file else None,
-                hint="each key must appear once; remove the repeated rows",
-            )
+        staged = isinstance(frame, str)
+        self._check_duplicates(name, frame, key, source_file)
         digest = file_sha256(source_file) if source_file else None
         with self.transaction() as con:
-            con.execute(
-                f'create table if not exists "{_LOADS_TABLE}" '
-                "(table_name varchar, sha256 varchar, path varchar, rows bigint, "
-                "loaded_at timestamp default current_timestamp)"
-            )
-            if (
-                digest
-                and con.execute(
-                    f'select 1 from "{_LOADS_TABLE}" where table_name = ? and sha256 = ?',
-                    [name, digest],
-                ).fetchall()
-            ):
+            self._create_loads_table()
+            if digest and self._was_loaded(name, digest):
                 return 0
-            con.register("_incoming", frame)
+            if staged:
+                con.execute(f"create or replace temp view _incoming as select * from {_q(frame)}")
+                rows = con.execute("select count(*) from _incoming").fetchall()[0][0]
+            else:
+                con.register("_incoming", frame)
+                rows = len(frame)
             try:
                 exists = con.execute(
                     "select count(*) from information_schema.tables where table_name = ?", [name]
@@ -196,14 +186,91 @@ class Store:
                     )
                 con.execute(f'insert into "{name}" by name select * from _incoming')
             finally:
-                con.unregister("_incoming")
+                if staged:
+                    con.execute("drop view if exists _incoming")
+                else:
+                    con.unregister("_incoming")
             if digest:
                 con.execute(
                     f'insert into "{_LOADS_TABLE}" (table_name, sha256, path, rows) '
                     "values (?, ?, ?, ?)",
-                    [name, digest, str(source_file), len(frame)],
+                    [name, digest, str(source_file), rows],
                 )
-        return len(frame)
+        return rows
+
+    def _check_duplicates(
+        self,
+        name: str,
+        frame: pd.DataFrame | str,
+        key: Sequence[str],
+        source_file: str | Path | None,
+    ) -> None:
+        """Duplicate ``key`` rows in the incoming data: an error naming the first (and, for a
+        frame read from a file, its line)."""
+        if isinstance(frame, str):
+            columns = ", ".join(map(_q, key))
+            first = self.con.execute(
+                f"select {columns} from {_q(frame)} group by {columns} having count(*) > 1 limit 1"
+            ).fetchall()
+            line = None
+            first = dict(zip(key, first[0], strict=True)) if first else None
+        else:
+            duplicated = frame.duplicated(list(key), keep=False)
+            first = frame.loc[duplicated, list(key)].iloc[0].to_dict() if duplicated.any() else None
+            line = int(duplicated.to_numpy().nonzero()[0][0]) + 2 if first and source_file else None
+        if first:
+            raise InputError(
+                f"duplicate key {first} in data for table {name!r}",
+                path=str(source_file) if source_file else None,
+                line=line,
+                hint="each key must appear once; remove the repeated rows",
+            )
+
+    def _create_loads_table(self) -> None:
+        self.con.execute(
+            f'create table if not exists "{_LOADS_TABLE}" '
+            "(table_name varchar, sha256 varchar, path varchar, rows bigint, "
+            "loaded_at timestamp default current_timestamp)"
+        )
+
+    def _was_loaded(self, name: str, digest: str) -> bool:
+        return bool(
+            self.con.execute(
+                f'select 1 from "{_LOADS_TABLE}" where table_name = ? and sha256 = ?',
+                [name, digest],
+            ).fetchall()
+        )
+
+    def loaded(self, name: str, source_file: str | Path) -> bool:
+        """Whether ``source_file`` (by content hash) was already loaded into table ``name``."""
+        with self.transaction():
+            self._create_loads_table()
+            return self._was_loaded(name, file_sha256(source_file))
+
+    # -- staging: loads larger than memory ----------------------------------------------------
+    def stage(self, staging: str, frame: pd.DataFrame) -> None:
+        """Add ``frame`` to the staging table ``staging`` (created on first use), committed
+        at once, outside any transaction; :meth:`append` then moves it into its table in one.
+
+        Why: DuckDB keeps every frame a transaction read alive until it commits, so a file
+        appended part by part inside one transaction would hold all of its parts in memory.
+        Name staging tables with a leading ``_`` (hidden from :meth:`tables`) and
+        :meth:`drop` them afterwards.
+        """
+        if self._depth:
+            raise RuntimeError("stage() commits at once: call it outside a transaction")
+        self.con.register("_staging_part", frame)
+        try:
+            self.con.execute(
+                f"create table if not exists {_q(staging)} as select * from _staging_part limit 0"
+            )
+            self.con.execute(f"insert into {_q(staging)} by name select * from _staging_part")
+        finally:
+            self.con.unregister("_staging_part")
+
+    def drop(self, name: str) -> None:
+        """Drop table ``name`` if it exists."""
+        self.con.execute(f"drop table if exists {_q(name)}")
 
 
 def _q(column: str) -> str:

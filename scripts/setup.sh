@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Install everything clusteratlas needs on a fresh Debian machine (idempotent).
+# Install everything clusteratlas needs on a fresh Debian machine (idempotent, quick when done).
 #   - Debian packages: Java (Spark), Chromium + driver (report rendering and browser tests)
-#   - the package itself with its test dependencies
+#   - the package itself with its test dependencies, at the exact versions of the lock
+#     requirements/constraints.txt (the set the test suite last passed with; refresh it with
+#     `bash scripts/lock.sh`). Users who only want the package: `pip install clusteratlas`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -16,5 +18,12 @@ if [ ${#need_apt[@]} -gt 0 ]; then
 fi
 
 PYTHON=${PYTHON:-python3}
-echo "setup: installing clusteratlas and its test dependencies"
-$PYTHON -m pip install --disable-pip-version-check --root-user-action=ignore -q -e '.[dev]'
+LOCK=requirements/constraints.txt
+# a set-up machine costs no pip run: the check compares installed versions with the lock
+if $PYTHON scripts/lock.py check 2>/dev/null; then
+  echo "setup: the installed packages match $LOCK"
+else
+  echo "setup: installing clusteratlas and its test dependencies at the versions in $LOCK"
+  $PYTHON -m pip install --disable-pip-version-check --root-user-action=ignore -q \
+    -c "$LOCK" -e '.[dev]'
+fi

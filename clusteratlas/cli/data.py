@@ -45,11 +45,12 @@ def _report(rows: list[tuple[str, str, int]]) -> None:
 
 def _detect_cbp(path: Path) -> str:
     """Which CBP reader fits ``path``: by file name first, then by header."""
-    from clusteratlas.data.cbp import _FILE_NAME, _read_text
+    from clusteratlas.data import guard
+    from clusteratlas.data.cbp import _FILE_NAME, LIMITS
 
     if _FILE_NAME.search(path.name):
         return "flatfile"
-    header = _read_text(path).split("\n", 1)[0].lower().replace('"', "")
+    header = guard.first_line(path, what="CBP file", limits=LIMITS).lower().replace('"', "")
     columns = [c.strip() for c in header.split(",")]
     if "employment_march" in columns:
         if "naics" in columns:
@@ -62,13 +63,10 @@ def _detect_cbp(path: Path) -> str:
     return "api"
 
 
-def _read_cbp(path: Path, year: int | None, geo: str | None) -> pd.DataFrame:
+def _read_cbp(path: Path, kind: str, year: int | None) -> pd.DataFrame:
+    """A CBP file that is not a flat file (those stream into the store) as one frame."""
     from clusteratlas.data import cbp
 
-    kind = _detect_cbp(path)
-    if kind == "flatfile":
-        parsed = cbp.parse_cbp_flatfile(path, year=year, geo=geo)
-        return pd.concat([parsed.counts, parsed.totals], ignore_index=True)
     if kind == "setzler_industry":
         return cbp.read_setzler_national_industry(path)
     if kind == "setzler_county":
@@ -97,20 +95,21 @@ def load_cbp(
     year: int | None = typer.Option(None, help="Reference year when the file name lacks it."),
     geo: str | None = typer.Option(None, help="nation, state, county or msa (flat files)."),
 ) -> None:
-    """Load County Business Patterns files into industry_counts and region_totals."""
-    from clusteratlas.data.cbp import load_into_store
+    """Load County Business Patterns files into industry_counts and region_totals.
+
+    Flat files stream into the store (memory holds one part of a file, whatever its size).
+    """
+    from clusteratlas.data.cbp import load_cbp_flatfile, load_into_store
 
     rows = []
     with Store(store) as db:
         for path in track(paths, description="loading CBP", console=console):
-            frame = _read_cbp(path, year, geo)
-            rows.append(
-                (
-                    path.name,
-                    "industry_counts/region_totals",
-                    load_into_store(db, frame, source_file=path),
-                )
-            )
+            kind = _detect_cbp(path)
+            if kind == "flatfile":
+                added = load_cbp_flatfile(db, path, year=year, geo=geo)
+            else:
+                added = load_into_store(db, _read_cbp(path, kind, year), source_file=path)
+            rows.append((path.name, "industry_counts/region_totals", added))
     _report(rows)
 
 
@@ -256,11 +255,9 @@ def fetch_cbp_command(
         for one_year in track(year, description="fetching CBP", console=console):
             if flat:
                 path = fetcher.fetch(cbp_flatfile_url(one_year, geo), refresh=refresh)
-                parsed = cbp.parse_cbp_flatfile(
-                    path, year=one_year, geo="nation" if geo == "us" else geo
+                added = cbp.load_cbp_flatfile(
+                    db, path, year=one_year, geo="nation" if geo == "us" else geo
                 )
-                frame = pd.concat([parsed.counts, parsed.totals], ignore_index=True)
-                added = cbp.load_into_store(db, frame, source_file=path)
             else:
                 frame = fetch_cbp(
                     one_year, geo, fetcher=fetcher, refresh=refresh, include_totals=True

@@ -21,17 +21,18 @@ dropped: they are not a clusteratlas region type.
 from __future__ import annotations
 
 import csv
-import gzip
 import io
 import json
 import os
 import warnings
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from clusteratlas.data import guard
 from clusteratlas.data.fetch import Fetcher, with_params
 from clusteratlas.errors import DataUnavailableError, InputError, ParameterError
 from clusteratlas.schema import OUTCOMES, conform
@@ -48,11 +49,16 @@ BEA_API_URL = "https://apps.bea.gov/api/data"
 _UNITS = {"millions of current dollars": "USD_million", "thousands of dollars": "USD_thousand"}
 
 
-def _open_text(path: Path) -> io.TextIOBase:
-    """BEA downloads are latin-1; the shared copy is gzipped."""
-    if path.suffix == ".gz":
-        return gzip.open(path, "rt", encoding="latin-1", newline="")
-    return open(path, encoding="latin-1", newline="")  # noqa: SIM115 - closed by the caller's with
+#: BEA CSVs stream line by line (no size bound); their lines are under 1 kB (GeoFIPS, names,
+#: 8 fixed columns and one per year) and the widest table has a few dozen columns.
+LIMITS = guard.Limits(max_bytes=None, max_line_bytes=64 * guard.KiB, max_columns=500)
+
+
+@contextmanager
+def _open_text(path: Path) -> Iterator[io.TextIOBase]:
+    """BEA downloads are latin-1; the shared copy is gzipped. Read under :data:`LIMITS`."""
+    with guard.open_bytes(path, what="BEA regional CSV", limits=LIMITS) as stream:
+        yield io.TextIOWrapper(io.BufferedReader(stream), encoding="latin-1", newline="")
 
 
 def region_of_geofips(geofips: str) -> tuple[str, str] | None:
@@ -288,7 +294,7 @@ def fetch_bea_gdp(
             "and use read_gdp_csv)"
         ) from None
     try:
-        return parse_bea_api_json(path.read_text(encoding="utf-8"), outcome=outcome)
+        return parse_bea_api_json(guard.read_json(path, what="BEA API answer"), outcome=outcome)
     except (InputError, json.JSONDecodeError) as error:
         path.unlink(missing_ok=True)  # an error answer must not be served from the cache later
         # BEA may echo the request (with the key) in its error text

@@ -23,10 +23,8 @@ Payroll is in $1,000 as published; setzler's dollar payrolls are divided by 1,00
 from __future__ import annotations
 
 import csv
-import gzip
-import io
 import re
-import zipfile
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -35,6 +33,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from clusteratlas.data import guard
 from clusteratlas.data.clusters import census_naics_vintage
 from clusteratlas.errors import InputError, ParameterError
 from clusteratlas.schema import INDUSTRY_COUNTS, conform
@@ -114,87 +113,89 @@ class CbpFile:
 
 
 # -- file access ------------------------------------------------------------------------------
-def _read_text(path: Path) -> str:
-    """The file's text, from plain, .gz or .zip (first .txt/.csv member) files."""
-    if not path.exists():
-        raise InputError("file not found", path=str(path))
-    try:
-        if path.suffix.lower() == ".zip":
-            with zipfile.ZipFile(path) as archive:
-                members = [n for n in archive.namelist() if n.lower().endswith((".txt", ".csv"))]
-                if not members:
-                    raise InputError("zip archive holds no .txt or .csv file", path=str(path))
-                data = archive.read(members[0])
-        elif path.suffix.lower() == ".gz":
-            with gzip.open(path, "rb") as handle:
-                data = handle.read()
-        else:
-            data = path.read_bytes()
-    except (zipfile.BadZipFile, EOFError, OSError) as error:
-        raise InputError(
-            f"cannot read the file ({error}); it may be truncated or not a CBP file", path=str(path)
-        ) from None
-    return data.decode("latin-1")
+#: Rows parsed at a time when a CBP flat file streams: a part takes about 100 MB in pandas,
+#: whatever the size of the file.
+CHUNK_ROWS = 200_000
+#: Bounds on the CBP-family files (flat files, API extracts, setzler files, clustermapping.us
+#: downloads): their lines are 50-2,000 bytes and their headers have at most a few hundred
+#: columns. Readers that hold a file whole accept 2 GiB of text (about 4 GiB in pandas);
+#: flat files stream and have no size bound.
+LIMITS = guard.Limits(max_bytes=2 * guard.GiB, max_line_bytes=64 * guard.KiB, max_columns=1000)
+_STREAM_LIMITS = LIMITS.but(max_bytes=None)
 
 
-def _parse_csv(text: str, path: Path, columns: frozenset[str] | None = None) -> pd.DataFrame:
-    """Comma-separated text -> frame of strings; structural problems name the line.
+def _csv_parts(
+    path: Path,
+    columns: frozenset[str] | None = None,
+    *,
+    chunk_rows: int | None = None,
+    limits: guard.Limits = LIMITS,
+    what: str = "CBP file",
+) -> Iterator[tuple[pd.DataFrame, pd.Series]]:
+    """Comma-separated file -> frames of strings with their file line numbers, structural
+    problems naming the line; the whole file at once, or ``chunk_rows`` rows at a time.
 
-    ``columns`` (lower-case names) restricts parsing to the columns a reader uses: CBP files
-    carry a dozen size-class columns nobody here needs, and skipping them halves the time.
+    Reads plain, ``.gz`` or ``.zip`` (first .txt/.csv member) files, latin-1, under
+    ``limits`` (:mod:`clusteratlas.data.guard`). ``columns`` (lower-case names) restricts
+    parsing to the columns a reader uses: CBP files carry a dozen size-class columns nobody
+    here needs, and skipping them halves the time.
     """
-    if not text.strip():
+    header = guard.first_line(path, what=what, limits=limits)
+    if not header.strip():
         raise InputError("the file is empty", path=str(path))
-    header = text.split("\n", 1)[0]
     if "," not in header:
         found = next((d for d in ("\t", ";", "|") if d in header), None)
         raise InputError(
             "header line has no commas" + (f" (it is separated by {found!r})" if found else ""),
             path=str(path),
             line=1,
-            hint="CBP files are comma-separated; re-export the file as CSV",
+            hint=f"a comma-separated {what} is expected; re-export the file as CSV",
         )
-    try:
-        frame = pd.read_csv(
-            io.StringIO(text),
+    next_line = 2
+    with guard.open_bytes(path, what=what, limits=limits) as stream:
+        parts = guard.csv_chunks(
+            stream,
+            chunksize=chunk_rows,
+            hint="a line has more fields than the header",
             dtype=str,
             keep_default_na=False,
             na_filter=False,
             quoting=csv.QUOTE_MINIMAL,
+            encoding="latin-1",
             usecols=(lambda name: name.strip().strip('"').lower() in columns) if columns else None,
         )
-    except pd.errors.ParserError as error:
-        match = re.search(r"line (\d+)", str(error))
-        raise InputError(
-            f"malformed CSV: {error}",
-            path=str(path),
-            line=int(match.group(1)) if match else None,
-            hint="a line has more fields than the header",
-        ) from None
-    frame.columns = [str(c).strip().strip('"').lower() for c in frame.columns]
-    last = frame.columns[-1]
-    if len(frame):
-        short = frame[last].isna()
-        if short.any():
-            line = int(np.flatnonzero(short.to_numpy())[0]) + 2
-            raise InputError(
-                f"line has fewer fields than the header (the file looks truncated at line {line})",
-                path=str(path),
-                line=line,
-                column=last,
-                hint="download the file again",
-            )
-    if not text.endswith("\n") and len(frame):
-        # a file cut mid-line still parses; a missing final newline with a short last
-        # field is the usual sign of an interrupted download
-        tail = text.rsplit("\n", 1)[-1]
-        if tail.count(",") < header.count(","):
+        for frame in parts:
+            frame.columns = [str(c).strip().strip('"').lower() for c in frame.columns]
+            lines = pd.Series(np.arange(next_line, next_line + len(frame)), index=frame.index)
+            last = frame.columns[-1]
+            short = frame[last].isna()
+            if short.any():
+                line = int(lines[short].iloc[0])
+                raise InputError(
+                    f"line has fewer fields than the header (the file looks truncated at line {line})",
+                    path=str(path),
+                    line=line,
+                    column=last,
+                    hint="download the file again",
+                )
+            next_line += len(frame)
+            yield frame, lines
+        # a file cut mid-line still parses; a missing final newline with a short last field
+        # is the usual sign of an interrupted download
+        if next_line > 2 and stream.tail and stream.tail.count(b",") < header.count(","):
             raise InputError(
                 "the last line is incomplete (file truncated)",
                 path=str(path),
-                line=len(frame) + 1,
+                line=next_line - 1,
                 hint="download the file again",
             )
+
+
+def _parse_csv(
+    path: Path, columns: frozenset[str] | None = None, *, what: str = "CBP file"
+) -> pd.DataFrame:
+    """The whole file as a frame of strings (see :func:`_csv_parts`)."""
+    ((frame, _lines),) = list(_csv_parts(path, columns, what=what))
     return frame
 
 
@@ -274,27 +275,67 @@ def parse_cbp_flatfile(
     """Parse one CBP flat file into industry counts, totals and drop counts.
 
     ``year`` and ``geo`` ("nation", "state", "county", "msa") come from the file name
-    (``cbp16co.txt``) when not given; ``geo`` falls back on the columns present.
+    (``cbp16co.txt``) when not given; ``geo`` falls back on the columns present. The file is
+    parsed :data:`CHUNK_ROWS` lines at a time, so memory holds the result and one part of the
+    text; :func:`load_cbp_flatfile` streams a file into the store without holding the result.
+    """
+    parts = list(iter_cbp_flatfile(path, year=year, geo=geo, source=source))
+    counts = pd.concat([p.counts for p in parts])
+    totals = pd.concat([p.totals for p in parts])
+    if len(parts) > 1:  # each part was checked alone
+        _check_unique(pd.concat([counts, totals]), Path(path))
+    dropped: dict[str, int] = {}
+    for part in parts:
+        for reason, n in part.dropped.items():
+            dropped[reason] = dropped.get(reason, 0) + n
+    return CbpFile(
+        counts=counts.reset_index(drop=True), totals=totals.reset_index(drop=True), dropped=dropped
+    )
+
+
+def iter_cbp_flatfile(
+    path: str | Path,
+    *,
+    year: int | None = None,
+    geo: str | None = None,
+    source: str = "cbp",
+    chunk_rows: int = CHUNK_ROWS,
+) -> Iterator[CbpFile]:
+    """A CBP flat file parsed ``chunk_rows`` lines at a time, as one :class:`CbpFile` per part.
+
+    The parts' frames are indexed by the file line of each row; ``year``, ``geo`` and
+    ``source`` as in :func:`parse_cbp_flatfile`. Each part is checked alone (a row repeated
+    across parts is caught by whoever joins them).
     """
     path = Path(path)
     year, geo = _year_and_geo(path, year, geo)
     vintage = _vintage(year, path)
-    frame = _parse_csv(_read_text(path), path, _FLATFILE_COLUMNS)
-    lines = pd.Series(np.arange(2, len(frame) + 2), index=frame.index)
-    if geo is None:
-        geo = (
-            "county"
-            if "fipscty" in frame.columns
-            else "msa"
-            if "msa" in frame.columns
-            else "state"
-            if "fipstate" in frame.columns
-            else "nation"
+    parts = _csv_parts(path, _FLATFILE_COLUMNS, chunk_rows=chunk_rows, limits=_STREAM_LIMITS)
+    for frame, lines in parts:
+        if geo is None:
+            geo = (
+                "county"
+                if "fipscty" in frame.columns
+                else "msa"
+                if "msa" in frame.columns
+                else "state"
+                if "fipstate" in frame.columns
+                else "nation"
+            )
+        if geo not in _GEO_CODES.values():
+            raise ParameterError(
+                "geo", f"{geo!r} is not a CBP geography", allowed="nation, state, county, msa"
+            )
+        yield _flatfile_part(
+            frame, lines, path=path, year=year, geo=geo, vintage=vintage, source=source
         )
-    if geo not in _GEO_CODES.values():
-        raise ParameterError(
-            "geo", f"{geo!r} is not a CBP geography", allowed="nation, state, county, msa"
-        )
+
+
+def _flatfile_part(
+    frame: pd.DataFrame, lines: pd.Series, *, path: Path, year: int, geo: str, vintage: int,
+    source: str,
+) -> CbpFile:  # fmt: skip
+    """USCM row rules on one part of a flat file; frames indexed by file line."""
     naics_col = _column(frame, ("naics",), path=path)
     emp_col = _column(frame, ("emp",), path=path)
     est_col = _column(frame, ("est", "estab"), path=path)
@@ -407,9 +448,8 @@ def parse_cbp_flatfile(
     out = conform(out, INDUSTRY_COUNTS, what=f"CBP file {path}")
     out.index = lines.to_numpy()
     _check_unique(out, path)
-    totals = out[out["naics"] == "total"].reset_index(drop=True)
-    counts = out[out["naics"] != "total"].reset_index(drop=True)
-    return CbpFile(counts=counts, totals=totals, dropped=dropped)
+    is_total_row = out["naics"] == "total"
+    return CbpFile(counts=out[~is_total_row], totals=out[is_total_row], dropped=dropped)
 
 
 def read_cbp_flatfile(
@@ -467,7 +507,7 @@ def read_cbp_api_csv(
     from clusteratlas.data.geo import STATE_POSTAL_TO_FIPS
 
     path = Path(path)
-    frame = _parse_csv(_read_text(path), path)
+    frame = _parse_csv(path)
     if year is None:
         found = re.findall(r"(?<!\d)(19\d{2}|20\d{2})(?!\d)", path.name)
         if "year" in frame.columns and len(frame):
@@ -598,7 +638,7 @@ def _read_setzler(
     path: str | Path, needed: tuple[str, ...]
 ) -> tuple[pd.DataFrame, pd.Series, Path]:
     path = Path(path)
-    frame = _parse_csv(_read_text(path), path)
+    frame = _parse_csv(path)
     for column in needed:
         _column(frame, (column,), path=path)
     lines = pd.Series(np.arange(2, len(frame) + 2), index=frame.index)
@@ -793,3 +833,49 @@ def load_into_store(store, frame: pd.DataFrame, *, source_file: str | Path | Non
                     source_file=source_file,
                 )
     return added
+
+
+def load_cbp_flatfile(
+    store,
+    path: str | Path,
+    *,
+    year: int | None = None,
+    geo: str | None = None,
+    source: str = "cbp",
+    chunk_rows: int = CHUNK_ROWS,
+) -> int:
+    """Stream a CBP flat file into the store, ``chunk_rows`` lines at a time; returns rows added.
+
+    Same result as ``load_into_store(store, counts + totals of parse_cbp_flatfile(path),
+    source_file=path)`` - a file already loaded (same content hash) is skipped, a region-year
+    already in the store is replaced, all or nothing - but memory holds one part of the file,
+    never all of it, so files larger than memory load. The parts go to staging tables
+    (committed as they come, see :meth:`clusteratlas.store.Store.stage`), which then move into
+    ``industry_counts`` and ``region_totals`` in one transaction; a row repeated across parts
+    is caught there, by key. The staging commits, so call it outside ``store.transaction()``.
+    """
+    path = guard.check_file(path, what="CBP file")  # before hashing: a FIFO would block
+    if store.loaded(COUNTS_TABLE, path) or store.loaded(TOTALS_TABLE, path):
+        return 0  # both tables are written in one transaction: either one means loaded
+    staging = {table: f"_staging_{table}" for table in (COUNTS_TABLE, TOTALS_TABLE)}
+    staged: list[str] = []
+    for name in staging.values():
+        store.drop(name)  # left over by a load that was killed
+    try:
+        parts = iter_cbp_flatfile(path, year=year, geo=geo, source=source, chunk_rows=chunk_rows)
+        for part in parts:
+            for table, rows in ((COUNTS_TABLE, part.counts), (TOTALS_TABLE, part.totals)):
+                if len(rows):
+                    store.stage(staging[table], rows.reset_index(drop=True))
+                    if table not in staged:
+                        staged.append(table)
+        added = 0
+        with store.transaction():
+            for table in staged:
+                added += store.append(
+                    table, staging[table], key=COUNTS_KEY, replace=COUNTS_REPLACE, source_file=path
+                )
+        return added
+    finally:
+        for name in staging.values():
+            store.drop(name)

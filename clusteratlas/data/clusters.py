@@ -20,9 +20,13 @@ from pathlib import Path
 
 import pandas as pd
 
-from clusteratlas.data import catalog
+from clusteratlas.data import catalog, guard
 from clusteratlas.errors import DataUnavailableError, InputError, ParameterError
 from clusteratlas.schema import CLUSTER_DEFINITIONS, conform
+
+#: Definition, concordance and relatedness files are small (the USCM ones 0.1-0.5 MB: one row
+#: per industry or cluster pair); 64 MiB leaves room for any country's code list.
+LIMITS = guard.Limits(max_bytes=64 * guard.MiB, max_line_bytes=64 * guard.KiB, max_columns=200)
 
 #: NAICS vintages for which the USCM definitions exist.
 USCM_VINTAGES = (1997, 2002, 2007, 2012, 2017)
@@ -83,6 +87,11 @@ def _clusters_dir(path: str | Path | None) -> Path:
     return default.parent
 
 
+def _read(path: Path, **kwargs) -> pd.DataFrame:
+    """A definition-sized CSV, read under :data:`LIMITS`."""
+    return guard.read_csv(path, what="cluster definition file", limits=LIMITS, **kwargs)
+
+
 def _file(folder: Path, key: object) -> Path:
     target = folder / catalog.file_name(_USCM_FILES[key])  # type: ignore[index]
     if not target.exists():
@@ -118,7 +127,7 @@ def load_definition(
         )
     folder = _clusters_dir(path)
     if naics_vintage == 2012:
-        raw = pd.read_csv(_file(folder, 2012), dtype=str, keep_default_na=False)
+        raw = _read(_file(folder, 2012), dtype=str, keep_default_na=False)
         frame = pd.DataFrame(
             {
                 "naics": raw["naics2012"],
@@ -130,7 +139,7 @@ def load_definition(
             }
         )
     elif naics_vintage == 2017:
-        raw = pd.read_csv(_file(folder, 2017), dtype=str, keep_default_na=False)
+        raw = _read(_file(folder, 2017), dtype=str, keep_default_na=False)
         raw = raw[raw["cluster_code"] != ""]
         frame = pd.DataFrame(
             {
@@ -167,10 +176,17 @@ def load_definitions_for(
 
 
 def _uscm_from_api_dump(folder: Path, vintage: int) -> pd.DataFrame:
-    records = json.loads(_file(folder, "json").read_text(encoding="utf-8"))["clusters"]
-    sub2012 = pd.read_csv(_file(folder, 2012), dtype=str, keep_default_na=False).set_index(
-        "naics2012"
-    )
+    dump = _file(folder, "json")
+    try:
+        records = guard.read_json(
+            dump, what="clustermapping.us API dump", max_bytes=LIMITS.max_bytes
+        )["clusters"]
+    except (json.JSONDecodeError, KeyError, TypeError) as error:
+        raise InputError(
+            f"not the clustermapping.us cluster library dump ({type(error).__name__}: {error})",
+            path=str(dump),
+        ) from None
+    sub2012 = _read(_file(folder, 2012), dtype=str, keep_default_na=False).set_index("naics2012")
     rows = []
     for record in records:
         for code in record[f"naics_{vintage}"]:
@@ -214,12 +230,7 @@ def read_definition_csv(
     name and one traded flag.
     """
     path = Path(path)
-    if not path.exists():
-        raise InputError("file not found", path=str(path))
-    try:
-        raw = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True)
-    except (pd.errors.ParserError, UnicodeDecodeError) as error:
-        raise InputError(f"cannot parse as CSV: {error}", path=str(path)) from None
+    raw = _read(path, dtype=str, keep_default_na=False, skipinitialspace=True)
     raw.columns = [str(c).strip().lower() for c in raw.columns]
     raw = raw.rename(columns={"industry": "naics", "industry_code": "naics", "code": "naics"})
     for needed in ("naics", "cluster_code", "cluster_name"):
@@ -331,7 +342,7 @@ def read_naics_2012_2017(path: str | Path | None = None) -> pd.DataFrame:
     rows. ``path`` is the file itself, or ``None`` for the shared copy.
     """
     file = Path(path) if path is not None else _file(_clusters_dir(None), "concordance")
-    raw = pd.read_csv(file, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    raw = _read(file, dtype=str, keep_default_na=False, encoding="utf-8-sig")
     columns = list(raw.columns)
     if len(columns) < 4 or "2012" not in columns[0] or "2017" not in columns[2]:
         raise InputError(
@@ -398,7 +409,7 @@ def read_related_pairs(path: str | Path | None = None) -> pd.DataFrame:
     (``occupation_pct``).
     """
     file = Path(path) if path is not None else _file(_clusters_dir(None), "related")
-    raw = pd.read_csv(file, dtype={"clustera": str, "clusterb": str})
+    raw = _read(file, dtype={"clustera": str, "clusterb": str})
     needed = ["clustera", "clusterb", "cluster_name", "cluster_name_2", "rel_all_90_v3", "cr_all"]
     for column in needed:
         if column not in raw.columns:

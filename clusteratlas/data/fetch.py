@@ -30,7 +30,8 @@ from urllib.parse import parse_qsl, quote, quote_plus, urlencode, urlsplit, urlu
 import requests
 
 from clusteratlas.atomic import atomic_path
-from clusteratlas.errors import DataUnavailableError
+from clusteratlas.data import guard
+from clusteratlas.errors import DataUnavailableError, InputError
 from clusteratlas.paths import cache_dir
 
 log = logging.getLogger(__name__)
@@ -136,6 +137,10 @@ class Fetcher:
     progress: bool = False
     #: extra secret query parameters, on top of :data:`SECRET_PARAMS`
     secret_params: Iterable[str] = ()
+    #: largest download kept, in bytes: a server sending more (a broken mirror, a hostile
+    #: answer) cannot fill the disk. The largest public files fetched here are CBP county
+    #: flat-file zips (~60 MB) and all-county CBP API answers (~150 MB).
+    max_bytes: int = 4 * guard.GiB
 
     def __post_init__(self) -> None:
         self.cache = Path(self.cache) if self.cache is not None else cache_dir() / "http"
@@ -196,7 +201,7 @@ class Fetcher:
                             url,
                             f"HTTP {response.status_code}{' (' + detail + ')' if detail else ''}",
                         )
-                    self._save(response, target)
+                    self._save(response, target, url)
                     return target
             except (
                 requests.ConnectionError,
@@ -209,8 +214,10 @@ class Fetcher:
             url, f"download failed after {self.retries + 1} attempts ({last_error})"
         )
 
-    def _save(self, response: requests.Response, target: Path) -> None:
+    def _save(self, response: requests.Response, target: Path, url: str) -> None:
         total = int(response.headers.get("Content-Length") or 0) or None
+        if total is not None and total > self.max_bytes:
+            raise self._too_big(url, total)
         bar = None
         if self.progress:
             from tqdm import tqdm
@@ -222,6 +229,8 @@ class Fetcher:
                 for chunk in response.iter_content(chunk_size=1 << 16):
                     handle.write(chunk)
                     received += len(chunk)
+                    if received > self.max_bytes:  # the temporary file is discarded
+                        raise self._too_big(url, received)
                     if bar is not None:
                         bar.update(len(chunk))
                 if total is not None and received != total:
@@ -232,16 +241,37 @@ class Fetcher:
             if bar is not None:
                 bar.close()
 
+    def _too_big(self, url: str, size: int) -> DataUnavailableError:
+        return self._unavailable(
+            url,
+            f"the server sends {size:,} bytes or more, over the {self.max_bytes:,}-byte limit "
+            "(Fetcher.max_bytes); nothing was kept",
+        )
+
     def get_json(
         self, url: str, *, params: Mapping[str, object] | None = None, refresh: bool = False
     ):
-        """Parsed JSON of ``url`` plus ``params`` (cached like any file)."""
+        """Parsed JSON of ``url`` plus ``params`` (cached like any file).
+
+        The cached answer is read under :func:`clusteratlas.data.guard.read_json`'s bounds; an
+        answer that breaks them (too large, binary, nested too deeply) is an
+        :class:`InputError`, and an answer that is not JSON a
+        :class:`DataUnavailableError`. Either way the cached copy is removed.
+        """
         import json
 
         url = with_params(url, params)
         path = self.fetch(url, refresh=refresh)
         try:
-            return json.loads(path.read_text(encoding="utf-8"))
+            return guard.read_json(path, what="API answer")
+        except InputError as error:
+            path.unlink(missing_ok=True)  # a bad cached answer must not poison later runs
+            raise InputError(
+                f"{error.problem}; the cached copy was removed",
+                path=error.path,
+                line=error.line,
+                hint=f"it came from {_display_url(url, self._secret)}",
+            ) from None
         except json.JSONDecodeError as error:
             path.unlink(missing_ok=True)  # a bad cached answer must not poison later runs
             raise DataUnavailableError(

@@ -21,9 +21,13 @@ from pathlib import Path
 
 import pandas as pd
 
-from clusteratlas.data import catalog
+from clusteratlas.data import catalog, guard
 from clusteratlas.errors import DataUnavailableError, InputError
 from clusteratlas.schema import REGION_MEMBERS, REGIONS, conform
+
+#: Geography files are crosswalk-sized (the national ones 0.2-2 MB); a custom region file
+#: lists counties. 256 MiB of text is far beyond any of them.
+LIMITS = guard.Limits(max_bytes=256 * guard.MiB, max_line_bytes=64 * guard.KiB, max_columns=200)
 
 STATE_POSTAL_TO_FIPS = {
     "AL": "01", "AK": "02", "AZ": "04", "AR": "05", "CA": "06", "CO": "08", "CT": "09",
@@ -120,6 +124,11 @@ def _shared(key: str, path: str | Path | None) -> Path:
     return target
 
 
+def _read(path: Path, **kwargs) -> pd.DataFrame:
+    """A crosswalk-sized CSV, read under :data:`LIMITS`."""
+    return guard.read_csv(path, what="geography file", limits=LIMITS, **kwargs)
+
+
 def _fips(series: pd.Series, width: int) -> pd.Series:
     return series.astype(str).str.strip().str.zfill(width)
 
@@ -127,7 +136,7 @@ def _fips(series: pd.Series, width: int) -> pd.Series:
 # -- names --------------------------------------------------------------------------------------
 def _geocodes(path: str | Path | None) -> pd.DataFrame:
     file = _shared("geocodes", path)
-    raw = pd.read_csv(file, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    raw = _read(file, dtype=str, keep_default_na=False, encoding="utf-8-sig")
     if raw.shape[1] < 7 or "summary" not in raw.columns[0].lower():
         raise InputError("not a Census all-geocodes file", path=str(file), line=1)
     raw = raw.iloc[:, :7]
@@ -203,7 +212,7 @@ def read_county_cbsa(
     module docstring), so Connecticut is not lost from 2022 metro aggregates.
     """
     file = _shared("cbsa_delineation", path)
-    raw = pd.read_csv(file, dtype=str, keep_default_na=False)
+    raw = _read(file, dtype=str, keep_default_na=False)
     for column in ("CBSA Code", "FIPS State Code", "FIPS County Code"):
         if column not in raw.columns:
             raise InputError(f"missing column {column!r}", path=str(file), line=1, column=column)
@@ -223,7 +232,7 @@ def read_county_cbsa(
 def cbsa_regions(path: str | Path | None = None) -> pd.DataFrame:
     """CBSA names as :data:`schema.REGIONS` (state_fips = the principal county's state)."""
     file = _shared("cbsa_delineation", path)
-    raw = pd.read_csv(file, dtype=str, keep_default_na=False)
+    raw = _read(file, dtype=str, keep_default_na=False)
     raw = raw[raw["CBSA Code"].str.fullmatch(r"\d{5}")].drop_duplicates("CBSA Code")
     frame = pd.DataFrame(
         {
@@ -238,7 +247,7 @@ def cbsa_regions(path: str | Path | None = None) -> pd.DataFrame:
 
 def _ea_raw(path: str | Path | None) -> tuple[pd.DataFrame, Path]:
     file = _shared("ea_crosswalk", path)
-    raw = pd.read_csv(file, dtype=str, keep_default_na=False)
+    raw = _read(file, dtype=str, keep_default_na=False)
     for column in ("FIPS", "EA", "EA Name"):
         if column not in raw.columns:
             raise InputError(f"missing column {column!r}", path=str(file), line=1, column=column)
@@ -299,9 +308,7 @@ def read_custom_regions(path: str | Path, *, region_type: str = "custom") -> pd.
     twice to the same one. Errors name the file, line and column.
     """
     path = Path(path)
-    if not path.exists():
-        raise InputError("file not found", path=str(path))
-    raw = pd.read_csv(path, dtype=str, keep_default_na=False)
+    raw = _read(path, dtype=str, keep_default_na=False)
     raw.columns = [c.strip().lower() for c in raw.columns]
     for column in ("region_id", "county_fips"):
         if column not in raw.columns:

@@ -25,8 +25,17 @@ from pathlib import Path
 
 import pandas as pd
 
+from clusteratlas.data import guard
 from clusteratlas.errors import DataUnavailableError, InputError
 from clusteratlas.schema import OUTCOMES, conform
+
+#: LAUS workbooks are 0.2-0.3 MB (their sheet XML 1-1.3 MB unpacked); 64 MiB is far beyond.
+WORKBOOK_BYTES = 64 * guard.MiB
+#: QCEW singlefiles (about 0.5 GB a year) stream in parts of this many rows.
+QCEW_CHUNK_ROWS = 200_000
+#: Text layouts read here: short lines, at most a few dozen columns. The CBP totals files are
+#: read whole (the county one is 2 MB); QCEW singlefiles stream without a size bound.
+LIMITS = guard.Limits(max_bytes=guard.GiB, max_line_bytes=64 * guard.KiB, max_columns=200)
 
 #: LAUS measures kept, with their outcome names and units.
 LAUS_MEASURES = {
@@ -82,7 +91,7 @@ def read_laus_state_annual(path: str | Path, *, include_substate: bool = False) 
     unemployment rate``. Returns OUTCOMES rows for :data:`LAUS_MEASURES` (states and DC; plus
     LA County and New York City when ``include_substate``).
     """
-    path = _exists(path, "LAUS state annual")
+    path = guard.check_workbook(_exists(path, "LAUS state annual"), max_bytes=WORKBOOK_BYTES)
     raw = pd.read_excel(path, header=None, dtype=str)
     first = raw.index[raw[2].astype(str).str.fullmatch(r"\d{4}")]
     if len(first) == 0 or raw.shape[1] < 10:
@@ -127,7 +136,7 @@ def read_laus_county_annual(path: str | Path) -> pd.DataFrame:
     Layout: six header rows; ``LAUS code, state FIPS, county FIPS, county name, year, (blank),
     labor force, employed, unemployed, unemployment rate (%)``; source lines at the bottom.
     """
-    path = _exists(path, "LAUS county annual")
+    path = guard.check_workbook(_exists(path, "LAUS county annual"), max_bytes=WORKBOOK_BYTES)
     raw = pd.read_excel(path, header=None, dtype=str)
     keep = raw[0].astype(str).str.match(r"^(CN|PS)\d") & raw[4].astype(str).str.fullmatch(r"\d{4}")
     if not keep.any():
@@ -195,26 +204,36 @@ def read_qcew_annual_singlefile(
     warning instead of being read as zeros.
     """
     path = _exists(path, "QCEW annual singlefile")
-    frame = pd.read_csv(path, dtype=str, keep_default_na=False)
-    frame.columns = [c.strip().strip('"') for c in frame.columns]
-    missing = [c for c in QCEW_COLUMNS if c not in frame.columns]
-    if missing:
-        raise InputError(
-            f"missing column(s) {', '.join(missing)}",
-            path=str(path),
-            hint="expected a QCEW annual singlefile (area_fips, own_code, industry_code, ...)",
-        )
-    rows = frame[
-        (frame["own_code"].str.strip() == own_code)
-        & (frame["industry_code"].str.strip() == industry_code)
-    ]
-    if "disclosure_code" in rows.columns:
-        hidden = rows["disclosure_code"].str.strip() == "N"
-        if hidden.any():
-            warnings.warn(
-                f"{path.name}: {int(hidden.sum())} undisclosed QCEW rows left out", stacklevel=2
-            )
-        rows = rows[~hidden]
+    kept: list[pd.DataFrame] = []
+    hidden = 0
+    with guard.open_bytes(
+        path, what="QCEW annual singlefile", limits=LIMITS.but(max_bytes=None)
+    ) as stream:
+        for part in guard.csv_chunks(
+            stream, chunksize=QCEW_CHUNK_ROWS, dtype=str, keep_default_na=False
+        ):
+            part.columns = [c.strip().strip('"') for c in part.columns]
+            missing = [c for c in QCEW_COLUMNS if c not in part.columns]
+            if missing:
+                raise InputError(
+                    f"missing column(s) {', '.join(missing)}",
+                    path=str(path),
+                    hint="expected a QCEW annual singlefile (area_fips, own_code, industry_code, ...)",
+                )
+            # keep only the ownership x industry asked for: a part at a time, so memory holds
+            # the kept rows (a few thousand areas), not the half-gigabyte file
+            part = part[
+                (part["own_code"].str.strip() == own_code)
+                & (part["industry_code"].str.strip() == industry_code)
+            ]
+            if "disclosure_code" in part.columns:
+                undisclosed = part["disclosure_code"].str.strip() == "N"
+                hidden += int(undisclosed.sum())
+                part = part[~undisclosed]
+            kept.append(part)
+    if hidden:
+        warnings.warn(f"{path.name}: {hidden} undisclosed QCEW rows left out", stacklevel=2)
+    rows = pd.concat(kept)
     regions = rows["area_fips"].map(_qcew_region)
     rows = rows[regions.notna()].copy()
     regions = regions[regions.notna()]
@@ -236,7 +255,9 @@ def read_cbp_totals(path: str | Path) -> pd.DataFrame:
     "jobs (mid-March)". Establishments come back as outcome ``establishments``.
     """
     path = _exists(path, "CBP totals")
-    frame = pd.read_csv(path, dtype={"state_fips": str, "county_fips": str})
+    frame = guard.read_csv(
+        path, what="CBP totals file", limits=LIMITS, dtype={"state_fips": str, "county_fips": str}
+    )
     for needed in ("year", "employment_march"):
         if needed not in frame.columns:
             raise InputError(

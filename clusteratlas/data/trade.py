@@ -20,7 +20,6 @@
 from __future__ import annotations
 
 import csv
-import gzip
 import io
 import os
 import warnings
@@ -29,6 +28,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from clusteratlas.data import guard
 from clusteratlas.data.census_api import API_ROOT
 from clusteratlas.data.fetch import Fetcher
 from clusteratlas.data.geo import STATE_POSTAL_TO_FIPS
@@ -51,13 +51,19 @@ STATE_FIPS = {
 }  # fmt: skip
 
 
+#: Trade downloads are small (USA Trade Online: 3 MB for all states x NAICS-3 x country x 7
+#: years; ITA metro exports 55 kB); 512 MiB of text is far beyond any of them.
+LIMITS = guard.Limits(max_bytes=512 * guard.MiB, max_line_bytes=64 * guard.KiB, max_columns=200)
+
+
 def _text(path: Path) -> str:
-    if path.suffix == ".gz":
-        with gzip.open(path, "rb") as handle:
-            data = handle.read()
-    else:
-        data = path.read_bytes()
-    return data.decode("utf-8-sig", errors="replace")
+    return guard.read_text(
+        path,
+        what="USA Trade Online download",
+        limits=LIMITS,
+        encoding="utf-8-sig",
+        errors="replace",
+    )
 
 
 def read_usatrade_detail(path: str | Path) -> pd.DataFrame:
@@ -177,7 +183,7 @@ def read_usatrade(path: str | Path, *, country: str = "World Total") -> pd.DataF
 # ---------------------------------------------------------------------------------------------
 def cbsa_codes_from_delineation(path: str | Path) -> dict[str, str]:
     """CBSA title -> 5-digit CBSA code from the OMB delineation CSV (``CBSA Code, CBSA Title``)."""
-    frame = pd.read_csv(path, dtype=str)
+    frame = guard.read_csv(path, what="OMB delineation file", limits=LIMITS, dtype=str)
     for needed in ("CBSA Code", "CBSA Title"):
         if needed not in frame.columns:
             raise InputError(
@@ -204,7 +210,9 @@ def read_ita_msa_exports(
         raise DataUnavailableError(
             f"{path} not found: download the ITA Metropolitan Export data (trade.gov)"
         )
-    frame = pd.read_csv(path, dtype=str, encoding="utf-8-sig")
+    frame = guard.read_csv(
+        path, what="ITA metro exports file", limits=LIMITS, dtype=str, encoding="utf-8-sig"
+    )
     frame.columns = [c.strip() for c in frame.columns]
     name_col = next((c for c in frame.columns if c.lower().startswith("msa")), None)
     unit_col = next((c for c in frame.columns if c.lower().startswith("unit")), None)

@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from clusteratlas.data.cbp import _numbers, _parse_csv, _read_text
+from clusteratlas.data.cbp import _numbers, _parse_csv
 from clusteratlas.errors import InputError
 
 _REGION_TYPES = {
@@ -80,7 +80,7 @@ def _region_id(region_type: str, code: str) -> str:
 def read_uscm(path: str | Path) -> pd.DataFrame:
     """Read a clustermapping.us region x cluster download (plain or .gz CSV)."""
     path = Path(path)
-    raw = _parse_csv(_read_text(path), path)
+    raw = _parse_csv(path, what="clustermapping.us download")
     for column in _REQUIRED:
         if column not in raw.columns:
             raise InputError(

@@ -76,6 +76,11 @@ class _Handler(BaseHTTPRequestHandler):
             return self._send(200, _zip_bytes())
         if parts.path == "/files/short.zip":
             return self._send(200, b"PK", length=100)  # connection closes early
+        if parts.path == "/files/unannounced":  # no Content-Length: the body ends at close
+            self.send_response(200)
+            self.end_headers()
+            self.wfile.write(b"x" * 5000)
+            return None
         if parts.path == "/data/notjson":
             return self._send(200, b"<html>error</html>")
         return self._send(404, b"unknown dataset")
@@ -159,6 +164,19 @@ def test_incomplete_download_leaves_no_cached_file(server, fetcher):
     assert not fetcher.cache_path(url).exists()
     folder = fetcher.cache_path(url).parent
     assert not folder.exists() or not list(folder.glob(".*.tmp"))
+
+
+def test_downloads_over_the_size_limit_are_not_kept(server, tmp_path):
+    fetcher = Fetcher(cache=tmp_path / "cache", offline=False, retries=0, max_bytes=100)
+    for url, said in (
+        (f"{server}/files/cbp16st.zip", "sends 2"),  # announced by Content-Length
+        (f"{server}/files/unannounced", "sends 5"),  # counted as it arrives (65 kB reads)
+    ):
+        with pytest.raises(DataUnavailableError, match="over the 100-byte limit") as caught:
+            fetcher.fetch(url)
+        assert said in str(caught.value)
+        assert not fetcher.cache_path(url).exists()
+        assert not list(fetcher.cache_path(url).parent.glob(".*.tmp"))
 
 
 def test_offline_mode_reads_only_the_cache(server, fetcher, tmp_path):

@@ -177,6 +177,7 @@ def test_bea_api_client_with_local_replay_server(tmp_path, monkeypatch):
         assert "TableName=SAGDP2N" in _Replay.seen[-1] and "LineCode=1" in _Replay.seen[-1]
     finally:
         server.shutdown()
+        server.server_close()  # the listening socket, else a ResourceWarning at collection
     assert _value(frame, "06", 2020, "gdp") == pytest.approx(3_020_173.4)
     assert _value(frame, "US", 2020, "gdp") == 21_060_474
     assert set(frame.region_id) == {"US", "06"}  # BEA region and (D) left out

@@ -133,6 +133,13 @@ def check(path: Path = LOCK) -> int:
             problems.append(f"{dist} {installed} (locked {version})")
     _, missing = closure([*roots, Requirement(name)])
     problems += [f"{dist} missing (required)" for dist in missing]
+    if not missing:
+        # the package itself must be the editable install of THIS checkout: a clone elsewhere
+        # (CI, a second worktree) would otherwise run another copy's `clusteratlas` command
+        source = metadata.distribution(name).read_text("direct_url.json") or ""
+        here = ROOT.resolve().as_uri()
+        if f'"{here}"' not in source and f'"{here}/"' not in source:
+            problems.append(f"{name} is not installed from this checkout ({ROOT})")
     for problem in problems:
         print(f"lock: {problem}", file=sys.stderr)
     return 1 if problems else 0

@@ -239,8 +239,9 @@ def ge_thresholds(
     The equilibrium is sampled on ``points`` values to find which structures meet; each
     switch is then located by the closed-form boundary of the pair (``method`` "closed
     form"), or by Brent's method on ``log(u_2/u_1)`` where there is none ("numeric"), or is
-    an existence limit (one structure stops existing: "existence limit", located to the
-    grid). Columns: value, below, above, method, boundary (the closed form, if any).
+    an existence limit (one structure stops existing, e.g. ``beta = 1`` for CC_A: "existence
+    limit", in closed form). Columns: value, below, above, method, boundary (the closed
+    form or the existence condition, if any).
     """
     fixed = fixed or Params()
     values = np.linspace(*value_range, points)
@@ -267,9 +268,26 @@ def ge_thresholds(
             if np.isfinite(fa) and np.isfinite(fb) and fa * fb <= 0:
                 row.update(value=optimize.brentq(f, lo, hi, xtol=1e-14), method="numeric")
             else:
-                row.update(value=0.5 * (lo + hi), method="existence limit")
+                row.update(_existence_limit(below, above, parameter, per_good, fixed, lo, hi))
         rows.append(row)
     return pd.DataFrame(rows, columns=["value", "below", "above", "method", "boundary"])
+
+
+def _existence_limit(below, above, parameter, per_good, fixed, lo, hi) -> dict:
+    """Where one of the two structures stops existing inside ``[lo, hi]`` (closed form)."""
+    values = symbolic.values_of(fixed)
+    for name in (below, above):
+        if name not in PAPER_STRUCTURES:
+            continue
+        for condition, root in symbolic.existence_limits(name, parameter, per_good):
+            value = float(np.asarray(symbolic.evaluate(root, values)).reshape(-1)[0])
+            if lo - 1e-12 <= value <= hi + 1e-12:
+                return {
+                    "value": value,
+                    "method": "existence limit",
+                    "boundary": f"{name} exists only where {symbolic.show(condition)} > 0",
+                }
+    return {"value": 0.5 * (lo + hi), "method": "existence limit (to the grid)"}
 
 
 def boundary_curves(
@@ -322,7 +340,47 @@ def boundary_curves(
                         "x": np.where(keep, xs, np.nan),
                         "y": np.where(keep, ys, np.nan),
                         "text": found.text(),
+                        "kind": "income tie",
                     }
                 )
             break  # one orientation per pair is enough
+    ranges = {x_name: x_range, y_name: y_range}
+    for name in present:
+        for solve_for, along in ((x_name, y_name), (y_name, x_name)):
+            for condition, root in symbolic.existence_limits(name, solve_for, per_good):
+                curve = _existence_curve(name, condition, root, solve_for, along, ranges, fixed,
+                                         considered, points)  # fmt: skip
+                if curve is not None:
+                    curve["x"], curve["y"] = (
+                        (curve["value"], curve["grid"]) if solve_for == x_name
+                        else (curve["grid"], curve["value"])
+                    )  # fmt: skip
+                    curves.append(curve)
     return curves
+
+
+def _existence_curve(name, condition, root, solve_for, along, ranges, fixed, considered, points):
+    """Where ``name`` stops existing and the equilibrium changes across that line."""
+    grid = np.linspace(*ranges[along], points)
+    base = fixed.replace(**{along: grid})
+    value = np.broadcast_to(symbolic.evaluate(root, symbolic.values_of(base)), grid.shape)
+    lo, hi = ranges[solve_for]
+    inside = np.isfinite(value) & (value > lo) & (value < hi)
+    if not inside.any():
+        return None
+    step = 1e-6 * (hi - lo)
+    safe = np.where(inside, value, 0.5 * (lo + hi))
+    sides = [
+        regimes(base.replace(**{solve_for: safe + offset}), considered).labels()
+        for offset in (-step, step)
+    ]
+    keep = inside & (sides[0] != sides[1]) & ((sides[0] == name) | (sides[1] == name))
+    if not keep.any():
+        return None
+    return {
+        "pair": (name, "exists only where " + symbolic.show(condition) + " > 0"),
+        "value": np.where(keep, value, np.nan),
+        "grid": np.where(keep, grid, np.nan),
+        "text": f"{name} exists only where {symbolic.show(condition)} > 0",
+        "kind": "existence limit",
+    }

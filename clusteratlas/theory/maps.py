@@ -114,15 +114,21 @@ class RegimeMap:
             for i in present
         ]
         curves = self.boundaries() if boundaries else []
+        lines = {}
         for curve in curves:
-            (line,) = ax.plot(curve["x"], curve["y"], color="black", lw=1.4)
+            style = "-" if curve["kind"] == "income tie" else "--"
+            (lines[curve["kind"]],) = ax.plot(
+                curve["x"], curve["y"], color="black", lw=1.4, ls=style
+            )
         ax.set_xlim(self.x[0], self.x[-1])
         ax.set_ylim(self.y[0], self.y[-1])
-        legend = ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=8)
-        if curves:  # inside the axes, so the map keeps its size (the HTML hover maps pixels)
-            ax.legend(handles=[line], labels=["closed-form boundary"], loc="lower right",
-                      fontsize=7, framealpha=0.85)  # fmt: skip
-            ax.add_artist(legend)
+        if lines:  # inside the axes, so the map keeps its size (the HTML hover maps pixels)
+            labels = {"income tie": "closed-form boundary", "existence limit": "existence limit"}
+            inside = ax.legend(handles=list(lines.values()), labels=[labels[k] for k in lines],
+                               loc="lower right", fontsize=7, framealpha=0.85)  # fmt: skip
+            ax.add_artist(inside)
+        # the structure legend is the axes' own legend, so tight_layout makes room for it
+        ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=8)
         ax.set_xlabel(self.x_name)
         ax.set_ylabel(self.y_name)
         fixed = ", ".join(

@@ -246,7 +246,7 @@ def table2_columns(
                 "paper_structure": column.paper_structure,
                 "model_structures": ", ".join(f"{n} {v:.1%}" for n, v in shares.items()),
                 "paper_structure_share": share,
-                "representative_point": ", ".join(f"{n}={values[n][i]:.3g}" for n in values),
+                "representative_point": ", ".join(f"{n}={values[n][i]:.6g}" for n in values),
                 "model_structure": labels[i],
                 "runner_up": names[order[-2]],
                 "margin": float(margin[i]),

@@ -510,6 +510,30 @@ REQUIRES = {
     "CC_B": {"alpha<1"},
 }
 
+#: Existence conditions ``expression > 0`` of each paper structure's corner equilibrium
+#: (beyond the model's domain): labour left after fixed costs, interior z purchases.
+EXISTS = {
+    "A": (E1,),
+    "B": (E2,),
+    "P_A": (E1, 1 - 2 * b, 1 - alpha),
+    "P_B": (E1,),
+    "P_C": (),
+    "CC_A": (beta, 1 - beta),
+    "CC_B": (1 - alpha,),
+}
+
+
+def existence_limits(structure: str, parameter: str, per_good: tuple[str, ...] = ()):
+    """Closed-form values of ``parameter`` where a condition of :data:`EXISTS` reaches zero."""
+    symbol = SYMBOLS[parameter]
+    design = design_substitution(per_good)
+    out = []
+    for condition in EXISTS[structure]:
+        condition = sp.sympify(condition).subs(design)
+        if symbol in condition.free_symbols:
+            out += [(condition, root) for root in sp.solve(condition, symbol)]
+    return out
+
 
 # ---------------------------------------------------------------------------------------------
 # Derivatives and sign proofs

@@ -303,7 +303,6 @@ def statics_command(
     the share of the population in specialised configurations, with every switch located
     (closed form where one exists).
     """
-    from clusteratlas import atomic
     from clusteratlas.theory.maps import parse_range
     from clusteratlas.theory.statics import comparative_statics
 
@@ -315,16 +314,7 @@ def statics_command(
         _check_structures(structures),
     )  # fmt: skip
     typer.echo(result.summary())
-    suffix = out.suffix.lower()
-    if suffix == ".csv":
-        atomic.write_text(out, result.tidy().to_csv(index=False))
-    elif suffix in (".png", ".svg"):
-        figure = result.figure()
-        with atomic.atomic_path(out) as tmp:
-            figure.savefig(tmp, format=suffix[1:], dpi=120)
-    else:
-        raise ParameterError("out", f"unsupported extension {suffix!r}", ".png, .svg, .csv")
-    typer.echo(f"wrote {out}")
+    typer.echo(f"wrote {result.save(out)}")
 
 
 SECTIONS = ("configurations", "table1", "boundaries")

@@ -22,11 +22,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import sympy as sp
 
+from clusteratlas import atomic
 from clusteratlas.errors import ParameterError
 from clusteratlas.theory import symbolic
 from clusteratlas.theory.boundaries import PARAMETERS, ge_thresholds
@@ -96,6 +98,19 @@ class ComparativeStatics:
     def figure(self):
         """Three panels: income, d log u / dp (analytic and numeric), division of labour."""
         return statics_figure(self)
+
+    def save(self, path: str | Path) -> Path:
+        """Write the table (``.csv``) or the figure (``.png``, ``.svg``), atomically."""
+        path = Path(path)
+        suffix = path.suffix.lower()
+        if suffix == ".csv":
+            return atomic.write_text(path, self.table.to_csv(index=False))
+        if suffix not in (".png", ".svg"):
+            raise ParameterError("out", f"unsupported extension {suffix!r}", ".png, .svg, .csv")
+        figure = self.figure()
+        with atomic.atomic_path(path) as tmp:
+            figure.savefig(tmp, format=suffix[1:], dpi=120)
+        return path
 
 
 def _check(parameter: str) -> None:

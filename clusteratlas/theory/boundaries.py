@@ -243,6 +243,10 @@ def ge_thresholds(
     limit", in closed form). Columns: value, below, above, method, boundary (the closed
     form or the existence condition, if any).
     """
+    if parameter not in PARAMETERS:
+        raise ParameterError("parameter", f"unknown parameter {parameter!r}", ", ".join(PARAMETERS))
+    if not value_range[0] < value_range[1]:
+        raise ParameterError("value_range", f"{value_range} is empty", "LOW < HIGH")
     fixed = fixed or Params()
     values = np.linspace(*value_range, points)
     result = regimes(fixed.replace(**{parameter: values}), structures)

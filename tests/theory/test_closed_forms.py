@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 import sympy as sp
 
+from clusteratlas.errors import ParameterError
 from clusteratlas.theory import symbolic
 from clusteratlas.theory.boundaries import boundary, boundary_table, ge_thresholds
 from clusteratlas.theory.bruteforce import numerical_corner
@@ -175,6 +176,12 @@ def test_a_pc_boundary_has_one_closed_form_per_parameter():
     table = boundary_table()
     assert {"explicit", "quadratic"} == set(table["kind"])
     assert len(table) > 40
+    with pytest.raises(ParameterError, match="'parameter'"):
+        boundary("A", "P_C", "kappa")
+    with pytest.raises(ParameterError, match="'structure'"):
+        boundary("A", "S[(yx/z)[a] (zx/y)]", "K")
+    with pytest.raises(ParameterError, match="'value_range'"):
+        ge_thresholds("K", (1.0, 0.5))
 
 
 def _switches(values: np.ndarray, labels: np.ndarray) -> list[tuple[float, float, str, str]]:

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -70,12 +70,9 @@ class ClaimResult:
     against_claim: float = np.nan
     mixed: float = np.nan
     analytic: str = ""  # switches seen along the sweeps and the sign of d log(u2/u1)/dp
-    extra: dict = field(default_factory=dict)
 
     def as_row(self) -> dict:
-        row = self.__dict__.copy()
-        row.pop("extra")
-        return row
+        return self.__dict__.copy()
 
 
 def _verdict(share: float, evaluated: int) -> str:
@@ -178,7 +175,8 @@ def _log_monomial_region(derivative: sp.Expr, sign: int) -> str:
     try:
         monomial = LogMonomial()
         for atom, coeff in terms.items():
-            monomial = monomial * LogMonomial.of(atom) ** coeff
+            part = LogMonomial({atom: 1}) if atom == sp.E else LogMonomial.of(atom)
+            monomial = monomial * part**coeff
     except ValueError:
         return ""
     relation = ">" if sign > 0 else "<"

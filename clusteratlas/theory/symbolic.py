@@ -283,7 +283,7 @@ def _atom_order(atom: sp.Expr) -> tuple[int, str]:
 def _power_text(atom: sp.Expr, power: sp.Expr, latex: bool) -> str:
     show = (lambda x: sp.latex(x, order="none")) if latex else (lambda x: sp.sstr(x, order="none"))
     base = show(atom)
-    if not (atom.is_Symbol or atom.is_Integer):
+    if not (atom.is_Symbol or atom.is_Integer or atom == sp.E):
         base = rf"\left({base}\right)" if latex else f"({base})"
     if power == 1:
         return base

@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import io
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -57,6 +58,7 @@ class RegimeMap:
     utility: np.ndarray
     ties: np.ndarray
     fixed: Params
+    structures: str | tuple[str, ...] = "paper"
 
     def labels(self) -> np.ndarray:
         return np.array(self.names + ["none"], dtype=object)[self.index]
@@ -76,7 +78,20 @@ class RegimeMap:
     def shares(self) -> pd.Series:
         return pd.Series(self.labels().ravel()).value_counts(normalize=True)
 
-    def figure(self):
+    def boundaries(self, points: int = 400) -> list[dict]:
+        """Closed-form general-equilibrium boundaries on this map (see
+        :func:`clusteratlas.theory.boundaries.boundary_curves`)."""
+        from clusteratlas.theory.boundaries import boundary_curves
+
+        present = [self.names[i] for i in sorted(set(self.index.ravel().tolist())) if i >= 0]
+        return boundary_curves(
+            self.x_name, (float(self.x[0]), float(self.x[-1])),
+            self.y_name, (float(self.y[0]), float(self.y[-1])),
+            self.fixed, present, self.structures, points,
+        )  # fmt: skip
+
+    def figure(self, boundaries: bool = True):
+        """The map (matplotlib Figure); closed-form regime boundaries drawn as black lines."""
         import matplotlib
 
         matplotlib.use("Agg")
@@ -98,6 +113,21 @@ class RegimeMap:
             Patch(color=colours[i], label=self.names[i] if i >= 0 else "no equilibrium")
             for i in present
         ]
+        curves = self.boundaries() if boundaries else []
+        lines = {}
+        for curve in curves:
+            style = "-" if curve["kind"] == "income tie" else "--"
+            (lines[curve["kind"]],) = ax.plot(
+                curve["x"], curve["y"], color="black", lw=1.4, ls=style
+            )
+        ax.set_xlim(self.x[0], self.x[-1])
+        ax.set_ylim(self.y[0], self.y[-1])
+        if lines:  # inside the axes, so the map keeps its size (the HTML hover maps pixels)
+            labels = {"income tie": "closed-form boundary", "existence limit": "existence limit"}
+            inside = ax.legend(handles=list(lines.values()), labels=[labels[k] for k in lines],
+                               loc="lower right", fontsize=7, framealpha=0.85)  # fmt: skip
+            ax.add_artist(inside)
+        # the structure legend is the axes' own legend, so tight_layout makes room for it
         ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=8)
         ax.set_xlabel(self.x_name)
         ax.set_ylabel(self.y_name)
@@ -110,23 +140,23 @@ class RegimeMap:
         fig.tight_layout()
         return fig
 
-    def save(self, path: str | Path) -> Path:
+    def save(self, path: str | Path, boundaries: bool = True) -> Path:
         """Write ``.png``, ``.svg``, ``.html`` (self-contained) or ``.csv`` by extension."""
         path = Path(path)
         suffix = path.suffix.lower()
         if suffix == ".csv":
             return atomic.write_text(path, self.tidy().to_csv(index=False))
         if suffix in (".png", ".svg"):
-            fig = self.figure()
+            fig = self.figure(boundaries)
             with atomic.atomic_path(path) as tmp:
                 fig.savefig(tmp, format=suffix[1:], dpi=120)
             return path
         if suffix == ".html":
-            return atomic.write_text(path, self.html())
+            return atomic.write_text(path, self.html(boundaries))
         raise ParameterError("out", f"unsupported extension {suffix!r}", ".png, .svg, .html, .csv")
 
-    def html(self) -> str:
-        fig = self.figure()
+    def html(self, boundaries: bool = True) -> str:
+        fig = self.figure(boundaries)
         ax = fig.axes[0]
         buffer = io.BytesIO()
         fig.savefig(buffer, format="png", dpi=110)
@@ -187,7 +217,7 @@ def regime_map(
     y_range: tuple[float, float],
     fixed: Params | None = None,
     resolution: int = 200,
-    structures: str = "paper",
+    structures: str | Iterable[str] = "paper",
 ) -> RegimeMap:
     """General-equilibrium structure over a ``resolution x resolution`` grid of two parameters."""
     _check_parameter(x_name, "x")
@@ -203,7 +233,8 @@ def regime_map(
     admissible = np.broadcast_to(grid.admissible(), xx.shape)
     index = np.where(admissible, result.index, -1)
     utility = np.where(admissible, result.utility, np.nan)
-    return RegimeMap(x_name, y_name, x, y, result.names, index, utility, result.ties, fixed)
+    chosen = structures if isinstance(structures, str) else tuple(structures)
+    return RegimeMap(x_name, y_name, x, y, result.names, index, utility, result.ties, fixed, chosen)
 
 
 def sweep(

@@ -250,6 +250,7 @@ class ATTgtResult:
         *,
         min_e: float = -np.inf,
         max_e: float = np.inf,
+        balance_e: int | None = None,
     ) -> AggregateResult:
         """Aggregate ATT(g,t) (R ``did::aggte``).
 
@@ -257,9 +258,21 @@ class ATTgtResult:
         each cohort's post periods, then cohort-size weighted; ``dynamic``: by event time
         :math:`e=t-g` (overall = mean over :math:`e \\ge 0`); ``calendar``: by period
         (overall = mean over periods).
+
+        ``balance_e`` (dynamic only, R's ``balance_e``): keep only cohorts observed at least
+        ``balance_e`` periods after treatment (:math:`T_{max} - g \\ge` ``balance_e``), and
+        event times in :math:`[\\text{balance\\_e} - (T_{max} - T_{min}),\\ \\text{balance\\_e}]`,
+        so every event time averages the same cohorts and dynamics are not composition
+        changes. ``min_e``/``max_e`` then trim the event times, as in R.
         """
         if kind not in AGGREGATIONS:
             raise ParameterError("kind", f"unknown {kind!r}", allowed=", ".join(AGGREGATIONS))
+        if balance_e is not None and (kind != "dynamic" or int(balance_e) != balance_e):
+            raise ParameterError(
+                "balance_e", "a non-negative integer, with kind='dynamic' only"
+            )
+        if balance_e is not None and balance_e < 0:
+            raise ParameterError("balance_e", f"{balance_e} is negative")
         table = self.table
         group = table["group"].to_numpy(dtype=float)
         time = table["time"].to_numpy(dtype=float)
@@ -305,10 +318,21 @@ class ATTgtResult:
         elif kind == "dynamic":
             label = "event_time"
             event = time - group
-            for e in np.unique(event):
+            balanced = np.ones(len(event), dtype=bool)
+            event_list = np.unique(event)
+            if balance_e is not None:
+                last, first_period = float(time.max()), float(time.min())
+                balanced = last - group >= balance_e
+                event_list = np.unique(event[balanced])
+                event_list = event_list[
+                    (event_list >= balance_e - (last - first_period)) & (event_list <= balance_e)
+                ]
+            for e in event_list:
                 if e < min_e or e > max_e:
                     continue
-                which = np.flatnonzero(event == e)
+                which = np.flatnonzero((event == e) & balanced)
+                if not which.size:
+                    continue
                 e_est, e_inf = combine(which, pg[which] / pg[which].sum(), True)
                 rows.append((int(e), e_est, e_inf))
             positive = [r for r in rows if r[0] >= 0]

@@ -161,6 +161,8 @@ class AggregateResult(EffectResult):
 
     kind: str = "simple"
     by: pd.DataFrame = field(default_factory=pd.DataFrame)
+    #: influence functions of the rows of :attr:`by` (units x rows; HonestDiD covariance)
+    by_influence: np.ndarray | None = None
 
     def plot(self, ax: Any = None) -> Any:
         """Dynamic (or group/calendar) effects with pointwise CIs; returns the Figure."""
@@ -391,6 +393,7 @@ class ATTgtResult:
             info={"n_units": self.n_units},
             kind=kind,
             by=by,
+            by_influence=np.column_stack([r[2] for r in rows]) if rows else None,
         )
 
 

@@ -154,9 +154,9 @@ def honest_did(
 
     ``betahat`` stacks ``n_pre`` pre-period then ``n_post`` post-period coefficients (the
     reference period, normalised to zero, excluded), ``sigma`` their covariance. ``l_vec``
-    defaults to the first post period (R's default). ``m_grid`` defaults to
-    ``0.5, 1, 1.5, 2`` (RM) or ten steps up to the largest smoothness violation a
-    2-SE pre-trend allows (SD). See the module docstring for the methods.
+    defaults to the first post period (R's default). ``m_grid`` defaults to R's: ten values
+    from 0 to 2 (RM), or from 0 to the upper one-sided ``1-alpha`` bound of the largest
+    pre-period second difference (SD). See the module docstring for the methods.
     """
     if method not in METHODS:
         raise ParameterError("method", f"unknown {method!r}", allowed=", ".join(METHODS))
@@ -188,11 +188,11 @@ def honest_did(
     sd_theta = float(np.sqrt(lv @ sigma[post, post] @ lv))
     z = stats.norm.ppf(1 - alpha / 2)
     original = (estimate - z * sd_theta, estimate + z * sd_theta)
-    if m_grid is None:
+    if m_grid is None:  # R HonestDiD's defaults
         if method == "relative_magnitude":
-            m_grid = [0.5, 1.0, 1.5, 2.0]
+            m_grid = list(np.linspace(0, 2, 10))
         else:
-            m_grid = list(np.linspace(0, 2 * np.sqrt(sigma[0, 0]), 11))
+            m_grid = list(np.linspace(0, _sd_upper_bound(beta, sigma, n_pre, alpha), 10))
     rows = []
     for m in m_grid:
         if m < 0:
@@ -224,6 +224,20 @@ def honest_did(
     )
 
 
+def _sd_upper_bound(beta: np.ndarray, sigma: np.ndarray, n_pre: int, alpha: float) -> float:
+    """Largest pre-period second difference plus its one-sided critical value times SE."""
+    if n_pre < 2:
+        return float(np.sqrt(sigma[0, 0]) * stats.norm.ppf(1 - alpha))
+    # second differences of (beta_pre, 0): rows over pre coefficients
+    second = np.zeros((n_pre - 1, n_pre + 1))
+    for r in range(n_pre - 1):
+        second[r, r : r + 3] = [1.0, -2.0, 1.0]
+    second = second[:, :n_pre]  # the reference coefficient is zero
+    values = second @ beta[:n_pre]
+    ses = np.sqrt(np.diag(second @ sigma[:n_pre, :n_pre] @ second.T))
+    return float(np.max(values + stats.norm.ppf(1 - alpha) * ses))
+
+
 def honest_from(result: Any, **kwargs: Any) -> HonestResult:
     """:func:`honest_did` on an event study of this package.
 
@@ -232,9 +246,22 @@ def honest_from(result: Any, **kwargs: Any) -> HonestResult:
     Callaway-Sant'Anna dynamic :class:`~clusteratlas.causal.did.cs.AggregateResult` (the
     covariance from the event-time influence functions, as R ``honest_did.AGGTEobj``; use
     ``base_period="universal"`` there). Event times must be consecutive around the omitted
-    reference period -1.
+    reference period -1. An event study without an omitted period (the imputation estimator
+    with ``pretrends``: its leads compare with all earlier untreated periods) is first
+    re-expressed relative to event time -1 (every coefficient minus the -1 coefficient,
+    covariance transformed alike), the normalisation HonestDiD assumes.
     """
     betas, sigma, times = _event_inputs(result)
+    if -1 in times:
+        # no omitted period (imputation with pretrends): express every coefficient relative
+        # to event time -1, the normalisation HonestDiD's delta_{-1} = 0 assumes
+        base = times.index(-1)
+        shift = np.eye(len(times))
+        shift[:, base] -= 1.0
+        keep = [i for i in range(len(times)) if i != base]
+        betas = (shift @ betas)[keep]
+        sigma = (shift @ sigma @ shift.T)[np.ix_(keep, keep)]
+        times = [times[i] for i in keep]
     pre = [k for k in times if k < 0]
     post = [k for k in times if k >= 0]
     expected = list(range(min(pre), -1)) if pre else []

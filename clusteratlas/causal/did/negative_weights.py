@@ -122,6 +122,8 @@ class BaconResult:
 def _staggered_frame(
     data: pd.DataFrame, y: str, unit: str, time: str, cohort: str, what: str
 ) -> pd.DataFrame:
+    if not data.index.is_unique:  # rows are matched by index below
+        data = data.reset_index(drop=True)
     frame = check_frame(data, [y, time], [unit], what=what)
     if cohort not in data.columns:
         raise InputError(f"no column {cohort!r}", hint="the first-treated period")

@@ -77,6 +77,8 @@ def sun_abraham(
     """
     if control not in CONTROLS:
         raise ParameterError("control", f"unknown {control!r}", allowed=", ".join(CONTROLS))
+    if not data.index.is_unique:  # rows are matched by index below
+        data = data.reset_index(drop=True)
     cluster = unit if cluster in (None, "unit") else cluster
     numeric = [y, time, *covariates] + ([weights] if weights else [])
     keys = [unit] + ([cluster] if cluster not in (unit, time) else [])

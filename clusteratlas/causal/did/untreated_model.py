@@ -86,6 +86,8 @@ def prepare_staggered(
     periods without any untreated observation cannot be imputed: they are dropped with a
     warning saying how many.
     """
+    if not data.index.is_unique:  # rows are matched by index below
+        data = data.reset_index(drop=True)
     cluster = unit if cluster in (None, "unit") else cluster
     if anticipation < 0:
         raise ParameterError("anticipation", "must be >= 0")

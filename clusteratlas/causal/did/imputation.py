@@ -226,11 +226,11 @@ def _pretrend_test(
     lead_scores = scores[:, :k_leads]
     g = panel.n_clusters
     n = int(untreated.sum())
-    # fixest CRV1 counts regressors and period effects, and unit effects unless every unit
-    # sits inside one cluster (nested: then they drop out of K)
+    # fixest CRV1 counts the regressors and the period effects, and the unit effects unless
+    # every unit sits inside one cluster (nested: they drop out of K); checked against it
     nested = bool((pd.Series(panel.cluster).groupby(panel.unit).nunique() == 1).all())
     n_periods = len(np.unique(panel.time[untreated]))
-    k_params = regressors.shape[1] + n_periods - 1 + (0 if nested else panel.n_units)
+    k_params = regressors.shape[1] + n_periods + (0 if nested else panel.n_units - 1)
     factor = g / (g - 1) * (n - 1) / (n - k_params)
     v_leads = factor * lead_scores.T @ lead_scores
     b = coef[:k_leads]

@@ -461,20 +461,49 @@ def _rm_conditional_cs(
     """Union over the RM polyhedra of the C-LF confidence sets on the theta grid."""
     post = slice(n_pre, n_pre + n_post)
     sd_theta = float(np.sqrt(lv @ sigma[post, post] @ lv))
-    max_pre = float(np.max(np.abs(np.diff(np.concatenate([beta[:n_pre], [0.0]])))))
-    center = float(beta[post] @ lv)
-    half = float(m * np.arange(1, n_post + 1) @ np.abs(lv) * max_pre) + 20 * sd_theta
-    grid = np.linspace(center - half, center + half, grid_points)
+    polyhedra = [
+        _rm_polyhedron(n_pre, n_post, m, s, positive)
+        for s in range(-(n_pre - 1), 0)
+        for positive in (True, False)
+    ]
+    # grid: the identified set at beta-hat widened by 20 SDs (R's createSensitivityResults_
+    # relativeMagnitudes default)
+    id_lb, id_ub = _identified_set(beta, polyhedra, n_pre, n_post, lv)
+    grid = np.linspace(id_lb - 20 * sd_theta, id_ub + 20 * sd_theta, grid_points)
     accept = np.zeros(grid_points, dtype=bool)
-    for s in range(-(n_pre - 1), 0):
-        for positive in (True, False):
-            a = _rm_polyhedron(n_pre, n_post, m, s, positive)
-            accept |= _arp_accept(beta, sigma, a, n_pre, n_post, lv, grid, alpha, seed)
+    for a in polyhedra:
+        accept |= _arp_accept(beta, sigma, a, n_pre, n_post, lv, grid, alpha, seed)
     if not accept.any():
         return np.nan, np.nan
     if accept[0] or accept[-1]:
         warnings.warn("the robust set reaches the end of the theta grid", stacklevel=3)
     return float(grid[accept].min()), float(grid[accept].max())
+
+
+def _identified_set(
+    beta: np.ndarray, polyhedra: list[np.ndarray], n_pre: int, n_post: int, lv: np.ndarray
+) -> tuple[float, float]:
+    """Identified set of :math:`\\theta` if :math:`\\hat\\beta` were the truth: the union over
+    the polyhedra of :math:`l'(\\beta_{post} - \\delta_{post})` with :math:`\\delta_{pre} =
+    \\beta_{pre}`, each end an LP (only used to place the grid)."""
+    center = float(lv @ beta[n_pre:])
+    lows, highs = [], []
+    for a in polyhedra:
+        rhs = -a[:, :n_pre] @ beta[:n_pre]
+        ends = []
+        for sign in (1.0, -1.0):  # min and max of l'delta_post
+            sol = optimize.linprog(
+                sign * lv, A_ub=a[:, n_pre:], b_ub=rhs, bounds=[(None, None)] * n_post,
+                method="highs",
+            )
+            ends.append(sign * sol.fun if sol.status == 0 else np.nan)
+        if np.all(np.isfinite(ends)):
+            lows.append(center - ends[1])
+            highs.append(center - ends[0])
+        else:  # a polyhedron that cannot hold at betahat adds the point estimate (as R)
+            lows.append(center)
+            highs.append(center)
+    return float(min(lows)), float(max(highs))
 
 
 def _gamma_matrix(lv: np.ndarray) -> np.ndarray:
@@ -701,7 +730,7 @@ def _dual_truncation(
     lower, upper = -np.inf, np.inf
     for basis in combinations(range(n_rows), dim):
         w_b = w[list(basis)]
-        if abs(np.linalg.det(w_b)) < 1e-12:
+        if np.linalg.cond(w_b) > 1e12:  # not a basis (scale-free test)
             continue
         lam = np.linalg.solve(w_b.T, e1)
         if np.any(lam < -1e-12):

@@ -23,7 +23,8 @@ event-time effect is
 with :math:`N_{g,e}` the (weighted) number of observations of cohort :math:`g` at event time
 :math:`e`, and the overall ATT weights every post cell by its size, as fixest's
 ``aggregate(..., "att")``. Controls :math:`C`: never-treated units (``control="never"``), or
-the last-treated cohort (``control="last"``: periods from its treatment on are dropped).
+the last-treated cohort (``control="last"``: it joins any never-treated units as control and
+periods from its treatment on are dropped, as fixest ``sunab`` with that cohort as reference).
 
 **Standard errors.** CRV1 by cluster (fixest convention, :mod:`clusteratlas.causal.
 inference.vcov`) for :math:`\\hat\\delta`; aggregates by the delta method with the weights

@@ -30,12 +30,7 @@ def staggered_panel(units: int = 900, seed: int = 11, noise: float = 0.2) -> pd.
     slope = np.array([COHORT_SLOPES.get(g, 0.0) for g in cohort])
     treated = (cohort > 0) & (year >= cohort)
     effect = np.where(treated, slope * (year - cohort + 1), 0.0)
-    y = (
-        unit_effect[unit]
-        + year_effect[year - 2000]
-        + effect
-        + rng.normal(0, noise, len(unit))
-    )
+    y = unit_effect[unit] + year_effect[year - 2000] + effect + rng.normal(0, noise, len(unit))
     return pd.DataFrame(
         {
             "unit": unit,

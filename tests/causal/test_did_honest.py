@@ -103,7 +103,10 @@ def test_smoothness_flci_matches_readme_and_moderndid(readme_event_study):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         ref = md.create_sensitivity_results_sm(
-            betahat=betas, sigma=sigma, num_pre_periods=5, num_post_periods=2,
+            betahat=betas,
+            sigma=sigma,
+            num_pre_periods=5,
+            num_post_periods=2,
             m_vec=list(README_SD),
         )
     ref = ref.to_pandas() if hasattr(ref, "to_pandas") else ref
@@ -129,16 +132,27 @@ def test_average_effect_and_original_ci(readme_event_study):
 def test_callaway_santanna_adapter_matches_moderndid(ehec):
     data = ehec.assign(yexp2=ehec["yexp2"].fillna(3000))
     ours_gt = att_gt(
-        data, "dins", "stfips", "year", "yexp2",
-        control_group="notyettreated", base_period="universal",
+        data,
+        "dins",
+        "stfips",
+        "year",
+        "yexp2",
+        control_group="notyettreated",
+        base_period="universal",
     )
     dynamic = ours_gt.aggregate("dynamic", min_e=-5, max_e=5)
     ours = honest_from(dynamic, method="relative_magnitude", m_grid=[0.5], grid_points=100)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         gt = md.att_gt(
-            data=data, yname="dins", tname="year", idname="stfips", gname="yexp2",
-            control_group="notyettreated", base_period="universal", boot=False,
+            data=data,
+            yname="dins",
+            tname="year",
+            idname="stfips",
+            gname="yexp2",
+            control_group="notyettreated",
+            base_period="universal",
+            boot=False,
         )
         es = md.aggte(gt, type="dynamic", min_e=-5, max_e=5)
         ref = md.honest_did(
@@ -161,7 +175,12 @@ def test_bad_input():
         from clusteratlas.causal.did.event_study import event_result
 
         gap = event_result(
-            method="x", event_times=[-3, 0, 1], estimates=np.zeros(3), vcov=np.eye(3),
-            nobs=10, se_type="iid", alpha=0.05,
+            method="x",
+            event_times=[-3, 0, 1],
+            estimates=np.zeros(3),
+            vcov=np.eye(3),
+            nobs=10,
+            se_type="iid",
+            alpha=0.05,
         )
         honest_from(gap)

@@ -106,8 +106,6 @@ def test_target_weights_and_regression_weights(df_het):
 
 def test_bad_input(df_het):
     with pytest.raises(InputError, match="target weights"):
-        did_imputation(
-            df_het.assign(tw=-1.0), "dep_var", "unit", "year", "g", target_weights="tw"
-        )
+        did_imputation(df_het.assign(tw=-1.0), "dep_var", "unit", "year", "g", target_weights="tw")
     with pytest.raises(EstimationError, match="event times"):
         did_imputation(df_het, "dep_var", "unit", "year", "g", horizons=[99])

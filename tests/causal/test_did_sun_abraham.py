@@ -34,8 +34,13 @@ def _saturated(data):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         fit = pf.event_study(
-            data, yname="dep_var", idname="unit", tname="year", gname="g",
-            estimator="saturated", cluster="state",
+            data,
+            yname="dep_var",
+            idname="unit",
+            tname="year",
+            gname="g",
+            estimator="saturated",
+            cluster="state",
         )
         return fit, fit.aggregate()
 

@@ -16,10 +16,10 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
+from did_synthetic import staggered_panel, true_att, true_event_effects
 
 from clusteratlas.causal.did import did2s, did_imputation, sun_abraham, twfe
 from clusteratlas.errors import InputError, ParameterError
-from did_synthetic import staggered_panel, true_att, true_event_effects
 
 pf = pytest.importorskip("pyfixest")
 
@@ -54,8 +54,13 @@ def test_static_matches_pyfixest_did2s(df_het):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         es = pf.event_study(
-            df_het, yname="dep_var", idname="unit", tname="year", gname="g",
-            estimator="did2s", cluster="state",
+            df_het,
+            yname="dep_var",
+            idname="unit",
+            tname="year",
+            gname="g",
+            estimator="did2s",
+            cluster="state",
         )
     assert ours.estimate == pytest.approx(float(es.coef().iloc[0]), rel=RTOL)
     assert ours.se == pytest.approx(float(es.se().iloc[0]), rel=RTOL)
@@ -150,8 +155,9 @@ def test_bad_input(df_het):
     with pytest.raises(InputError, match="no column"):
         did2s(df_het, "dep_var", "unit", "year", "nope")
     with pytest.raises(ParameterError, match="reference"):
-        did2s(df_het, "dep_var", "unit", "year", "g", event_study=True, leads=3, lags=2,
-              reference=-5)
+        did2s(
+            df_het, "dep_var", "unit", "year", "g", event_study=True, leads=3, lags=2, reference=-5
+        )
     with pytest.raises(InputError, match="twice"):
         did2s(pd.concat([df_het, df_het.head(1)]), "dep_var", "unit", "year", "g")
     always = df_het.assign(g=np.where(df_het["unit"] == 1, 1990, df_het["g"]))

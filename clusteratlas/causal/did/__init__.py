@@ -32,9 +32,9 @@ from clusteratlas.causal.did.negative_weights import (
     twfe_weights,
 )
 from clusteratlas.causal.did.sun_abraham import sun_abraham
-from clusteratlas.causal.did.two_stage import did2s
 from clusteratlas.causal.did.twfe import twfe
 from clusteratlas.causal.did.two_by_two import did_2x2
+from clusteratlas.causal.did.two_stage import did2s
 from clusteratlas.causal.frames import check_frame
 from clusteratlas.causal.inference.vcov import VCOV_TYPES
 from clusteratlas.causal.inference.wild_bootstrap import (

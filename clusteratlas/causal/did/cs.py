@@ -270,9 +270,7 @@ class ATTgtResult:
         if kind not in AGGREGATIONS:
             raise ParameterError("kind", f"unknown {kind!r}", allowed=", ".join(AGGREGATIONS))
         if balance_e is not None and (kind != "dynamic" or int(balance_e) != balance_e):
-            raise ParameterError(
-                "balance_e", "a non-negative integer, with kind='dynamic' only"
-            )
+            raise ParameterError("balance_e", "a non-negative integer, with kind='dynamic' only")
         if balance_e is not None and balance_e < 0:
             raise ParameterError("balance_e", f"{balance_e} is negative")
         table = self.table
@@ -371,7 +369,10 @@ class ATTgtResult:
         )
         by = pd.DataFrame()
         if rows:
-            by_se, by_crit = self._se(np.column_stack([r[2] for r in rows]))
+            by_inf = np.column_stack([r[2] for r in rows])
+            by_se, by_crit = self._se(by_inf)
+            # a normalised row (universal base period: ATT = 0 by construction) has no SE
+            by_se = np.where(np.abs(by_inf).sum(axis=0) == 0, np.nan, by_se)
             by_est = np.array([r[1] for r in rows])
             by = pd.DataFrame(
                 {

@@ -268,7 +268,10 @@ def event_result(
         }
 
     coefs = pd.DataFrame(
-        [row(n, int(k), e, s) for n, k, e, s in zip(names, event_times, estimates, ses, strict=True)]
+        [
+            row(n, int(k), e, s)
+            for n, k, e, s in zip(names, event_times, estimates, ses, strict=True)
+        ]
     )
     info = dict(info or {})
     if headline is None:

@@ -333,9 +333,10 @@ def _flci(
     |\sum_{j\le k} w_j|)`; their variance is quadratic in :math:`w`.
     """
     target = float(np.arange(1, n_post + 1) @ lv)
-    const = sum(
-        abs(float(np.arange(1, s + 1) @ lv[n_post - s :])) for s in range(1, n_post + 1)
-    ) - target
+    const = (
+        sum(abs(float(np.arange(1, s + 1) @ lv[n_post - s :])) for s in range(1, n_post + 1))
+        - target
+    )
     diff = np.eye(n_pre) - np.eye(n_pre, k=-1)  # levels -> pre weights (first differences)
     s_pre = sigma[:n_pre, :n_pre]
     s_cross = sigma[:n_pre, n_pre:] @ lv
@@ -493,7 +494,10 @@ def _identified_set(
         ends = []
         for sign in (1.0, -1.0):  # min and max of l'delta_post
             sol = optimize.linprog(
-                sign * lv, A_ub=a[:, n_pre:], b_ub=rhs, bounds=[(None, None)] * n_post,
+                sign * lv,
+                A_ub=a[:, n_pre:],
+                b_ub=rhs,
+                bounds=[(None, None)] * n_post,
                 method="highs",
             )
             ends.append(sign * sol.fun if sol.status == 0 else np.nan)

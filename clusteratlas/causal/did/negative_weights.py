@@ -176,15 +176,11 @@ def bacon_decomposition(
     demeaned = treat - treat.mean(axis=1, keepdims=True) - treat.mean(axis=0) + treat.mean()
     v_d = float(np.mean(demeaned**2))
 
-    def did(
-        treated_g: float, control: np.ndarray, window: np.ndarray, post: np.ndarray
-    ) -> float:
+    def did(treated_g: float, control: np.ndarray, window: np.ndarray, post: np.ndarray) -> float:
         tr = y_mat[unit_g == treated_g][:, window]
         co = y_mat[control][:, window]
         p = post[window]
-        return float(
-            (tr[:, p].mean() - tr[:, ~p].mean()) - (co[:, p].mean() - co[:, ~p].mean())
-        )
+        return float((tr[:, p].mean() - tr[:, ~p].mean()) - (co[:, p].mean() - co[:, ~p].mean()))
 
     rows = []
     all_periods = np.ones(n_periods, dtype=bool)
@@ -207,11 +203,21 @@ def bacon_decomposition(
             dk, dl = d_bar[k], d_bar[l_group]
             early = (
                 ((share[k] + share[l_group]) * (1 - dl)) ** 2
-                * n_kl * (1 - n_kl) * (dk - dl) / (1 - dl) * (1 - dk) / (1 - dl)
+                * n_kl
+                * (1 - n_kl)
+                * (dk - dl)
+                / (1 - dl)
+                * (1 - dk)
+                / (1 - dl)
             )
             late = (
                 ((share[k] + share[l_group]) * dk) ** 2
-                * n_kl * (1 - n_kl) * dl / dk * (dk - dl) / dk
+                * n_kl
+                * (1 - n_kl)
+                * dl
+                / dk
+                * (dk - dl)
+                / dk
             )
             before_l = periods < l_group
             rows.append(
@@ -277,9 +283,7 @@ class TWFEWeights:
         return tables.export(self.tidy(), stem, formats=formats, caption="TWFE weights")
 
 
-def twfe_weights(
-    data: pd.DataFrame, y: str, unit: str, time: str, cohort: str
-) -> TWFEWeights:
+def twfe_weights(data: pd.DataFrame, y: str, unit: str, time: str, cohort: str) -> TWFEWeights:
     """Weights :math:`w_{it}` of the treated observations in the TWFE coefficient (dCDH 2020).
 
     Works on unbalanced panels. ``info`` reports the number and total of negative weights and

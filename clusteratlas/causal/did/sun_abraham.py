@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
+
 import numpy as np
 import pandas as pd
 
@@ -181,4 +182,3 @@ def sun_abraham(
         }
     )
     return result
-

@@ -139,11 +139,7 @@ def prepare_staggered(
     cohort_values = frame["_cohort"].to_numpy()
     time_values = frame[time].to_numpy(dtype=float)
     event_time = np.where(np.isfinite(cohort_values), time_values - cohort_values, np.nan)
-    x = (
-        frame[list(covariates)].to_numpy(dtype=float)
-        if covariates
-        else np.empty((len(frame), 0))
-    )
+    x = frame[list(covariates)].to_numpy(dtype=float) if covariates else np.empty((len(frame), 0))
     w = frame[weights].to_numpy(dtype=float) if weights else np.ones(len(frame))
     return StaggeredPanel(
         frame=frame,
@@ -294,9 +290,7 @@ def cluster_sums(values: np.ndarray, cluster: np.ndarray, n_clusters: int) -> np
     return out
 
 
-def event_window(
-    event_time: np.ndarray, leads: int | None, lags: int | None
-) -> tuple[int, int]:
+def event_window(event_time: np.ndarray, leads: int | None, lags: int | None) -> tuple[int, int]:
     """The event-time window [-leads, lags] (defaults: everything observed)."""
     observed = event_time[np.isfinite(event_time)]
     low = -leads if leads is not None else int(observed.min())

@@ -38,7 +38,7 @@ import pandas as pd
 from scipy import stats
 
 from clusteratlas.causal.frames import check_frame
-from clusteratlas.causal.results import EffectResult
+from clusteratlas.causal.results import EffectResult, figure_axes
 from clusteratlas.errors import EstimationError, InputError, ParameterError
 
 __all__ = ["ATTgtResult", "AggregateResult", "att_gt"]
@@ -166,17 +166,9 @@ class AggregateResult(EffectResult):
 
     def plot(self, ax: Any = None) -> Any:
         """Dynamic (or group/calendar) effects with pointwise CIs; returns the Figure."""
-        import matplotlib
-
-        matplotlib.use("Agg", force=False)
-        import matplotlib.pyplot as plt
-
         if self.by.empty:
             raise ParameterError("kind", "the simple aggregate has nothing to plot")
-        if ax is None:
-            fig, ax = plt.subplots(figsize=(7, 4))
-        else:
-            fig = ax.figure
+        fig, ax = figure_axes(ax)
         by = self.by
         x = by[by.columns[0]]
         ax.axhline(0, color="grey", lw=0.8)

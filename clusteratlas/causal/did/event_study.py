@@ -23,7 +23,7 @@ from clusteratlas.causal.inference.vcov import (
     tidy_from_fit,
     vcov_spec,
 )
-from clusteratlas.causal.results import EffectResult
+from clusteratlas.causal.results import EffectResult, figure_axes
 from clusteratlas.errors import EstimationError, InputError, ParameterError
 
 
@@ -50,15 +50,7 @@ class EventStudyResult(EffectResult):
 
     def plot(self, ax: Any = None, title: str | None = None) -> Any:
         """Coefficients with confidence intervals against event time; returns the Figure."""
-        import matplotlib
-
-        matplotlib.use("Agg", force=False)
-        import matplotlib.pyplot as plt
-
-        if ax is None:
-            fig, ax = plt.subplots(figsize=(7, 4))
-        else:
-            fig = ax.figure
+        fig, ax = figure_axes(ax)
         coefs = self.coefs
         ax.axhline(0, color="grey", lw=0.8)
         ax.axvline(self.reference + 0.5, color="grey", lw=0.8, ls="--")

@@ -52,6 +52,7 @@ import pandas as pd
 from scipy import optimize, stats
 
 from clusteratlas import tables
+from clusteratlas.causal.results import figure_axes
 from clusteratlas.errors import EstimationError, ParameterError
 
 METHODS = ("relative_magnitude", "smoothness")
@@ -99,15 +100,7 @@ class HonestResult:
 
     def plot(self, ax: Any = None) -> Any:
         """Robust sets against M beside the original CI; returns the Figure."""
-        import matplotlib
-
-        matplotlib.use("Agg", force=False)
-        import matplotlib.pyplot as plt
-
-        if ax is None:
-            fig, ax = plt.subplots(figsize=(7, 4))
-        else:
-            fig = ax.figure
+        fig, ax = figure_axes(ax)
         m = self.table["M"].to_numpy()
         step = (m[1] - m[0]) if len(m) > 1 else 1.0
         ax.errorbar(

@@ -50,8 +50,9 @@ import numpy as np
 import pandas as pd
 
 from clusteratlas import tables
-from clusteratlas.causal.did.untreated_model import TwoWaySolver
+from clusteratlas.causal.did.untreated_model import TwoWaySolver, first_treated
 from clusteratlas.causal.frames import check_frame
+from clusteratlas.causal.results import figure_axes
 from clusteratlas.errors import EstimationError, InputError
 
 COMPARISONS = ("treated vs never", "earlier vs later", "later vs earlier")
@@ -99,15 +100,7 @@ class BaconResult:
 
     def plot(self, ax: Any = None) -> Any:
         """Each 2x2 estimate against its weight, by comparison type; returns the Figure."""
-        import matplotlib
-
-        matplotlib.use("Agg", force=False)
-        import matplotlib.pyplot as plt
-
-        if ax is None:
-            fig, ax = plt.subplots(figsize=(7, 4))
-        else:
-            fig = ax.figure
+        fig, ax = figure_axes(ax)
         for kind, marker in zip(COMPARISONS, "osx", strict=True):
             part = self.comparisons.loc[self.comparisons["type"] == kind]
             ax.scatter(part["weight"], part["estimate"], marker=marker, label=kind)
@@ -125,15 +118,7 @@ def _staggered_frame(
     if not data.index.is_unique:  # rows are matched by index below
         data = data.reset_index(drop=True)
     frame = check_frame(data, [y, time], [unit], what=what)
-    if cohort not in data.columns:
-        raise InputError(f"no column {cohort!r}", hint="the first-treated period")
-    first = pd.to_numeric(data.loc[frame.index, cohort], errors="coerce")
-    never = first.isna() | np.isinf(first) | (first == 0)
-    frame["_g"] = first.where(~never, np.inf).astype(float)
-    if frame.duplicated([unit, time]).any():
-        raise InputError("a unit appears twice in the same period", column=time)
-    if frame.groupby(unit)["_g"].nunique().gt(1).any():
-        raise InputError("the first treated period varies within a unit", column=cohort)
+    frame["_g"] = first_treated(data, frame, unit, time, cohort, what)
     return frame
 
 

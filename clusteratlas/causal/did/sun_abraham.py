@@ -44,9 +44,10 @@ import numpy as np
 import pandas as pd
 
 from clusteratlas.causal.did.event_study import EventStudyResult, event_result
+from clusteratlas.causal.did.untreated_model import first_treated
 from clusteratlas.causal.frames import check_frame
 from clusteratlas.causal.inference.vcov import count_clusters, feols, vcov_spec
-from clusteratlas.errors import EstimationError, InputError, ParameterError
+from clusteratlas.errors import EstimationError, ParameterError
 
 CONTROLS = ("never", "last")
 
@@ -85,13 +86,7 @@ def sun_abraham(
     numeric = [y, time, *covariates] + ([weights] if weights else [])
     keys = [unit] + ([cluster] if cluster not in (unit, time) else [])
     frame = check_frame(data, numeric, keys, missing=missing, what="sun_abraham data")
-    if cohort not in data.columns:
-        raise InputError(f"no column {cohort!r}", hint="the first-treated period")
-    first = pd.to_numeric(data.loc[frame.index, cohort], errors="coerce")
-    never = first.isna() | np.isinf(first) | (first == 0)
-    frame["_g"] = first.where(~never, np.inf).astype(float)
-    if frame.duplicated([unit, time]).any():
-        raise InputError("a unit appears twice in the same period", column=time)
+    frame["_g"] = first_treated(data, frame, unit, time, cohort, "sun_abraham data")
     start = frame[time].min()
     always = frame["_g"] <= start
     if always.any():

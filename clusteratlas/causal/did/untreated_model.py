@@ -94,20 +94,7 @@ def prepare_staggered(
     numeric = [y, time, *covariates] + ([weights] if weights else [])
     keys = [unit] + ([cluster] if cluster not in (unit, time) else [])
     frame = check_frame(data, numeric, keys, missing=missing, what=what)
-    if cohort not in data.columns:
-        raise InputError(f"{what} has no column {cohort!r}", hint="the first-treated period")
-    first = pd.to_numeric(data.loc[frame.index, cohort], errors="coerce")
-    never = first.isna() | np.isinf(first) | (first == 0)
-    frame["_cohort"] = first.where(~never, np.inf).astype(float)
-    if frame.groupby(unit)["_cohort"].nunique().gt(1).any():
-        raise InputError("the first treated period varies within a unit", column=cohort)
-    duplicated = frame.duplicated([unit, time])
-    if duplicated.any():
-        row = duplicated.idxmax()
-        raise InputError(
-            f"unit {frame.loc[row, unit]!r} appears twice in period {frame.loc[row, time]!r}",
-            hint="a panel needs one row per unit and period",
-        )
+    frame["_cohort"] = first_treated(data, frame, unit, time, cohort, what)
     if weights and (frame[weights] < 0).any():
         raise InputError("weights must be non-negative", column=weights)
     treated = frame[time].to_numpy(float) >= frame["_cohort"].to_numpy() - anticipation
@@ -158,6 +145,30 @@ def prepare_staggered(
         cluster_name=cluster,
         weighted=weights is not None,
     )
+
+
+def first_treated(
+    data: pd.DataFrame, frame: pd.DataFrame, unit: str, time: str, cohort: str, what: str
+) -> pd.Series:
+    """First treated period of each row of ``frame`` (np.inf = never treated: 0, NaN or inf).
+
+    Checks that it is constant within units and that no unit appears twice in a period.
+    """
+    if cohort not in data.columns:
+        raise InputError(f"{what} has no column {cohort!r}", hint="the first-treated period")
+    first = pd.to_numeric(data.loc[frame.index, cohort], errors="coerce")
+    never = first.isna() | np.isinf(first) | (first == 0)
+    first = first.where(~never, np.inf).astype(float)
+    if first.groupby(frame[unit]).nunique().gt(1).any():
+        raise InputError("the first treated period varies within a unit", column=cohort)
+    duplicated = frame.duplicated([unit, time])
+    if duplicated.any():
+        row = duplicated.idxmax()
+        raise InputError(
+            f"unit {frame.loc[row, unit]!r} appears twice in period {frame.loc[row, time]!r}",
+            hint="a panel needs one row per unit and period",
+        )
+    return first
 
 
 class TwoWaySolver:

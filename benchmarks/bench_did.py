@@ -321,6 +321,21 @@ def robust_section(data: pd.DataFrame, args: argparse.Namespace) -> None:
         lambda f: float(f.coef().iloc[0]),
         repeat,
     )
+
+    def pf_point_event() -> Any:
+        fit, _, _ = _did2s_estimate(
+            frame.copy(), "y", "~ 0 | county + year", "~ i(rel, ref=-1.0)", treatment="treat"
+        )
+        return fit
+
+    paired(
+        "did2s event study (pyfixest: point estimates only)",
+        lambda: did2s(data, "y", "county", "year", "cohort", event_study=True),
+        pf_point_event,
+        lambda r: float(r.coefs.set_index("event_time").loc[0, "estimate"]),
+        lambda f: float(f.coef()["rel::0.0"]),
+        repeat,
+    )
     if units <= args.dense_limit:
         paired(
             "did2s static with GMM SEs (pyfixest did2s)",

@@ -607,35 +607,44 @@ def _least_favourable_cv(
     )
     if x.shape[1] == 0:
         return float(np.quantile(np.max(draws / sd, axis=1), 1 - kappa))
-    if x.shape[1] == 1:
-        return float(np.quantile(_eta_one_nuisance(draws, x[:, 0], sd), 1 - kappa))
+    if _eta_lp(draws[0], x, sd).success:  # bounded LP (it is for every draw or none)
+        etas = _eta_vertices(draws, x, sd)
+        if etas is not None:
+            return float(np.quantile(etas, 1 - kappa))
     etas = [sol.x[0] for sol in (_eta_lp(d, x, sd) for d in draws) if sol.success]
     if not etas:
         raise EstimationError("the least-favourable critical value could not be simulated")
     return float(np.quantile(etas, 1 - kappa))
 
 
-def _eta_one_nuisance(draws: np.ndarray, x: np.ndarray, sd: np.ndarray) -> np.ndarray:
-    """:math:`\\min_\\xi \\max_j (y_j - x_j\\xi)/sd_j` for each row of ``draws``, exactly.
+def _eta_vertices(draws: np.ndarray, x: np.ndarray, sd: np.ndarray) -> np.ndarray | None:
+    """:math:`\\min_{\\eta,\\xi} \\eta` s.t. :math:`y - x\\xi \\le \\eta\\,sd` for every row
+    :math:`y` of ``draws`` at once, by enumerating the vertices.
 
-    With one nuisance parameter the objective is the upper envelope of lines
-    :math:`a_j - c_j\\xi`; its minimum sits where a falling line (:math:`c_j > 0`) meets a
-    rising one (:math:`c_k < 0`), or on a flat line. The candidates are evaluated for all
-    draws at once (the LP per draw gives the same values, 100x slower).
+    A bounded LP attains its optimum at a vertex where k+1 constraints bind; for each such
+    basis the vertex is linear in :math:`y`, so all draws are solved with one small solve per
+    basis and the optimum is the smallest feasible :math:`\\eta`. Same values as 1,000 LPs,
+    ~100x faster. None when there are too many bases (the caller solves LPs instead).
     """
-    a = draws / sd
-    c = x / sd
-    falling, rising = np.flatnonzero(c > 0), np.flatnonzero(c < 0)
-    if falling.size == 0 or rising.size == 0:
-        flat = np.flatnonzero(c == 0)
-        if flat.size and (falling.size == 0) == (rising.size == 0):
-            return a[:, flat].max(axis=1)
-        return np.full(len(draws), -np.inf)  # unbounded below
-    j, k = np.meshgrid(falling, rising, indexing="ij")
-    j, k = j.ravel(), k.ravel()
-    xi = (a[:, j] - a[:, k]) / (c[j] - c[k])  # draws x pairs
-    values = np.max(a[:, :, None] - c[None, :, None] * xi[:, None, :], axis=1)
-    return values.min(axis=1)
+    from itertools import combinations
+
+    w = np.column_stack([sd, x])
+    n_rows, dim = w.shape
+    bases = list(combinations(range(n_rows), dim))
+    if len(bases) > 5000:
+        return None
+    tolerance = 1e-10 * max(1.0, float(np.abs(draws).max()))
+    best = np.full(len(draws), np.inf)
+    for basis in bases:
+        w_b = w[list(basis)]
+        if np.linalg.cond(w_b) > 1e12:
+            continue
+        vertex = np.linalg.solve(w_b, draws[:, list(basis)].T)  # dim x draws
+        eta, xi = vertex[0], vertex[1:]
+        slack = draws - (x @ xi).T - eta[:, None] * sd[None, :]
+        feasible = np.all(slack <= tolerance, axis=1)
+        best = np.where(feasible & (eta < best), eta, best)
+    return best
 
 
 def _truncated_normal_quantile(p: float, lower: float, upper: float) -> float:

@@ -41,7 +41,7 @@ from clusteratlas.causal.inference.wild_bootstrap import (
     WildBootstrapResult,
     wild_cluster_bootstrap,
 )
-from clusteratlas.panel.design import TREATMENT_RULES, treatment_from_panel
+from clusteratlas.panel.design import TREATMENT_RULES, cohort_from_panel, treatment_from_panel
 
 #: Callaway and Sant'Anna (2021) group-time ATTs under the name users search for.
 callaway_santanna = att_gt
@@ -60,6 +60,7 @@ __all__ = [
     "bacon_decomposition",
     "callaway_santanna",
     "check_frame",
+    "cohort_from_panel",
     "did2s",
     "did_2x2",
     "did_imputation",

@@ -52,10 +52,12 @@ from clusteratlas.causal.did.untreated_model import (
     StaggeredPanel,
     UntreatedFit,
     cluster_sums,
+    code_sums,
     event_window,
     fit_untreated,
-    imputation_projection,
     prepare_staggered,
+    projected_cluster_sums,
+    projection,
 )
 from clusteratlas.causal.results import EffectResult, normal_table
 from clusteratlas.errors import EstimationError, InputError
@@ -109,7 +111,7 @@ def did_imputation(
             raise InputError("target weights must be non-negative numbers", column=target_weights)
     treated = panel.treated
     if horizons is None:
-        selections = [treated]
+        code = np.where(treated, 0, -1)
         labels: list[int] = []
     else:
         event = panel.event_time
@@ -121,16 +123,18 @@ def did_imputation(
         labels = [h for h in wanted if (treated & (event == h)).any()]
         if not labels:
             raise EstimationError(f"no treated observation at event times {wanted}")
-        selections = [treated & (event == h) for h in labels]
-    target = np.zeros((len(panel.y), len(selections)))
-    for j, chosen in enumerate(selections):
-        mass = base[chosen].sum()
-        if mass <= 0:
-            raise EstimationError("the effect weights sum to zero")
-        target[chosen, j] = base[chosen] / mass
+        code = np.full(len(panel.y), -1)
+        for j, h in enumerate(labels):
+            code[treated & (event == h)] = j
+    k = max(len(labels), 1)
+    on = code >= 0
+    mass = np.bincount(code[on], base[on], minlength=k)
+    if (mass <= 0).any():
+        raise EstimationError("the effect weights sum to zero")
+    target = np.where(on, base / mass[np.maximum(code, 0)], 0.0)  # w_it, summing to 1 by code
     first = fit_untreated(panel)
-    estimates = target.T @ first.residual
-    scores = _conservative_scores(panel, first, target)
+    estimates = np.bincount(code[on], (target * first.residual)[on], minlength=k)
+    scores = _conservative_scores(panel, first, code, k, target)
     info: dict[str, Any] = {
         "n_units": panel.n_units,
         "n_clusters": panel.n_clusters,
@@ -150,11 +154,10 @@ def did_imputation(
     if horizons is None:
         table = normal_table(["ATT"], estimates[-1:], np.sqrt(np.diag(vcov))[-1:], alpha)
         return EffectResult(method, "ATT", table, len(panel.y), se_type, alpha, info)
-    post = np.array([k >= 0 for k in times], dtype=float)
-    post_mass = np.array([base[sel].sum() for sel in selections])
+    post = np.array([t >= 0 for t in times], dtype=float)
     # headline: the overall ATT is the treated-weight mean of the horizons
     headline = post.copy()
-    headline[post > 0] = post_mass / post_mass.sum()
+    headline[post > 0] = mass / mass.sum()
     return event_result(
         method=method + ", event study",
         event_times=times,
@@ -170,29 +173,34 @@ def did_imputation(
 
 
 def _conservative_scores(
-    panel: StaggeredPanel, first: UntreatedFit, target: np.ndarray
+    panel: StaggeredPanel, first: UntreatedFit, code: np.ndarray, k: int, target: np.ndarray
 ) -> np.ndarray:
-    """Cluster sums of :math:`v_{it}\\tilde\\varepsilon_{it}` for each weighting (columns)."""
+    """Cluster sums of :math:`v_{it}\\tilde\\varepsilon_{it}` for each estimand (C x k).
+
+    Treated rows: :math:`v = w_{it}` (``target``, estimand ``code``) and
+    :math:`\\tilde\\varepsilon = \\hat\\tau_{it} - \\tilde\\tau_{g,h}`. Untreated rows:
+    :math:`v = -w^{reg} X_{10}\\gamma` and :math:`\\tilde\\varepsilon` the first-stage residual,
+    summed through :func:`projected_cluster_sums` without forming :math:`v`.
+    """
     treated = panel.treated
-    untreated_v = -imputation_projection(first, panel, target, np.ones(len(panel.y)))
-    untreated_v *= np.where(treated, 0.0, panel.weights)[:, None]
-    v = np.where(treated[:, None], target, untreated_v)
     tau_hat = np.where(treated, first.residual, 0.0)
-    # auxiliary cohort x event-time means (weights v^2), one per weighting
+    # auxiliary cohort x event-time means with weights v^2 (R didimputation)
     cell = pd.factorize(
         pd.Series(panel.cohort * 10_000.0 + np.nan_to_num(panel.event_time)).where(treated)
     )[0]
     cell = np.where(treated, cell, cell.max() + 1)
     n_cells = int(cell.max() + 1)
-    eps = np.empty_like(v)
-    for j in range(v.shape[1]):
-        v2 = v[:, j] ** 2 * treated
-        num = np.bincount(cell, v2 * tau_hat, minlength=n_cells)
-        den = np.bincount(cell, v2, minlength=n_cells)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            tau_tilde = np.where(den > 0, num / den, 0.0)
-        eps[:, j] = np.where(treated, tau_hat - tau_tilde[cell], first.residual)
-    return cluster_sums(v * eps, panel.cluster, panel.n_clusters)
+    v2 = target**2
+    num = np.bincount(cell, v2 * tau_hat, minlength=n_cells)
+    den = np.bincount(cell, v2, minlength=n_cells)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        tau_tilde = np.where(den > 0, num / den, 0.0)
+    treated_part = code_sums(
+        panel.cluster, code, panel.n_clusters, k, target * (tau_hat - tau_tilde[cell])
+    )
+    proj = projection(first, panel, code, k, target)
+    untreated_eps = np.where(treated, 0.0, panel.weights * first.residual)
+    return treated_part - projected_cluster_sums(first, panel, proj, untreated_eps)
 
 
 def _pretrend_test(

@@ -41,11 +41,12 @@ import pandas as pd
 from clusteratlas.causal.did.event_study import EventStudyResult, event_result
 from clusteratlas.causal.did.untreated_model import (
     StaggeredPanel,
-    cluster_sums,
+    code_sums,
     event_window,
     fit_untreated,
-    imputation_projection,
     prepare_staggered,
+    projected_cluster_sums,
+    projection,
 )
 from clusteratlas.causal.results import EffectResult, normal_table
 from clusteratlas.errors import EstimationError, ParameterError
@@ -97,11 +98,15 @@ def did2s(
         ]
         if not times:
             raise EstimationError("no event time besides the reference period")
-        z = np.column_stack([(panel.event_time == k).astype(float) for k in times])
+        position = {k: j for j, k in enumerate(times)}
+        event = np.nan_to_num(panel.event_time, nan=-(10**9)).astype(np.int64)
+        code = np.array([position.get(int(e), -1) for e in np.unique(event)])[
+            np.searchsorted(np.unique(event), event)
+        ]
     else:
         times = []
-        z = panel.treated.astype(float)[:, None]
-    coef, vcov, _ = _two_stage(panel, z)
+        code = np.where(panel.treated, 0, -1)
+    coef, vcov = _two_stage(panel, code, max(len(times), 1))
     method = "Two-stage DID (Gardner 2021)"
     se_type = f"GMM sandwich clustered by {panel.cluster_name} (did2s, no small-sample factor)"
     info = {
@@ -125,22 +130,22 @@ def did2s(
     return EffectResult(method, "ATT", table, len(panel.y), se_type, alpha, info)
 
 
-def _two_stage(panel: StaggeredPanel, z: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Second-stage coefficients on ``z``, their GMM covariance and the cluster scores."""
+def _two_stage(panel: StaggeredPanel, code: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Second-stage coefficients and their GMM covariance.
+
+    The second-stage regressors are mutually exclusive dummies (``code`` = column, -1 none),
+    so :math:`Z'WZ` is diagonal and every sum is a grouped sum.
+    """
     first = fit_untreated(panel)
     w = panel.weights
-    zw = z * w[:, None]
-    bread = zw.T @ z
-    if np.linalg.matrix_rank(bread) < z.shape[1]:
-        raise EstimationError("the second-stage treatment variables are collinear or empty")
-    bread_inv = np.linalg.inv(bread)
-    coef = bread_inv @ (zw.T @ first.residual)
-    resid2 = first.residual - z @ coef
-    # X10 Gamma at every row (used on the untreated rows only)
-    correction = imputation_projection(first, panel, z, w)
+    mass = np.bincount(code[code >= 0], w[code >= 0], minlength=k)
+    if (mass <= 0).any():
+        raise EstimationError("a second-stage treatment variable has no observation with weight")
+    coef = np.bincount(code[code >= 0], (w * first.residual)[code >= 0], minlength=k) / mass
+    resid2 = first.residual - np.where(code >= 0, coef[np.maximum(code, 0)], 0.0)
+    scores = code_sums(panel.cluster, code, panel.n_clusters, k, w * resid2)
+    proj = projection(first, panel, code, k, w)
     untreated_u1 = np.where(panel.treated, 0.0, w * first.residual)
-    scores = cluster_sums(zw * resid2[:, None], panel.cluster, panel.n_clusters)
-    scores -= cluster_sums(correction * untreated_u1[:, None], panel.cluster, panel.n_clusters)
-    meat = scores.T @ scores
-    vcov = bread_inv @ meat @ bread_inv
-    return coef, vcov, scores @ bread_inv
+    scores -= projected_cluster_sums(first, panel, proj, untreated_u1)
+    scores /= mass  # (Z'WZ)^{-1} is diagonal
+    return coef, scores.T @ scores

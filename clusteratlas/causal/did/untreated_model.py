@@ -268,28 +268,90 @@ def fit_untreated(panel: StaggeredPanel) -> UntreatedFit:
     return UntreatedFit(solver, y0_hat, y - y0_hat, beta, x_within, xtx_inv)
 
 
-def imputation_projection(
-    fit: UntreatedFit, panel: StaggeredPanel, rhs_values: np.ndarray, rhs_weights: np.ndarray
+def code_sums(
+    index: np.ndarray, code: np.ndarray, n_index: int, k: int, weights: np.ndarray
 ) -> np.ndarray:
-    """Row values :math:`f = X_{1} \\gamma` with :math:`(X_{10}'W_0X_{10})\\gamma = \\sum
-    w\\,X_1 z` for each column :math:`z` of ``rhs_values``.
+    """n_index x k sums of ``weights`` by (index, code); rows with code < 0 are left out.
 
-    :math:`X_1` stacks the covariates and the unit and period dummies; :math:`X_{10}` keeps
-    its untreated rows. The result, evaluated at the untreated rows, is what the influence of
-    an untreated outcome on a linear combination :math:`\\sum w z\\,\\hat Y(0)` is made of
-    (two-stage GMM correction, imputation weights). Covariates enter through
-    Frisch-Waugh-Lovell: :math:`f = P_{FE}(z) + \\tilde X \\gamma_x`.
+    The treatment variables of the second stage (the treated dummy, event-time dummies, the
+    effect weights of each estimand) are mutually exclusive columns, so they are carried as
+    one code per row (the column, -1 for none) and a weight, never as an n x k matrix.
+    """
+    on = code >= 0
+    flat = np.bincount(index[on] * k + code[on], weights[on], minlength=n_index * k)
+    return flat.reshape(n_index, k)
+
+
+@dataclass
+class Projection:
+    """:math:`\\gamma` with :math:`(X_{10}'W_0X_{10})\\gamma = \\sum_{rows} w\\,X_1 Z`:
+    unit and period parts and the covariate part (rows evaluate to
+    :math:`\\alpha_i + \\lambda_t + \\tilde X\\gamma_x`)."""
+
+    unit: np.ndarray  # n_units x k
+    period: np.ndarray  # n_periods x k
+    covariate: np.ndarray  # p x k
+
+
+def projection(
+    fit: UntreatedFit, panel: StaggeredPanel, code: np.ndarray, k: int, weights: np.ndarray
+) -> Projection:
+    """Projection of the code columns :math:`Z` (weights ``weights``) on the untreated model.
+
+    :math:`X_1` stacks the covariates and the unit and period dummies, :math:`X_{10}` keeps its
+    untreated rows. Evaluated at an untreated row, :math:`X_{10}\\gamma` is that outcome's
+    influence on :math:`\\sum w Z \\hat Y(0)` (the two-stage GMM correction, the imputation
+    weights). Covariates enter by Frisch-Waugh-Lovell: :math:`X_1\\gamma = P_{FE}(Z) +
+    \\tilde X\\gamma_x`.
     """
     solver = fit.solver
-    h = solver.predict(*solver.solve(*solver.sums(rhs_values, rhs_weights)))
-    if not fit.beta.size:
-        return h
+    unit_coef, period_coef = solver.solve(
+        code_sums(panel.unit, code, solver.n_units, k, weights),
+        code_sums(panel.time, code, solver.n_periods, k, weights),
+    )
     x = panel.covariates
-    w0 = solver.mask_weights
-    cross_all = (x * rhs_weights[:, None]).T @ rhs_values.reshape(len(x), -1)
-    cross_untreated = (x * w0[:, None]).T @ h
-    gamma_x = fit.xtx_inv @ (cross_all - cross_untreated)
-    return h + fit.x_within @ gamma_x
+    gamma_x = np.zeros((x.shape[1], k))
+    if fit.beta.size:
+        w0 = solver.mask_weights
+        cross_all = np.column_stack(
+            [
+                code_sums(np.zeros(len(x), np.int64), code, 1, k, weights * x[:, j])[0]
+                for j in range(x.shape[1])
+            ]
+        ).T
+        unit_x = np.column_stack(
+            [
+                np.bincount(panel.unit, w0 * x[:, j], minlength=solver.n_units)
+                for j in range(x.shape[1])
+            ]
+        )
+        period_x = np.column_stack(
+            [
+                np.bincount(panel.time, w0 * x[:, j], minlength=solver.n_periods)
+                for j in range(x.shape[1])
+            ]
+        )
+        cross_untreated = unit_x.T @ unit_coef + period_x.T @ period_coef
+        gamma_x = fit.xtx_inv @ (cross_all - cross_untreated)
+    return Projection(unit_coef, period_coef, gamma_x)
+
+
+def projected_cluster_sums(
+    fit: UntreatedFit, panel: StaggeredPanel, proj: Projection, row_weights: np.ndarray
+) -> np.ndarray:
+    """:math:`\\sum_{(i,t)\\in c} r_{it}\\,X_{1,it}\\gamma` for every cluster c (C x k),
+    through cluster x unit and cluster x period sums of ``row_weights`` (no n x k matrix)."""
+    shape_u = (panel.n_clusters, fit.solver.n_units)
+    shape_t = (panel.n_clusters, fit.solver.n_periods)
+    by_unit = sparse.csr_matrix((row_weights, (panel.cluster, panel.unit)), shape=shape_u)
+    by_period = sparse.csr_matrix((row_weights, (panel.cluster, panel.time)), shape=shape_t)
+    out = by_unit @ proj.unit + by_period @ proj.period
+    if fit.beta.size:
+        out += (
+            cluster_sums(fit.x_within * row_weights[:, None], panel.cluster, panel.n_clusters)
+            @ proj.covariate
+        )
+    return np.asarray(out)
 
 
 def cluster_sums(values: np.ndarray, cluster: np.ndarray, n_clusters: int) -> np.ndarray:

@@ -395,23 +395,23 @@ def robust_section(data: pd.DataFrame, args: argparse.Namespace) -> None:
         )
     except ImportError:
         print("  diff-diff not installed")
-    if units <= args.dense_limit * 10:
-        paired(
-            "Sun-Abraham (pyfixest saturated event study + aggregate)",
-            lambda: sun_abraham(data, "y", "county", "year", "cohort"),
-            lambda: pf.event_study(
-                data,
-                yname="y",
-                idname="county",
-                tname="year",
-                gname="cohort",
-                estimator="saturated",
-                cluster="county",
-            ).aggregate(),
-            lambda r: float(r.coefs.set_index("event_time").loc[0, "estimate"]),
-            lambda agg: float(agg.loc[0.0, "Estimate"]) if 0.0 in agg.index else np.nan,
-            max(1, repeat - 1),
-        )
+    # Sun-Abraham at any size (ours never forms the dummies; pyfixest does)
+    paired(
+        "Sun-Abraham (pyfixest saturated event study + aggregate)",
+        lambda: sun_abraham(data, "y", "county", "year", "cohort"),
+        lambda: pf.event_study(
+            data,
+            yname="y",
+            idname="county",
+            tname="year",
+            gname="cohort",
+            estimator="saturated",
+            cluster="county",
+        ).aggregate(),
+        lambda r: float(r.coefs.set_index("event_time").loc[0, "estimate"]),
+        lambda agg: float(agg.loc[0.0, "Estimate"]) if 0.0 in agg.index else np.nan,
+        max(1, repeat - 1),
+    )
     try:
         import moderndid as md
 

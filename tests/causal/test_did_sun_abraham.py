@@ -30,7 +30,7 @@ def df_het() -> pd.DataFrame:
     return pd.read_csv(importlib.resources.files("pyfixest") / "did/data/df_het.csv")
 
 
-def _saturated(data):
+def _saturated(data, cluster="state"):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         fit = pf.event_study(
@@ -40,7 +40,7 @@ def _saturated(data):
             tname="year",
             gname="g",
             estimator="saturated",
-            cluster="state",
+            cluster=cluster,
         )
         return fit, fit.aggregate()
 
@@ -60,9 +60,11 @@ def _compare(ours, fit, agg):
     np.testing.assert_allclose(got["std_error"], ref["Std. Error"].astype(float), rtol=RTOL)
 
 
-def test_never_treated_controls_match_pyfixest(df_het):
-    ours = sun_abraham(df_het, "dep_var", "unit", "year", "g", cluster="state")
-    fit, agg = _saturated(df_het)
+@pytest.mark.parametrize("cluster", ["state", "unit"])
+def test_never_treated_controls_match_pyfixest(df_het, cluster):
+    """Ours solves the saturated regression without dummies; pyfixest demeans them."""
+    ours = sun_abraham(df_het, "dep_var", "unit", "year", "g", cluster=cluster)
+    fit, agg = _saturated(df_het, cluster)
     _compare(ours, fit, agg)
     # headline ATT: cell-size weighted post cells (fixest aggregate(..., "att"))
     cells = ours.cohort_effects.loc[ours.cohort_effects["event_time"] >= 0]
@@ -84,6 +86,10 @@ def test_report_window_and_errors(df_het):
     assert ours.coefs["event_time"].tolist() == [-3, -2, 0, 1, 2]
     full = sun_abraham(df_het, "dep_var", "unit", "year", "g")
     assert ours.estimate == pytest.approx(full.estimate, rel=1e-12)  # estimation unchanged
+    # with a covariate the regression runs in pyfixest (same cells, same aggregation)
+    noise = np.sin(df_het["unit"] * 1.7 + df_het["year"])
+    with_x = sun_abraham(df_het.assign(x=noise), "dep_var", "unit", "year", "g", covariates=["x"])
+    assert with_x.estimate == pytest.approx(full.estimate, abs=5 * full.se)
     with pytest.raises(ParameterError, match="control"):
         sun_abraham(df_het, "dep_var", "unit", "year", "g", control="notyet")
     with pytest.raises(EstimationError, match="never-treated"):

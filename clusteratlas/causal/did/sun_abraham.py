@@ -27,8 +27,10 @@ the last-treated cohort (``control="last"``: it joins any never-treated units as
 periods from its treatment on are dropped, as fixest ``sunab`` with that cohort as reference).
 
 **Standard errors.** CRV1 by cluster (fixest convention, :mod:`clusteratlas.causal.
-inference.vcov`) for :math:`\\hat\\delta`; aggregates by the delta method with the weights
-held fixed (fixest and pyfixest do the same); t(G-1) inference.
+inference.vcov`) for :math:`\\hat\\delta` (computed without forming the dummies, see
+:func:`_saturated_direct`; with covariates the regression runs in pyfixest); aggregates by
+the delta method with the weights held fixed (fixest and pyfixest do the same); t(G-1)
+inference.
 
 Reference implementation: pyfixest ``event_study(estimator="saturated")`` and its
 ``aggregate()`` (the tests reproduce every cohort x event-time coefficient and the
@@ -42,9 +44,10 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
+from scipy import sparse
 
 from clusteratlas.causal.did.event_study import EventStudyResult, event_result
-from clusteratlas.causal.did.untreated_model import first_treated
+from clusteratlas.causal.did.untreated_model import TwoWaySolver, code_sums, first_treated
 from clusteratlas.causal.frames import check_frame
 from clusteratlas.causal.inference.vcov import count_clusters, feols, vcov_spec
 from clusteratlas.errors import EstimationError, ParameterError
@@ -118,19 +121,29 @@ def sun_abraham(
     codes, cells = pd.factorize(cell_keys, sort=True)
     frame["_sa_cell"] = 0
     frame.loc[in_cell, "_sa_cell"] = codes + 1
-    rhs = " + ".join(["i(_sa_cell, ref=0)", *covariates])
     vc, se_type = vcov_spec("CRV1", cluster)
-    fit = feols(f"{y} ~ {rhs} | {unit} + {time}", frame, vc, weights)
-    names = [str(n) for n in fit._coefnames]
-    cell_names = [f"_sa_cell::{k + 1}" for k in range(len(cells))]
-    kept = [n in names for n in cell_names]
-    if not all(kept):
-        dropped = [cells[k] for k in np.flatnonzero(~np.asarray(kept))]
-        warnings.warn(f"cohort x event-time cells dropped as collinear: {dropped}", stacklevel=2)
-    index = [names.index(n) for n, ok in zip(cell_names, kept, strict=True) if ok]
-    delta = np.asarray(fit._beta_hat, dtype=float)[index]
-    delta_vcov = np.asarray(fit._vcov, dtype=float)[np.ix_(index, index)]
-    cell_list = [cells[k] for k in range(len(cells)) if kept[k]]
+    direct = (
+        None if covariates else _saturated_direct(frame, y, unit, time, cluster, weights, codes)
+    )
+    if direct is not None:
+        delta, delta_vcov, nobs, df_t = direct
+        cell_list = list(cells)
+    else:  # covariates or collinear cells: pyfixest (drops collinear cells and says so)
+        rhs = " + ".join(["i(_sa_cell, ref=0)", *covariates])
+        fit = feols(f"{y} ~ {rhs} | {unit} + {time}", frame, vc, weights)
+        names = [str(n) for n in fit._coefnames]
+        cell_names = [f"_sa_cell::{k + 1}" for k in range(len(cells))]
+        kept = [n in names for n in cell_names]
+        if not all(kept):
+            dropped = [cells[k] for k in np.flatnonzero(~np.asarray(kept))]
+            warnings.warn(
+                f"cohort x event-time cells dropped as collinear: {dropped}", stacklevel=2
+            )
+        index = [names.index(n) for n, ok in zip(cell_names, kept, strict=True) if ok]
+        delta = np.asarray(fit._beta_hat, dtype=float)[index]
+        delta_vcov = np.asarray(fit._vcov, dtype=float)[np.ix_(index, index)]
+        cell_list = [cells[k] for k in range(len(cells)) if kept[k]]
+        nobs, df_t = int(fit._N), float(fit._df_t)
     w = frame[weights].to_numpy(float) if weights else np.ones(len(frame))
     size = pd.Series(w[in_cell.to_numpy()], index=cell_keys).groupby(level=[0, 1]).sum()
     cell_size = np.array([size.loc[c] for c in cell_list])
@@ -149,11 +162,11 @@ def sun_abraham(
         event_times=event_times,
         estimates=agg @ delta,
         vcov=agg @ delta_vcov @ agg.T,
-        nobs=int(fit._N),
+        nobs=nobs,
         se_type=se_type,
         alpha=alpha,
         reference=reference,
-        df=float(fit._df_t),
+        df=df_t,
         headline=("ATT", headline),
         info={"n_units": int(frame[unit].nunique()), "n_clusters": count_clusters(frame, cluster)},
     )
@@ -177,3 +190,67 @@ def sun_abraham(
         }
     )
     return result
+
+
+def _saturated_direct(
+    frame: pd.DataFrame,
+    y: str,
+    unit: str,
+    time: str,
+    cluster: str,
+    weights: str | None,
+    codes: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, int, float] | None:
+    """The saturated regression without forming its dummies (no covariates).
+
+    The cell dummies are mutually exclusive, so with :math:`P` the two-way fixed-effects
+    projection (:class:`~.untreated_model.TwoWaySolver` on all rows) every block of
+    :math:`\\tilde X'\\tilde X = X'X - X'PX` and :math:`\\tilde X'\\tilde y` is a grouped
+    sum, and the CRV1 scores are cluster x unit / cluster x period sums of the residual.
+    Small-sample factor as fixest: :math:`\\frac{G}{G-1}\\frac{N-1}{N-K}` with K the cells
+    and the period effects, plus the unit effects unless they are nested in the clusters.
+    Returns None when :math:`\\tilde X'\\tilde X` is singular (collinear cells).
+    """
+    n = len(frame)
+    code = np.full(n, -1, dtype=np.int64)
+    in_cell = frame["_sa_cell"].to_numpy() > 0
+    code[in_cell] = codes
+    k = int(codes.max() + 1)
+    unit_codes = pd.factorize(frame[unit], sort=True)[0].astype(np.int64)
+    time_codes = pd.factorize(frame[time], sort=True)[0].astype(np.int64)
+    cluster_codes = pd.factorize(frame[cluster], sort=True)[0].astype(np.int64)
+    n_clusters = int(cluster_codes.max() + 1)
+    w = frame[weights].to_numpy(float) if weights else np.ones(n)
+    yv = frame[y].to_numpy(float)
+    solver = TwoWaySolver(unit_codes, time_codes, w, np.ones(n, dtype=bool))
+    by_unit = code_sums(unit_codes, code, solver.n_units, k, w)  # weighted cell counts
+    by_period = code_sums(time_codes, code, solver.n_periods, k, w)
+    unit_x, period_x = solver.solve(by_unit, by_period)  # P X = unit_x[u] + period_x[t]
+    unit_y, period_y = solver.solve(*solver.sums(yv, w))
+    gram = np.diag(by_unit.sum(axis=0)) - (by_unit.T @ unit_x + by_period.T @ period_x)
+    if np.linalg.cond(gram) > 1e10:
+        return None
+    cross = np.bincount(code[in_cell], (w * yv)[in_cell], minlength=k) - (
+        by_unit.T @ unit_y[:, 0] + by_period.T @ period_y[:, 0]
+    )
+    gram_inv = np.linalg.inv(gram)
+    delta = gram_inv @ cross
+    fitted_fe = (
+        solver.predict(unit_y, period_y)[:, 0]
+        - solver.predict(unit_x @ delta[:, None], period_x @ delta[:, None])[:, 0]
+    )
+    resid = yv - fitted_fe - np.where(in_cell, delta[np.maximum(code, 0)], 0.0)
+    we = w * resid
+    scores = code_sums(cluster_codes, code, n_clusters, k, we)
+    m_unit = sparse.csr_matrix(
+        (we, (cluster_codes, unit_codes)), shape=(n_clusters, solver.n_units)
+    )
+    m_time = sparse.csr_matrix(
+        (we, (cluster_codes, time_codes)), shape=(n_clusters, solver.n_periods)
+    )
+    scores -= np.asarray(m_unit @ unit_x + m_time @ period_x)
+    nested = bool((pd.Series(cluster_codes).groupby(unit_codes).nunique() == 1).all())
+    k_params = k + solver.n_periods + (0 if nested else solver.n_units - 1)
+    factor = n_clusters / (n_clusters - 1) * (n - 1) / (n - k_params)
+    vcov = factor * gram_inv @ (scores.T @ scores) @ gram_inv
+    return delta, vcov, n, float(n_clusters - 1)

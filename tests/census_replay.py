@@ -1,4 +1,4 @@
-"""A loopback HTTP server replaying Census API answers, for tests without internet.
+"""A loopback HTTP server replaying Census (and other publishers') answers, for tests without internet.
 
 Answers are built in the exact layout the Census APIs return: a JSON array whose first row is
 the header (the ``get=`` variables, then every predicate as an extra column, repeated when a
@@ -80,7 +80,11 @@ def cbp_totals_answer(year: int, emp_by_fips: Mapping[str, float]) -> list[list[
 
 @dataclass
 class Replay:
-    """Routes ``path -> JSON body`` (keyed by URL path, plus ``time`` for trade answers);
+    """What the server answers, by key: a URL path, or ``path?k=v&k2=v2`` matching requests
+    that carry those query values (the most specific key wins).
+
+    ``routes``: JSON bodies; ``raw``: bytes (CSV, zip); ``status``: an HTTP status to answer
+    instead (204 = the Census APIs' empty answer, 500 = broken, every time);
     ``failures[path] = n`` answers HTTP 503 ``n`` times first; ``requests`` logs every GET."""
 
     url: str = ""
@@ -88,6 +92,21 @@ class Replay:
     failures: dict[str, int] = field(default_factory=dict)
     requests: list[str] = field(default_factory=list)
     queries: list[dict[str, list[str]]] = field(default_factory=list)
+    raw: dict[str, bytes] = field(default_factory=dict)
+    status: dict[str, int] = field(default_factory=dict)
+
+
+def _find(mapping: Mapping[str, object], path: str, query: dict[str, list[str]]) -> str | None:
+    """The most specific key of ``mapping`` matching ``path`` and ``query``."""
+    best, best_n = None, -1
+    for key in mapping:
+        key_path, _, key_query = key.partition("?")
+        if key_path != path:
+            continue
+        pairs = [p.split("=", 1) for p in key_query.split("&") if p] if key_query else []
+        if all(query.get(k, [None])[0] == v for k, v in pairs) and len(pairs) > best_n:
+            best, best_n = key, len(pairs)
+    return best
 
 
 def _handler(replay: Replay) -> type[BaseHTTPRequestHandler]:
@@ -97,9 +116,11 @@ def _handler(replay: Replay) -> type[BaseHTTPRequestHandler]:
 
         def _send(self, status: int, body: bytes) -> None:
             self.send_response(status)
-            self.send_header("Content-Length", str(len(body)))
+            if status != 204:
+                self.send_header("Content-Length", str(len(body)))
             self.end_headers()
-            self.wfile.write(body)
+            if body:
+                self.wfile.write(body)
 
         def do_GET(self):  # noqa: N802 (http.server API)
             replay.requests.append(self.path)
@@ -110,11 +131,17 @@ def _handler(replay: Replay) -> type[BaseHTTPRequestHandler]:
             if remaining:
                 replay.failures[parts.path] = remaining - 1
                 return self._send(503, b"Service Unavailable")
-            key = parts.path + ("?time=" + query["time"][0] if "time" in query else "")
-            body = replay.routes.get(key, replay.routes.get(parts.path))
-            if body is None:
+            status = _find(replay.status, parts.path, query)
+            if status is not None:
+                code = replay.status[status]
+                return self._send(code, b"" if code == 204 else b"Internal Server Error")
+            key = _find(replay.raw, parts.path, query)
+            if key is not None:
+                return self._send(200, replay.raw[key])
+            key = _find(replay.routes, parts.path, query)
+            if key is None:
                 return self._send(400, b"error: unknown variable or dataset")
-            return self._send(200, json.dumps(body).encode())
+            return self._send(200, json.dumps(replay.routes[key]).encode())
 
     return Handler
 

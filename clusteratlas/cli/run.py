@@ -1,7 +1,9 @@
 """``clusteratlas run`` and ``clusteratlas init-config``: the main job.
 
 The study is :mod:`clusteratlas.studies.cluster_resilience` (config, stages, cache); its last
-stage, the report, is :func:`clusteratlas.report.html.report_stage`, passed in from here.
+stage, the report, is :func:`clusteratlas.report.html.report_stage`, passed in from here. The
+options choose where the inputs come from (``--data``, ``--fetch``, ``--store``, ``--demo``)
+and override the config's region type, years, regions and states.
 """
 
 from __future__ import annotations
@@ -15,12 +17,30 @@ from clusteratlas.studies.cluster_resilience.config import help_text
 RUN_HELP = (
     "Run the whole study in one command and write ONE offline HTML report (plus CSV/LaTeX "
     "tables): load -> panel -> outcomes -> resilience -> causal -> theory -> policy -> report. "
-    "Give --data DIR (real files laid out like shared/data) or --demo (SYNTHETIC national "
-    "county panel with known effects). Stages whose inputs, parameters and version are "
-    "unchanged are reused from the output folder's manifest.json.\n\n"
+    "Inputs, one of: --data DIR (a folder of public files, recognised by content), --fetch "
+    "(the Census CBP API, BEA GDP, BLS QCEW and the Census trade API for --years at "
+    "--region-type; cached, so a second run is offline), --store FILE alone (a store you built "
+    "with 'clusteratlas load' and 'clusteratlas panel build': any country, any cluster "
+    "definition) or --demo (SYNTHETIC national county panel with known effects). The report "
+    "says, per stage, which data it used and what it could not do and why. Stages whose "
+    "inputs, parameters and version are unchanged are reused from the output folder's "
+    "manifest.json.\n\n"
     "Config keys (TOML, all optional; write the defaults with 'clusteratlas init-config'):\n\n"
     + help_text()
 )
+
+
+def _overrides(region_type, years, regions, states) -> dict:
+    study: dict = {}
+    if region_type:
+        study["region_type"] = region_type
+    if years:
+        study["years"] = years
+    if regions:
+        study["regions"] = [r.strip() for r in regions.split(",") if r.strip()]
+    if states:
+        study["states"] = [s.strip().zfill(2) for s in states.split(",") if s.strip()]
+    return study
 
 
 def register(app: typer.Typer) -> None:
@@ -29,19 +49,58 @@ def register(app: typer.Typer) -> None:
     @app.command("run", help=RUN_HELP)
     def run(
         data: Path = typer.Option(
-            None, "--data", help="Folder of real input files (shared/data layout)."
+            None,
+            "--data",
+            help="Folder of public data files, recognised by content (CBP, BEA, QCEW, LAUS, "
+            "USCM, cluster definitions, crosswalks; any names, any sub-folders). With --fetch: "
+            "where the cluster definitions and crosswalks are (default: the shared data folder).",
+        ),
+        fetch: bool = typer.Option(
+            False,
+            "--fetch",
+            help="Fetch the inputs from the publishers for --years at --region-type (keys from "
+            "CENSUS_API_KEY and BEA_API_KEY when set, never written anywhere; without "
+            "BEA_API_KEY BEA's public zip files are used). Cached: a rerun is offline.",
         ),
         demo: bool = typer.Option(
             False, "--demo", help="Use the SYNTHETIC demo panel (offline, seconds)."
+        ),
+        region_type: str = typer.Option(
+            None,
+            "--region-type",
+            help="state, county, msa or economic_area (config study.region_type).",
+        ),
+        years: str = typer.Option(
+            None,
+            "--years",
+            help="Panel years, e.g. 2015-2022 (config study.years; needed with --fetch).",
+        ),
+        regions: str = typer.Option(
+            None,
+            "--regions",
+            help="Regions of interest, comma-separated ids (config study.regions).",
+        ),
+        states: str = typer.Option(
+            None,
+            "--states",
+            help="With --fetch at county / economic-area level: only these states' counties, "
+            "e.g. 01,13,47 (config study.states).",
         ),
         config: Path = typer.Option(
             None, "--config", help="TOML config file (see the keys below)."
         ),
         out: Path = typer.Option(Path("clusteratlas-output"), "--out", help="Output folder."),
         store: Path = typer.Option(
-            None, "--store", help="DuckDB store file (default OUT/clusteratlas.duckdb)."
+            None,
+            "--store",
+            help="DuckDB store file. Alone: the inputs (a store you built; the run adds its "
+            "run_* tables to it). With --data/--fetch/--demo: where the run's store goes "
+            "(default OUT/clusteratlas.duckdb).",
         ),
         seed: int = typer.Option(20240101, "--seed", help="Random seed of the demo generator."),
+        offline: bool = typer.Option(
+            False, "--offline", help="With --fetch: read only the download cache (no network)."
+        ),
         quiet: bool = typer.Option(False, "--quiet", help="No progress bar."),
         force: bool = typer.Option(
             False,
@@ -49,10 +108,14 @@ def register(app: typer.Typer) -> None:
             help="Rerun every stage, ignoring the cache (e.g. after upgrading code in place).",
         ),
     ) -> None:
+        import os
+
         from clusteratlas.report.html import report_stage
         from clusteratlas.studies.cluster_resilience.config import from_mapping, load
         from clusteratlas.studies.cluster_resilience.pipeline import Pipeline
 
+        if offline:
+            os.environ["CLUSTERATLAS_OFFLINE"] = "1"
         if demo:
             typer.secho(
                 "SYNTHETIC DEMO: generated data with known effects, NOT official statistics.",
@@ -68,7 +131,14 @@ def register(app: typer.Typer) -> None:
                 else load(None)
             )
         )
-        pipeline = Pipeline(cfg, out_dir=out, data_dir=data, demo=demo, store_path=store, seed=seed)
+        overrides = _overrides(region_type, years, regions, states)
+        if overrides:
+            raw = cfg.as_dict()
+            raw["study"].update(overrides)
+            cfg = from_mapping(raw, source="the command line")
+        pipeline = Pipeline(
+            cfg, out_dir=out, data_dir=data, demo=demo, store_path=store, seed=seed, fetch=fetch
+        )
         result = pipeline.run(progress=not quiet, force=force, render=report_stage)
         typer.echo(result.summary())
         if demo:

@@ -58,6 +58,10 @@ REDACTED = "REDACTED"
 _RETRY_STATUS = {429, 500, 502, 503, 504}
 
 
+class EmptyAnswerError(DataUnavailableError):
+    """The server answered, with no rows (HTTP 204): nothing to download by hand, nothing cached."""
+
+
 def offline_default() -> bool:
     """Offline when ``CLUSTERATLAS_OFFLINE`` is set to 1/true/yes."""
     return os.environ.get("CLUSTERATLAS_OFFLINE", "").lower() in {"1", "true", "yes"}
@@ -132,7 +136,8 @@ class Fetcher:
     cache: Path | None = None
     offline: bool | None = None
     retries: int = 3
-    backoff: float = 1.0
+    #: seconds before the first retry, doubling after each (``CLUSTERATLAS_FETCH_BACKOFF``)
+    backoff: float | None = None
     timeout: float = 120.0
     progress: bool = False
     #: extra secret query parameters, on top of :data:`SECRET_PARAMS`
@@ -147,6 +152,8 @@ class Fetcher:
         self._secret = SECRET_PARAMS | {p.lower() for p in self.secret_params}
         if self.offline is None:
             self.offline = offline_default()
+        if self.backoff is None:
+            self.backoff = float(os.environ.get("CLUSTERATLAS_FETCH_BACKOFF") or 1.0)
         self._session = requests.Session()
         self._session.headers["User-Agent"] = "clusteratlas (https://github.com/clusteratlas)"
 
@@ -195,6 +202,14 @@ class Fetcher:
                     if response.status_code in _RETRY_STATUS:
                         last_error = f"HTTP {response.status_code}"
                         continue
+                    if response.status_code == 204:  # the Census APIs' "no rows match"
+                        raise EmptyAnswerError(
+                            self.redact(
+                                f"{_display_url(url, self._secret)} answered with no rows "
+                                "(HTTP 204): the publisher has nothing for this query",
+                                url,
+                            )
+                        )
                     if response.status_code != 200:
                         detail = response.text[:200].strip()
                         raise self._unavailable(

@@ -8,23 +8,41 @@ Cho et al. (2024) replication call the same functions, so the two cannot read th
 two ways.
 
 Which years and regions the inputs cover is said by :func:`outcome_years`,
-:func:`uscm_state_clusters` (the state x cluster years and states) and :func:`cluster_codes`.
+:func:`uscm_state_clusters` (the state x cluster years and states), :func:`cluster_codes` and
+:func:`region_count_sources` (every region x 6-digit industry source a folder holds, by
+region type, with its years and whether its levels can be trusted).
 """
 
 from __future__ import annotations
 
+import os
+import tempfile
+import warnings
 from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
 
 import pandas as pd
 
 from clusteratlas.data.bea import read_gdp_csv
-from clusteratlas.data.catalog import Catalog, known
-from clusteratlas.data.cbp import read_setzler_national_industry
+from clusteratlas.data.catalog import KNOWN, Catalog, file_name, known
+from clusteratlas.data.cbp import (
+    parse_cbp_flatfile,
+    read_cbp_api_csv,
+    read_setzler_national_industry,
+)
 from clusteratlas.data.clusters import load_definition
 from clusteratlas.data.geo import read_county_cbsa, read_county_ea
-from clusteratlas.data.laus import read_cbp_totals, read_laus_state_annual
+from clusteratlas.data.laus import (
+    read_cbp_totals,
+    read_laus_county_annual,
+    read_laus_state_annual,
+    read_qcew_annual_singlefile,
+)
+from clusteratlas.data.republished import read_cbp_cbsa_naics, read_cbp_state_countysum
 from clusteratlas.data.trade import read_ita_msa_exports
 from clusteratlas.data.uscm import read_uscm
+from clusteratlas.errors import DataUnavailableError
 
 #: CBP all-industry totals by region type (catalog keys)
 CBP_TOTALS = {"state": "state_total", "nation": "national_total", "county": "county_total"}
@@ -39,12 +57,41 @@ def uscm_state_clusters(catalog: Catalog) -> pd.DataFrame:
     return read_uscm(catalog.path("uscm_state_2016"))
 
 
+#: the USCM definition files a vintage needs (catalog keys)
+_DEFINITION_FILES = {
+    2012: ("definitions_2012",),
+    2017: ("definitions_2017",),
+    **{v: ("definitions_2012", "cluster_library") for v in (1997, 2002, 2007)},
+}
+
+
 def uscm_definitions(catalog: Catalog, naics_vintage: int = 2012) -> pd.DataFrame:
-    """The USCM cluster definition of ``naics_vintage`` from the catalog's clusters folder."""
-    catalog.require(["definitions_2012"])
-    return load_definition(
-        "uscm", naics_vintage=naics_vintage, path=catalog.folder_of("definitions_2012")
-    )
+    """The USCM cluster definition of ``naics_vintage`` from the files the catalog found.
+
+    The definition reader takes a folder holding the files under their usual names; files
+    recognised by content under other names are linked there first (a temporary folder).
+    """
+    keys = _DEFINITION_FILES.get(int(naics_vintage), ("definitions_2012",))
+    catalog.require(keys)
+    paths = {key: catalog.path(key) for key in keys}
+    folders = {p.parent for p in paths.values()}
+    if len(folders) == 1 and all(p.name == file_name(k) for k, p in paths.items()):
+        return load_definition("uscm", naics_vintage=naics_vintage, path=folders.pop())
+    with tempfile.TemporaryDirectory() as tmp:
+        for key, path in paths.items():
+            link = Path(tmp) / file_name(key)
+            try:
+                os.symlink(path.resolve(), link)
+            except OSError:  # no symlinks on this file system: a copy
+                link.write_bytes(path.read_bytes())
+        return load_definition("uscm", naics_vintage=naics_vintage, path=tmp)
+
+
+def uscm_definitions_for(catalog: Catalog, vintages: Iterable[int]) -> pd.DataFrame:
+    """The USCM definitions of every NAICS vintage in ``vintages``, stacked (a multi-year panel
+    joins each year's counts on its own vintage)."""
+    frames = [uscm_definitions(catalog, int(v)) for v in sorted({int(v) for v in vintages})]
+    return pd.concat(frames, ignore_index=True)
 
 
 def cluster_codes(catalog: Catalog) -> frozenset[str]:
@@ -93,6 +140,126 @@ def county_ea(catalog: Catalog) -> pd.DataFrame:
     return read_county_ea(catalog.path("ea_crosswalk"))
 
 
+def county_gdp(catalog: Catalog, years: tuple[int, int] | None = None) -> pd.DataFrame:
+    """BEA CAGDP2 county (and state) GDP and manufacturing GDP (OUTCOMES), thousands of $."""
+    return read_gdp_csv(catalog.path("bea_county_gdp"), years=years)
+
+
+def msa_gdp_rows(frame: pd.DataFrame) -> pd.DataFrame:
+    """BEA rows of a metropolitan table as ``msa`` rows: CAGDP2's MSA GeoFIPS are CBSA codes,
+    which the BEA reader (made for county codes) labels ``county``. The US metropolitan and
+    non-metropolitan portions (``00998``, ``00999``) are left out."""
+    bea = frame["source"].astype(str).str.startswith("BEA")
+    cbsa = bea & (frame["region_type"] == "county") & ~frame["region_id"].str.startswith("00")
+    out = frame.loc[~bea | cbsa | (frame["region_type"] == "nation")].copy()
+    out.loc[cbsa.reindex(out.index, fill_value=False), "region_type"] = "msa"
+    return out.reset_index(drop=True)
+
+
+def msa_gdp(catalog: Catalog, years: tuple[int, int] | None = None) -> pd.DataFrame:
+    """BEA CAGDP2 metropolitan-area GDP and manufacturing GDP (OUTCOMES, region_type msa)."""
+    return msa_gdp_rows(read_gdp_csv(catalog.path("bea_msa_gdp"), years=years))
+
+
+def qcew_employment(catalog: Catalog) -> pd.DataFrame:
+    """BLS QCEW annual average employment (all industries, total covered) of every QCEW file
+    in the folder, as OUTCOMES ``employment_qcew`` (nation, states, counties, MSAs)."""
+    frames = []
+    for path in catalog.files("qcew_annual"):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # undisclosed rows: left out by the reader
+            frames.append(read_qcew_annual_singlefile(path, outcome="employment_qcew"))
+    if not frames:
+        raise DataUnavailableError(f"{catalog.folder} holds no QCEW annual CSV")
+    return pd.concat(frames, ignore_index=True).drop_duplicates(
+        ["region_type", "region_id", "year", "outcome"], keep="last"
+    )
+
+
+def laus_counties(catalog: Catalog) -> pd.DataFrame:
+    """BLS LAUS county annual averages of every LAUS county workbook (OUTCOMES; employment
+    renamed ``employment_laus``: residence-based, not CBP's place-of-work count)."""
+    frames = [read_laus_county_annual(path) for path in catalog.files("laus_county")]
+    if not frames:
+        raise DataUnavailableError(f"{catalog.folder} holds no LAUS county workbook")
+    laus = pd.concat(frames, ignore_index=True)
+    laus["outcome"] = laus["outcome"].replace({"employment": "employment_laus"})
+    return laus
+
+
+@dataclass(frozen=True)
+class CountSource:
+    """One region x 6-digit industry source of a folder: its kind, region type, years and
+    whether its levels can be trusted (False: use for growth only)."""
+
+    kind: str
+    region_type: str
+    years: tuple[int, ...]
+    levels: bool
+    holds: str
+
+
+def region_count_sources(catalog: Catalog) -> list[CountSource]:
+    """Every region x industry (or region x cluster) count source the folder holds.
+
+    Cheap: reads the few columns that say the region type and years. USCM downloads count as
+    region x cluster sources with trusted levels; the ModelEarth county sums are growth-only.
+    """
+    out: list[CountSource] = []
+    if catalog.has("uscm_state_2016"):
+        frame = pd.read_csv(
+            catalog.path("uscm_state_2016"), usecols=["year_t", "region_type_t"], dtype=str
+        )
+        for region_type, part in frame.groupby("region_type_t"):
+            rt = {"economic": "economic_area"}.get(str(region_type), str(region_type))
+            years = tuple(sorted({int(y) for y in part["year_t"]}))
+            out.append(CountSource("uscm_state_2016", rt, years, True, "US Cluster Mapping"))
+    if catalog.has("cbp_state_countysum"):
+        years = pd.read_csv(catalog.path("cbp_state_countysum"), usecols=["year"])["year"]
+        out.append(
+            CountSource(
+                "cbp_state_countysum",
+                "state",
+                tuple(sorted({int(y) for y in years})),
+                False,
+                KNOWN["cbp_state_countysum"].holds,
+            )
+        )
+    if catalog.has("cbp_cbsa_naics"):
+        years = pd.read_csv(catalog.path("cbp_cbsa_naics"), usecols=["year"])["year"]
+        out.append(
+            CountSource(
+                "cbp_cbsa_naics",
+                "msa",
+                tuple(sorted({int(y) for y in years})),
+                True,
+                known("cbp_cbsa_naics").holds,
+            )
+        )
+    return out
+
+
+def cbp_extracts(catalog: Catalog) -> pd.DataFrame:
+    """Region x 6-digit counts (and totals) of every CBP API extract and CBP flat file in the
+    folder (INDUSTRY_COUNTS; totals as ``naics == "total"``)."""
+    frames = [read_cbp_api_csv(path) for path in catalog.files("cbp_api_extract")]
+    for path in catalog.files("cbp_flatfile"):
+        parsed = parse_cbp_flatfile(path)
+        frames += [parsed.counts, parsed.totals]
+    if not frames:
+        raise DataUnavailableError(f"{catalog.folder} holds no CBP API extract or flat file")
+    return pd.concat(frames, ignore_index=True)
+
+
+def republished_counts(catalog: Catalog, kind: str) -> pd.DataFrame:
+    """The counts of a republished CBP panel (``cbp_cbsa_naics`` or ``cbp_state_countysum``)."""
+    reader = {
+        "cbp_cbsa_naics": read_cbp_cbsa_naics,
+        "cbp_state_countysum": read_cbp_state_countysum,
+    }
+    return reader[kind](catalog.path(kind))
+
+
 def msa_exports(catalog: Catalog) -> pd.DataFrame:
     """ITA metropolitan exports by CBSA (OUTCOMES ``exports``), CBSA codes from the OMB file."""
     return read_ita_msa_exports(
@@ -100,13 +267,33 @@ def msa_exports(catalog: Catalog) -> pd.DataFrame:
     )
 
 
-def outcome_years(catalog: Catalog) -> dict[str, tuple[int, int]]:
-    """First and last year of each state outcome the folder holds (read cheaply)."""
+#: the folder files giving each region type's GDP (catalog keys)
+GDP_FILES = {
+    "state": "bea_gdp",
+    "county": "bea_county_gdp",
+    "economic_area": "bea_county_gdp",
+    "msa": "bea_msa_gdp",
+}
+#: the folder files giving each region type's CBP employment totals (catalog keys)
+EMPLOYMENT_FILES = {
+    "state": "state_total",
+    "county": "county_total",
+    "economic_area": "county_total",
+}
+
+
+def outcome_years(catalog: Catalog, region_type: str = "state") -> dict[str, tuple[int, int]]:
+    """First and last year of each outcome the folder holds for ``region_type`` (read cheaply:
+    the catalog's years of the shared files, else the file's year column)."""
     years: dict[str, tuple[int, int]] = {}
-    if catalog.has("bea_gdp"):
-        span = known("bea_gdp").years
+    gdp = GDP_FILES.get(region_type)
+    if gdp and catalog.has(gdp):
+        span = known(gdp).years
         years["gdp"] = years["mfg_gdp"] = span  # type: ignore[assignment]
-    if catalog.has("state_total"):
-        totals = pd.read_csv(catalog.path("state_total"), usecols=["year"])
+    employment = EMPLOYMENT_FILES.get(region_type)
+    if employment and catalog.has(employment):
+        totals = pd.read_csv(catalog.path(employment), usecols=["year"])
         years["employment"] = (int(totals["year"].min()), int(totals["year"].max()))
+    if region_type == "msa" and catalog.has("ita_exports") and catalog.has("cbsa_delineation"):
+        years["exports"] = known("ita_exports").years  # type: ignore[assignment]
     return years

@@ -46,11 +46,12 @@ class Builder:
         self.p, self.store = p, store
         self.sections: list[Section] = []
         self.files: list[Path] = []
-        self.source = (
-            "synthetic-demo (generated, see clusteratlas.studies.cluster_resilience.demo)"
-            if p.demo
-            else f"data folder {p.data_dir}"
-        )
+        self.source = {
+            "demo": "synthetic-demo (generated, see clusteratlas.studies.cluster_resilience.demo)",
+            "folder": f"data folder {p.data_dir}",
+            "fetch": "the publishers (fetched; see 'Data used')",
+            "store": f"the store {p.store_path}",
+        }.get(getattr(p, "source", "folder"), f"data folder {p.data_dir}")
 
     def section(self, id_: str, title: str) -> Section:
         s = Section(id_, title)
@@ -186,6 +187,16 @@ def render_report(p: ClusterResilience, store: Store) -> list[Path]:
     summary_now = summary.loc[summary["year"] == base]
     peers = store.read("run_peers")
     related = b.read("run_related_clusters")
+
+    # -- what each stage used ----------------------------------------------------------------
+    s = b.section("data", "Data used, per stage")
+    prov = b.read("run_provenance")
+    if prov is not None:
+        s.text(
+            "Each stage's inputs: source, years and region level; 'partial' and 'not possible' "
+            "rows say what could not be done and why."
+        )
+        b.table(s, prov, "provenance", "Data used and not used, per stage", "run_provenance")
 
     # -- region profile --------------------------------------------------------------------
     s = b.section("profile", "Region profile")
@@ -339,6 +350,7 @@ def render_report(p: ClusterResilience, store: Store) -> list[Path]:
     if res is not None and "resilience" in res.columns:
         part = res.loc[
             (res["design"] == "corrected")
+            & (res.get("shock", "COVID-19") == "COVID-19")
             & (res["phase"] == "resistance")
             & (res["outcome"] == cfg.outcomes["names"][0])
         ]
@@ -418,6 +430,7 @@ def render_report(p: ClusterResilience, store: Store) -> list[Path]:
                 c
                 for c in [
                     "region_id",
+                    "shock",
                     "cluster_code",
                     "phase",
                     "start",
@@ -425,16 +438,19 @@ def render_report(p: ClusterResilience, store: Store) -> list[Path]:
                     "growth",
                     "national_growth",
                     "resilience",
+                    "panel",
                 ]
                 if c in part.columns
             ]
             b.table(
                 s,
-                part[cols].sort_values(["region_id", "phase", "resilience"]),
+                part[cols].sort_values(
+                    [c for c in ("region_id", "shock", "phase", "resilience") if c in cols]
+                ),
                 "cluster_resilience",
                 "Resilience of the region's traded clusters vs the same cluster nationally (employment)",
                 "cluster_panel",
-                "corrected window",
+                "CBP window of each shock",
             )
     else:
         s.text("Resilience indices are not available (see the notes above).", "missing")
@@ -443,9 +459,13 @@ def render_report(p: ClusterResilience, store: Store) -> list[Path]:
     s = b.section("evidence", "Evidence: do cluster regions weather shocks better?")
     b.notes(s, "causal")
     did = b.read("run_did")
-    if did is not None and not did.empty:
-        seed = did.loc[did["design"].str.startswith("seed")]
-        corr = did.loc[did["design"] == "corrected"]
+    if did is not None and not did.empty and "design" in did.columns:
+        main = did.loc[
+            (did.get("level", "region") == "region") & (did.get("shock", "COVID-19") == "COVID-19")
+        ]
+        rest = did.drop(index=main.index)
+        seed = main.loc[main["design"].str.startswith("seed")]
+        corr = main.loc[main["design"] == "corrected"]
         b.table(
             s,
             seed,
@@ -457,7 +477,11 @@ def render_report(p: ClusterResilience, store: Store) -> list[Path]:
         boot = b.read("run_did_wild_bootstrap")
         boot_params = ""
         if boot is not None and not boot.empty:
-            keys = ["outcome", "phase", "start", "end"]
+            keys = [
+                k
+                for k in ("level", "shock", "outcome", "phase", "start", "end")
+                if k in boot.columns
+            ]
             corr = corr.merge(
                 boot[[*keys, "boot_p_value", "boot_ci_low", "boot_ci_high"]], on=keys, how="left"
             )
@@ -479,6 +503,16 @@ def render_report(p: ClusterResilience, store: Store) -> list[Path]:
             f"shock {cfg.windows['corrected_shock']}, CBP employment {cfg.windows['employment_shock']}, recovery {cfg.windows['corrected_recovery']}"
             + boot_params,
         )
+        b.table(
+            s,
+            rest,
+            "did_other",
+            "DID for the other shocks and at region x cluster level (units = traded region x "
+            "cluster pairs, outcome = log share of the cluster's national employment, treatment "
+            "= strong in the year before the shock; SE clustered by region)",
+            "run_did (clusteratlas.causal.did.did_2x2)",
+            "shock windows of [shocks] and the corrected windows; CBP March windows at region x cluster level",
+        )
     ev = b.read("run_event_study")
     b.figure(
         s,
@@ -488,7 +522,8 @@ def render_report(p: ClusterResilience, store: Store) -> list[Path]:
         "gap in log change from the pre-shock base year, 95% CI",
     )
     if ev is not None and "pretrend_p" in ev.columns:
-        pt = ev.groupby("outcome", as_index=False)["pretrend_p"].first()
+        keys = [k for k in ("level", "shock", "outcome") if k in ev.columns]
+        pt = ev.groupby(keys, as_index=False)["pretrend_p"].first()
         b.table(
             s,
             pt,
@@ -547,6 +582,16 @@ def render_report(p: ClusterResilience, store: Store) -> list[Path]:
             "figures/rd_placebo.png",
             "RD estimates at placebo cut-offs (red: the true cut-off), robust 95% CI",
             "run_rd_placebo",
+        )
+    cho = b.read("run_cho2024")
+    if cho is not None:
+        b.table(
+            s,
+            cho,
+            "cho2024_tables",
+            "Cho et al. (2024) Tables 3-6 at the paper's years, on this run's region x cluster rows",
+            "cluster_panel, run_outcomes (clusteratlas.studies.cho2024.paper)",
+            "as the paper specifies: OLS on region x cluster rows, classical SEs, region-clustered beside them",
         )
     srdd = b.read("run_seed_rdd")
     if srdd is not None:

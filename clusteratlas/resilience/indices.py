@@ -131,6 +131,7 @@ def resilience(
     value: str = "value",
     expected: str = "aggregate",
     outcome: str | None = None,
+    phases: Sequence[str] = PHASES,
 ) -> ResilienceResult:
     """Resistance and recoverability of every unit over a shock window.
 
@@ -150,7 +151,13 @@ def resilience(
     expected
         "aggregate" (national total rate, MSGT = Lagravinese) or "sectoral" (national sector
         rates on the unit's own mix; needs ``sector``).
+    phases
+        The phases to measure (default both): ``("resistance",)`` for a window whose
+        recovery the data do not reach yet (the ``end`` year is then not read).
     """
+    unknown = [ph for ph in phases if ph not in PHASES]
+    if unknown or not phases:
+        raise ParameterError("phases", f"unknown phases {unknown}", allowed=", ".join(PHASES))
     if expected not in EXPECTED:
         raise ParameterError(
             "expected", f"unknown expectation {expected!r}", allowed=", ".join(EXPECTED)
@@ -199,6 +206,8 @@ def resilience(
 
     parts, dropped = [], []
     for phase, (t0, t1) in window.phases.items():
+        if phase not in phases:
+            continue
         split = shift_share(
             data, t0, t1, national=national, unit=unit, sector=sector, match=match, value=value
         )

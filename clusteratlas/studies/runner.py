@@ -67,9 +67,10 @@ class RunResult:
         lines = [f"report: {self.report}" + ("  [SYNTHETIC DEMO DATA]" if self.synthetic else "")]
         for s in self.stages:
             state = "cached" if s.skipped else f"{s.seconds:.1f}s"
-            lines.append(
-                f"  {s.name:<11} {state}" + (f"  ({'; '.join(s.notes)})" if s.notes else "")
-            )
+            shown = [n if len(n) <= 160 else n[:157] + "..." for n in s.notes[:3]]
+            if len(s.notes) > 3:
+                shown.append(f"{len(s.notes) - 3} more notes in the report")
+            lines.append(f"  {s.name:<11} {state}" + (f"  ({'; '.join(shown)})" if shown else ""))
         return "\n".join(lines)
 
 
@@ -117,6 +118,8 @@ def run_stages(
     records: list[StageRecord] = []
     with _progress(progress) as live, Store(store_path) as store:
         task = live.add_task("clusteratlas run", total=len(stages)) if live else None
+        if hasattr(study, "live"):  # a stage may add its own bars (downloads) to the display
+            study.live = live
         for stage in stages:
             key = content_hash(
                 {
@@ -160,6 +163,8 @@ def run_stages(
             previous = key
             if live:
                 live.advance(task)
+    if hasattr(study, "live"):
+        study.live = None
     return records
 
 

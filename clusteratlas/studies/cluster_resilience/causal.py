@@ -1,68 +1,129 @@
-"""The main job's causal stage: DID (seed design as printed beside the corrected one), wild
-cluster bootstrap, event study with a pre-trend test, and RD at the strong-cluster cut-off.
+"""The main job's causal stage: every estimator of the evidence section, at region level and at
+region x cluster level, for every shock the data can see.
 
-Owns the study's causal designs (which rows, windows, scales and standard errors) and calls the
-estimators of :mod:`clusteratlas.causal` for every number: :func:`~clusteratlas.causal.did.did_2x2`,
-:func:`~clusteratlas.causal.did.wild_cluster_bootstrap`,
-:func:`~clusteratlas.causal.did.event_study`, :func:`~clusteratlas.causal.rd.rdrobust`,
-:func:`~clusteratlas.causal.rd.rddensity` and :func:`~clusteratlas.causal.rd.rd_placebo`; the
-seed's "RDD" is the statsmodels OLS it printed. Writes ``run_did``,
-``run_did_wild_bootstrap``, ``run_event_study``, ``run_rd*``, ``run_seed_rdd`` and the causal
-figures.
+Owns the study's causal designs (which rows, windows, scales, treatment and standard errors)
+and the list of estimators (:data:`ESTIMATORS`); it calls :mod:`clusteratlas.causal` for every
+number. **Adding an estimator is one entry in** :data:`ESTIMATORS`: an :class:`Estimator`
+whose ``run(evidence)`` returns rows for its table (``level`` and ``shock`` columns included);
+:class:`Evidence` hands it the designs already built:
+
+* :meth:`Evidence.region_designs`: per outcome x (design, shock, phase), the balanced 2x2 frame
+  of regions (log outcome, the treatment measured before that shock);
+* :meth:`Evidence.cluster_designs`: per shock x phase, the balanced 2x2 frame of traded
+  region x cluster units; outcome y = log(E_rc / E_US,c), the unit's share of its cluster's
+  national employment (the cluster's national path differenced out), treatment = the
+  cluster was strong in the region in the year before the shock; inference clustered by
+  region;
+* :meth:`Evidence.event_panels`: the same units over the years around each shock.
+
+The designs live in :mod:`.evidence`. Estimators now: the 2x2 DID (:func:`~clusteratlas.causal.did.did_2x2`; seed design as printed
+with HC1 beside the corrected one with CRV1 by region, and the restricted wild cluster
+bootstrap), the event study with its pre-trend test (:func:`~clusteratlas.causal.did.event_study`),
+the RD at the strong-cluster cut-off with its falsification checks (:mod:`.causal_rd`), and the
+seed paper's own tables at its years (:mod:`.cho_tables`). Tables: ``run_did``,
+``run_did_wild_bootstrap``, ``run_event_study``, ``run_rd*``, ``run_seed_rdd``, ``run_cho2024``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-import statsmodels.formula.api as smf
 
 from clusteratlas.causal.did import did_2x2, event_study, wild_cluster_bootstrap
-from clusteratlas.causal.rd import rd_placebo, rddensity, rdrobust
 from clusteratlas.errors import ClusterAtlasError
-from clusteratlas.studies.cluster_resilience.figures import causal_figures, save_figure
-from clusteratlas.studies.cluster_resilience.stages import designs, window_for
+from clusteratlas.studies.cluster_resilience import provenance
+from clusteratlas.studies.cluster_resilience.causal_rd import rd_rows
+from clusteratlas.studies.cluster_resilience.cho_tables import cho_rows
+from clusteratlas.studies.cluster_resilience.config import shocks
+from clusteratlas.studies.cluster_resilience.evidence import (
+    CLUSTER_OUTCOME,
+    REGION,
+    REGION_CLUSTER,
+    Evidence,
+)
+from clusteratlas.studies.cluster_resilience.figures import causal_figures
+from clusteratlas.studies.cluster_resilience.stages import CBP_TIMED
 
 if TYPE_CHECKING:
     from clusteratlas.store import Store
     from clusteratlas.studies.cluster_resilience.study import ClusterResilience
-
-
-def _did(data: pd.DataFrame, y: str, seed: bool) -> tuple[dict, object]:
-    """2x2 DID through :func:`clusteratlas.causal.did.did_2x2`.
-
-    Seed design: the paper's OLS table (HC1 here; the paper does not say); corrected: SE
-    clustered by region (CRV1). Returns the table row and the library's result object, which
-    the wild cluster bootstrap needs.
-    """
-    start, end = sorted(data["year"].unique().tolist())
-    kwargs = {"vcov": "HC1"} if seed else {"cluster": "region_id"}
-    res = did_2x2(
-        data, y=y, treat="treated_i", time="year", pre=start, post=end, unit="region_id", **kwargs
-    )
-    low, high = res.ci
-    row = res.table.set_index("term").loc[res.term]
-    return {
-        "estimate": res.estimate,
-        "se": res.se,
-        "t": res.estimate / res.se if res.se else float("nan"),
-        "p_value": float(row["p_value"]) if "p_value" in row.index else float("nan"),
-        "ci_low": float(low),
-        "ci_high": float(high),
-        "r2_adj": float(res.info.get("r2_adj", float("nan"))),
-        "n_obs": int(res.nobs),
-        "se_type": res.se_type,
-        "estimator": res.method,
-    }, res
-
 
 #: wild cluster bootstrap of the corrected DID: draws and seed (recorded in run_did_wild_bootstrap)
 BOOTSTRAP_REPS = 9999
 BOOTSTRAP_SEED = 20240101
 #: above this many clusters CRV1 is reliable and the bootstrap's G x G x draws cost is not worth it
 BOOTSTRAP_MAX_CLUSTERS = 200
+#: years of an event study before and after the shock
+EVENT_LEADS, EVENT_LAGS = 7, 6
+
+
+# -- estimators ----------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Estimator:
+    """One estimator of the evidence section: its name, the table its rows go to, and
+    ``run(evidence) -> DataFrame`` (rows with ``level`` and ``shock`` columns)."""
+
+    name: str
+    table: str
+    run: Callable[[Evidence], pd.DataFrame]
+
+
+def did_rows(ev: Evidence) -> pd.DataFrame:
+    """2x2 DID of every design at both levels (Cho et al. 2024 Eq. 1, clusteratlas.causal.did.did_2x2).
+
+    Seed design (region level): the paper's OLS with HC1 (the paper does not say); corrected
+    designs: log outcome, SE clustered by region (CRV1, fixest small-sample factor, t(G-1)).
+    Region x cluster: units = traded region x cluster pairs, SE clustered by region.
+    """
+    rows, boots = [], []
+    for design in [*ev.region_designs(), *ev.cluster_designs()]:
+        kwargs = {"vcov": "HC1"} if design.seed else {"cluster": "region_id"}
+        try:
+            res = did_2x2(
+                design.data,
+                y="y",
+                treat="treated_i",
+                time="year",
+                pre=design.start,
+                post=design.end,
+                unit="unit",
+                **kwargs,
+            )
+        except ClusterAtlasError as error:
+            ev.notes.append(
+                f"DID {design.level} {design.outcome} {design.shock} {design.phase}: {error}"
+            )
+            continue
+        low, high = res.ci
+        row = res.table.set_index("term").loc[res.term]
+        rows.append(
+            {
+                **design.labels(),
+                "scale": "level" if design.seed and not ev.p.config.outcomes["log"] else "log",
+                "estimate": res.estimate,
+                "se": res.se,
+                "t": res.estimate / res.se if res.se else float("nan"),
+                "p_value": float(row["p_value"]) if "p_value" in row.index else float("nan"),
+                "ci_low": float(low),
+                "ci_high": float(high),
+                "r2_adj": float(res.info.get("r2_adj", res.info.get("adj_r2", float("nan")))),
+                "n_obs": int(res.nobs),
+                "n_clusters": int(res.info.get("n_clusters") or 0),
+                "se_type": res.se_type,
+                "estimator": res.method,
+            }
+        )
+        if design.level == REGION and not design.seed:
+            boot = _wild_bootstrap(res, rows[-1], ev.notes)
+            if boot is not None:
+                boots.append(boot)
+    if boots:
+        ev.extra["run_did_wild_bootstrap"] = pd.DataFrame(boots)
+    return pd.DataFrame(rows)
 
 
 def _wild_bootstrap(result, row: dict, notes: list[str]) -> dict | None:
@@ -71,7 +132,7 @@ def _wild_bootstrap(result, row: dict, notes: list[str]) -> dict | None:
     With ~50 states the CRV1 t(G-1) p-value can over-reject; the bootstrap p-value and its
     test-inversion CI (clusteratlas.causal.did.wild_cluster_bootstrap) go beside it.
     """
-    label = f"wild bootstrap {row['outcome']} {row['phase']}"
+    label = f"wild bootstrap {row['outcome']} {row['shock']} {row['phase']}"
     n_clusters = int(result.info.get("n_clusters") or 0)
     if n_clusters > BOOTSTRAP_MAX_CLUSTERS:
         notes.append(
@@ -85,7 +146,10 @@ def _wild_bootstrap(result, row: dict, notes: list[str]) -> dict | None:
         notes.append(f"{label}: {error}")
         return None
     return {
-        **{k: row[k] for k in ("outcome", "design", "phase", "start", "end", "scale")},
+        **{
+            k: row[k]
+            for k in ("level", "outcome", "design", "shock", "phase", "start", "end", "scale")
+        },
         "estimate": boot.estimate,
         "crv1_p_value": row["p_value"],
         "boot_p_value": boot.pvalue,
@@ -100,266 +164,171 @@ def _wild_bootstrap(result, row: dict, notes: list[str]) -> dict | None:
     }
 
 
-def _event_study(
-    p: ClusterResilience, outcomes: pd.DataFrame, treatment: pd.DataFrame, notes: list[str]
-) -> pd.DataFrame:
-    """Event study around the corrected shock: clusteratlas.causal.did.event_study (TWFE, CRV1 by
-    region, joint Wald pre-trend test); reference year = the year before the shock year."""
-    rows = []
-    for outcome in p.config.outcomes["names"]:
-        shock = p.config.windows[
-            "employment_shock" if outcome == "employment" else "corrected_shock"
-        ][1]
-        frame = outcomes.loc[
-            (outcomes["outcome"] == outcome)
-            & (outcomes["value"] > 0)
-            & (outcomes["year"].between(shock - 7, shock + 6))
-        ]
-        frame = frame.merge(treatment, on="region_id").assign(
-            log_value=lambda f: np.log(f["value"]), treated_i=lambda f: f["treated"].astype(int)
-        )
-        if frame["region_id"].nunique() < 4:
-            continue
-        try:
-            res = event_study(
-                frame, "log_value", "region_id", "year", treat="treated_i", shock_year=shock
-            )
-        except ClusterAtlasError as error:
-            notes.append(f"event study {outcome}: {error}")
-            continue
-        coefs = res.coefs
-        part = pd.DataFrame(
-            {
-                "outcome": outcome,
-                "year": shock + coefs["event_time"].astype(int),
-                "base_year": shock - 1,
-                "estimate": coefs["estimate"],
-                "se": coefs["std_error"] if "std_error" in coefs else coefs["se"],
-                "ci_low": coefs["conf_low"],
-                "ci_high": coefs["conf_high"],
-            }
-        )
-        base = pd.DataFrame(
-            [
-                {
-                    "outcome": outcome,
-                    "year": shock - 1,
-                    "base_year": shock - 1,
-                    "estimate": 0.0,
-                    "se": 0.0,
-                    "ci_low": 0.0,
-                    "ci_high": 0.0,
-                }
-            ]
-        )
-        rows.append(
-            pd.concat([part, base], ignore_index=True)
-            .sort_values("year")
-            .assign(
-                pretrend_p=res.info.get("pretrend_p", np.nan),
-                estimator=res.method,
-                se_type=res.se_type,
-            )
-        )
-    return pd.concat(rows, ignore_index=True) if rows else pd.DataFrame()
-
-
-def _did_frame(
-    outcomes: pd.DataFrame, treatment: pd.DataFrame, start: int, end: int
-) -> pd.DataFrame:
-    rows = outcomes.loc[outcomes["year"].isin([start, end])].merge(treatment, on="region_id")
-    rows = rows.loc[rows["value"] > 0]
-    counts = rows.groupby("region_id")["year"].transform("nunique")
-    rows = rows.loc[counts == 2].copy()  # balanced 2x2
-    rows["post"] = (rows["year"] == end).astype(int)
-    rows["treated_i"] = rows["treated"].astype(int)
-    rows["log_value"] = np.log(rows["value"])
-    # a fixed row order, so the bootstrap's cluster weights do not depend on the store's order
-    rows = rows.sort_values(["region_id", "year"], kind="stable").reset_index(drop=True)
-    rows["region_code"] = pd.factorize(rows["region_id"])[0]
-    return rows
-
-
-def stage_causal(p: ClusterResilience, store: Store) -> dict:
-    """DID tables (seed as printed beside the corrected design), event study, pre-trend, RD."""
-    outcomes = store.read("run_outcomes", where=f"region_type = '{p.config.region_type}'")
-    treatment = store.read("run_treatment")[["region_id", "treated"]]
-    rows, boots, notes = [], [], []
-    for outcome in p.config.outcomes["names"]:
-        frame = outcomes.loc[outcomes["outcome"] == outcome]
-        for design in designs(p):
-            start, end = window_for(p, design, outcome)
-            data = _did_frame(frame, treatment, start, end)
-            if data["region_id"].nunique() < 4:
-                notes.append(f"DID {outcome} {start}->{end}: not enough regions with both years")
-                continue
-            seed = design["design"].startswith("seed")
-            # seed: levels with HC1 as in its OLS tables; corrected: logs, SE clustered by region
-            y = "value" if seed and not p.config.outcomes["log"] else "log_value"
-            result, fitted = _did(data, y, seed)
-            rows.append(
-                {
-                    "outcome": outcome,
-                    "design": design["design"],
-                    "phase": design["phase"],
-                    "start": start,
-                    "end": end,
-                    "scale": "log" if y == "log_value" else "level",
-                    **result,
-                }
-            )
-            if not seed:
-                boot = _wild_bootstrap(fitted, rows[-1], notes)
-                if boot is not None:
-                    boots.append(boot)
-    did = pd.DataFrame(rows)
-    store.write("run_did", did)
-    if boots:
-        store.write("run_did_wild_bootstrap", pd.DataFrame(boots))
-
-    event = _event_study(p, outcomes, treatment, notes)
-    store.write("run_event_study", event)
-
-    rd_tables = _rd(p, store, notes)
-    files = causal_figures(p.out_dir, event, rd_tables.get("points"), rd_tables.get("sensitivity"))
-    files += rd_tables.get("files", [])
-    produced = (
-        "run_did_wild_bootstrap",
-        "run_rd",
-        "run_rd_sensitivity",
-        "run_rd_density",
-        "run_rd_placebo",
-        "run_seed_rdd",
-    )
-    tables = ["run_did", "run_event_study"] + [t for t in produced if store.has(t)]
-    return {"tables": tables, "files": files, "notes": notes}
-
-
-def _rd(p: ClusterResilience, store: Store, notes: list[str]) -> dict:
-    """Genuine RD at the strong-cluster cut-off (LQ percentile 75) plus the seed's 'RDD' OLS."""
-    base = int(store.read("run_treatment")["base_year"].iloc[0])
-    panel = store.read(
-        "cluster_panel", where=f"region_type = '{p.config.region_type}' and year = {base}"
-    )
-    growth = store.read("run_outcome_growth")
-    shock = growth.loc[
-        (growth["design"] == "corrected")
-        & (growth["phase"] == "shock")
-        & (growth["outcome"] == p.config.outcomes["names"][0])
-    ]
-    rows = panel.loc[(panel["year"] == base) & panel["traded"] & (panel["emp"] > 0)].copy()
-    rows["lq_pct"] = rows.groupby("cluster_code")["lq"].rank(pct=True) * 100.0
-    rows["x"] = rows["lq_pct"] - 75.0
-    rows = rows.merge(shock[["region_id", "log_growth"]], on="region_id")
-    out: dict = {}
-    if rows.empty:
-        notes.append("RD: no region x cluster rows with outcome growth")
-        return out
-    # the seed's "RDD": OLS of outcome growth on cluster quality factors (QP is Q1 payroll!)
-    seed = rows.assign(
-        log_qp1=np.log1p(rows["qp1"]),
-        log_est=np.log1p(rows["est"]),
-        log_ap=np.log1p(rows["ap"]),
-        wage_k=rows["wage"].fillna(0) / 1000.0,
-    )
-    fit = smf.ols("log_growth ~ log_qp1 + log_est + log_ap + wage_k + lq", data=seed).fit(
-        cov_type="cluster", cov_kwds={"groups": pd.factorize(seed["region_id"])[0]}
-    )
-    store.write(
-        "run_seed_rdd",
-        pd.DataFrame(
-            {
-                "term": fit.params.index,
-                "estimate": fit.params.to_numpy(),
-                "se": fit.bse.to_numpy(),
-                "p_value": fit.pvalues.to_numpy(),
-            }
-        ).assign(
-            n_obs=int(fit.nobs),
-            r2_adj=float(fit.rsquared_adj),
-            note="QP = CBP first-quarter payroll ($1,000), not 'concentration'",
-        ),
-    )
-    out["points"] = rows[["x", "log_growth"]]
-    y, x = rows["log_growth"].to_numpy(float), rows["x"].to_numpy(float)
-    cluster = pd.factorize(rows["region_id"])[0]
+def _event_rows(ev: Evidence, frame: pd.DataFrame, labels: dict, peak: int) -> pd.DataFrame | None:
+    """One event study: TWFE with leads and lags, CRV1 by region, reference year = the peak
+    (the last pre-shock year), joint Wald pre-trend test."""
+    frame = frame.loc[frame["year"].between(peak - EVENT_LEADS, peak + EVENT_LAGS)]
+    if frame["region_id"].nunique() < 4 or frame["year"].nunique() < 3:
+        return None
     try:
-        res = rdrobust(y, x, c=0.0, cluster=cluster, vce="cr1")
-        table = pd.DataFrame(
-            {
-                "row": res.coef.index,
-                "estimate": res.coef.to_numpy(),
-                "se": res.se.to_numpy(),
-                "p_value": res.pv.to_numpy(),
-                "ci_low": res.ci.iloc[:, 0].to_numpy(),
-                "ci_high": res.ci.iloc[:, 1].to_numpy(),
-            }
-        ).assign(
-            h=res.h[0],
-            n_left=res.N_h[0],
-            n_right=res.N_h[1],
-            running="LQ percentile - 75",
-            outcome=shock["outcome"].iloc[0] if len(shock) else "",
+        res = event_study(
+            frame, "y", "unit", "year", treat="treated_i", shock_year=peak + 1, cluster="region_id"
         )
-        store.write("run_rd", table)
-        sens = []
-        for mult in (0.5, 0.75, 1.0, 1.5, 2.0):
-            try:
-                r = rdrobust(y, x, c=0.0, h=res.h[0] * mult, cluster=cluster, vce="cr1")
-                sens.append(
-                    {
-                        "h": res.h[0] * mult,
-                        "multiple": mult,
-                        "estimate": float(r.coef.iloc[0]),
-                        "ci_low": float(r.ci.iloc[2, 0]),
-                        "ci_high": float(r.ci.iloc[2, 1]),
-                        "n": int(sum(r.N_h)),
-                    }
-                )
-            except ClusterAtlasError as error:
-                notes.append(f"RD sensitivity h x {mult}: {error}")
-        out["sensitivity"] = pd.DataFrame(sens)
-        store.write("run_rd_sensitivity", out["sensitivity"])
     except ClusterAtlasError as error:
-        notes.append(f"RD: {error}")
-    out["files"] = _rd_falsification(p, store, y, x, notes)
+        ev.notes.append(
+            f"event study {labels['level']} {labels['outcome']} {labels['shock']}: {error}"
+        )
+        return None
+    coefs = res.coefs
+    part = pd.DataFrame(
+        {
+            "year": peak + 1 + coefs["event_time"].astype(int),
+            "estimate": coefs["estimate"],
+            "se": coefs["std_error"] if "std_error" in coefs else coefs["se"],
+            "ci_low": coefs["conf_low"],
+            "ci_high": coefs["conf_high"],
+        }
+    )
+    base = pd.DataFrame([{"year": peak, "estimate": 0.0, "se": 0.0, "ci_low": 0.0, "ci_high": 0.0}])
+    return (
+        pd.concat([part, base], ignore_index=True)
+        .sort_values("year")
+        .assign(
+            **labels,
+            base_year=peak,
+            pretrend_p=res.info.get("pretrend_p", np.nan),
+            n_units=int(frame["unit"].nunique()),
+            estimator=res.method,
+            se_type=res.se_type,
+        )
+    )
+
+
+def event_rows(ev: Evidence) -> pd.DataFrame:
+    """Event studies around each shock: every outcome of the regions (log outcome), and the
+    region x cluster units (log national share of the cluster)."""
+    parts = []
+    rt = ev.p.config.region_type
+    for shock in reversed(shocks(ev.p.config)):
+        treatment = ev.treatment(shock.name)
+        if treatment.empty:
+            continue
+        for outcome in ev.p.config.outcomes["names"]:
+            window = shock.cbp if outcome in CBP_TIMED else shock.annual
+            frame = ev.outcomes.loc[
+                (ev.outcomes["outcome"] == outcome) & (ev.outcomes["value"] > 0)
+            ]
+            frame = frame.groupby(["region_id", "year"], as_index=False)["value"].sum()
+            frame = frame.merge(treatment, on="region_id").assign(
+                y=lambda f: np.log(f["value"]),
+                treated_i=lambda f: f["treated"].astype(int),
+                unit=lambda f: f["region_id"],
+            )
+            if not {window.peak, window.peak + 1} <= set(frame["year"]):
+                continue
+            part = _event_rows(
+                ev, frame, {"level": REGION, "outcome": outcome, "shock": shock.label}, window.peak
+            )
+            if part is not None:
+                parts.append(part)
+        window = shock.cbp
+        years = set(range(window.peak - EVENT_LEADS, window.peak + EVENT_LAGS + 1))
+        units = ev.cluster_units(shock.name, years)
+        label = f"region x cluster event study, {shock.label}"
+        part = None
+        if units is not None and {window.peak, window.peak + 1} <= set(units["year"]):
+            part = _event_rows(
+                ev,
+                units,
+                {"level": REGION_CLUSTER, "outcome": CLUSTER_OUTCOME, "shock": shock.label},
+                window.peak,
+            )
+        if part is None:
+            ev.prov.append(
+                provenance.row(
+                    label,
+                    "cluster panels",
+                    sorted(years),
+                    rt,
+                    "not possible",
+                    f"the cluster panels do not cover {window.peak} and {window.peak + 1} with a treatment measured before",
+                )
+            )
+        else:
+            parts.append(part)
+    out = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+    if not out.empty:
+        main = out.loc[(out["level"] == REGION) & (out["shock"] == "COVID-19")]
+        ev.figures["event"] = main
     return out
 
 
-def _rd_falsification(
-    p: ClusterResilience, store: Store, y: np.ndarray, x: np.ndarray, notes: list[str]
-) -> list[str]:
-    """Manipulation (density) test of the running variable and RD estimates at placebo cutoffs.
+#: every estimator of the evidence section, in report order. Adding one = adding an entry.
+ESTIMATORS: list[Estimator] = [
+    Estimator("2x2 DID (+ wild cluster bootstrap)", "run_did", did_rows),
+    Estimator("event study (TWFE, pre-trend test)", "run_event_study", event_rows),
+    Estimator("RD at the strong-cluster cut-off", "run_rd", rd_rows),
+    Estimator("Cho et al. (2024) Tables 3-6 at the paper's years", "run_cho2024", cho_rows),
+]
 
-    Density: Cattaneo, Jansson and Ma (2020) through clusteratlas.causal.rd.rddensity with its
-    defaults (p=2, triangular kernel, jackknife variance, bandwidths "comb"). Placebo cutoffs:
-    clusteratlas.causal.rd.rd_placebo at the 20/40/60/80th percentiles of x on each side, each
-    fit using only its own side of the true cut-off; HC1 SEs (rd_placebo passes options
-    unchanged to every side's subsample, so a region cluster vector cannot be passed).
-    """
-    files: list[str] = []
-    try:
-        density = rddensity(x, c=0.0)
-        store.write(
-            "run_rd_density",
-            density.tidy().assign(
-                running="LQ percentile - 75",
-                cutoff=density.c,
-                n_left=density.N[0],
-                n_right=density.N[1],
-                p=density.p,
-                q=density.q,
-                kernel=density.kernel,
-                bwselect=density.bwselect,
-            ),
+
+def stage_causal(p: ClusterResilience, store: Store) -> dict:
+    """Run every estimator of :data:`ESTIMATORS`; write their tables, figures and provenance."""
+    ev = Evidence(p, store)
+    tables: dict[str, list[pd.DataFrame]] = {}
+    for estimator in ESTIMATORS:
+        frame = estimator.run(ev)
+        if frame is not None and not frame.empty:
+            tables.setdefault(estimator.table, []).append(frame)
+            for (level, shock), part in (
+                frame.groupby(["level", "shock"])
+                if {"level", "shock"} <= set(frame.columns)
+                else []
+            ):
+                ev.prov.append(
+                    provenance.row(
+                        f"{estimator.name}, {shock}, {level} level",
+                        "run_outcomes, run_treatment_by_shock"
+                        + (", cluster panels" if level == REGION_CLUSTER else ""),
+                        _years(part),
+                        p.config.region_type,
+                    )
+                )
+        else:
+            ev.prov.append(
+                provenance.row(
+                    estimator.name,
+                    "",
+                    "",
+                    p.config.region_type,
+                    "not possible",
+                    "no design had the data it needs (see the rows above)",
+                )
+            )
+    written = []
+    for name, frames in {**tables, **{k: [v] for k, v in ev.extra.items()}}.items():
+        store.write(name, pd.concat(frames, ignore_index=True))
+        written.append(name)
+    for required in ("run_did", "run_event_study"):
+        if required not in written:  # the report reads them: empty, with the reason in the notes
+            store.write(required, pd.DataFrame({"note": ["not estimated: see the causal notes"]}))
+            written.append(required)
+    ev.files = (
+        causal_figures(
+            p.out_dir,
+            ev.figures.get("event"),
+            ev.figures.get("rd_points"),
+            ev.figures.get("rd_sensitivity"),
         )
-    except ClusterAtlasError as error:
-        notes.append(f"RD density test: {error}")
-    try:
-        placebo = rd_placebo(y, x, c=0.0, vce="hc1")
-    except ClusterAtlasError as error:
-        notes.append(f"RD placebo cutoffs: {error}")
-        return files
-    store.write("run_rd_placebo", placebo.table.assign(running="LQ percentile - 75", vce="hc1"))
-    files.append(save_figure(placebo.figure, p.out_dir, "figures/rd_placebo.png"))
-    return files
+        + ev.files
+    )
+    notes = ev.notes + provenance.record(store, "causal", ev.prov)
+    return {"tables": [*written, provenance.TABLE], "files": ev.files, "notes": notes}
+
+
+def _years(part: pd.DataFrame) -> list[int]:
+    years: set[int] = set()
+    for column in ("start", "end", "year"):
+        if column in part.columns:
+            years |= {int(y) for y in part[column].dropna().unique()}
+    return sorted(years)

@@ -10,6 +10,9 @@ reading TOML into a :class:`RunConfig`, reading a custom cluster definition
 Defaults reproduce the seed study (Cho et al. 2024): state level, shock window 2018 -> 2020 and
 recovery window 2020 -> 2022 as printed, plus corrected windows (2019 -> 2020 for annual BEA
 GDP; CBP March employment needs 2019 -> 2021 because CBP 2020 is counted before the lockdown).
+The shocks of the resilience and evidence stages are COVID-19 (the corrected windows) and the
+Great Recession (``[shocks]``: peak, trough and end years for annual and for CBP March data):
+:func:`shocks` returns both as :class:`Shock` objects.
 """
 
 from __future__ import annotations
@@ -24,8 +27,13 @@ from clusteratlas.data.clusters import read_definition_csv
 from clusteratlas.data.shapes import MAP_REGION_TYPES
 from clusteratlas.errors import ClusterAtlasError, ParameterError
 from clusteratlas.panel.design import treatment_from_panel
+from clusteratlas.resilience.windows import ShockWindow
 from clusteratlas.schema import OUTCOME_NAMES
 from clusteratlas.theory.maps import MAP_PARAMETERS
+
+#: outcomes a run can analyse: the canonical ones plus QCEW's annual-average employment
+RUN_OUTCOMES = ("gdp", "mfg_gdp", "employment", "employment_qcew", "exports", "imports")
+assert set(OUTCOME_NAMES) <= set(RUN_OUTCOMES)
 
 #: the config's names of the treatment rules (each maps onto a rule of clusteratlas.panel.design)
 CONFIG_TREATMENT_RULES = ("strength_above_quantile", "any_strong", "n_strong_at_least")
@@ -37,7 +45,12 @@ KEYS: dict[str, dict[str, tuple[Any, str]]] = {
             "state",
             "region level of the whole study: state, county, msa, economic_area",
         ),
-        "regions": (["01"], "regions of interest (ids: state FIPS '01', county FIPS '01073', ...)"),
+        "regions": (
+            [],
+            "regions of interest (ids: state FIPS '01', county FIPS '01073', CBSA '13820', ...); "
+            "empty = Alabama's (the seed study's focus: state 01, county 01073, CBSA 13820, its "
+            "economic area) when the data have it, else the region with the most jobs",
+        ),
         "peers": (
             [],
             "peer regions to compare with; empty = the tool proposes the nearest by size and traded mix",
@@ -45,7 +58,18 @@ KEYS: dict[str, dict[str, tuple[Any, str]]] = {
         "n_peers": (5, "how many peers to propose when 'peers' is empty"),
         "base_year": (
             0,
-            "year of the cluster portfolio used for the treatment; 0 = latest panel year",
+            "year of the cluster portfolio used for the treatment; 0 = the latest panel year "
+            "before each shock (the treatment is always measured before the shock it is used for)",
+        ),
+        "years": (
+            "",
+            "panel years to use, e.g. '2015-2022' (clusteratlas run --years); empty = every "
+            "year the data have",
+        ),
+        "states": (
+            [],
+            "with --fetch at county or economic-area level: only these states' counties "
+            "(FIPS, e.g. ['01', '13']); empty = every state",
         ),
         "map_cluster": (
             "",
@@ -77,6 +101,18 @@ KEYS: dict[str, dict[str, tuple[Any, str]]] = {
             "shock window for CBP March employment (CBP 2020 predates the lockdown)",
         ),
     },
+    "shocks": {
+        "great_recession": (
+            [2008, 2009, 2014],
+            "Great Recession peak, trough, end years for annual data (BEA GDP, QCEW annual "
+            "averages); COVID-19 uses the corrected windows above",
+        ),
+        "great_recession_cbp": (
+            [2008, 2010, 2014],
+            "Great Recession peak, trough, end years for CBP March counts (employment and the "
+            "cluster panel)",
+        ),
+    },
     "treatment": {
         "rule": (
             "strength_above_quantile",
@@ -93,8 +129,9 @@ KEYS: dict[str, dict[str, tuple[Any, str]]] = {
     },
     "outcomes": {
         "names": (
-            ["gdp", "mfg_gdp", "employment"],
-            f"outcomes to analyse, any of {', '.join(OUTCOME_NAMES)}",
+            [],
+            f"outcomes to analyse, any of {', '.join(RUN_OUTCOMES)}; empty = every one the "
+            "data have (in that order)",
         ),
         "log": (
             True,
@@ -126,6 +163,7 @@ class RunConfig:
     study: dict[str, Any] = field(default_factory=dict)
     clusters: dict[str, Any] = field(default_factory=dict)
     windows: dict[str, list[int]] = field(default_factory=dict)
+    shocks: dict[str, list[int]] = field(default_factory=dict)
     treatment: dict[str, Any] = field(default_factory=dict)
     outcomes: dict[str, Any] = field(default_factory=dict)
     theory: dict[str, Any] = field(default_factory=dict)
@@ -202,11 +240,10 @@ def validate_static(config: RunConfig) -> None:
             f"unknown region type {study['region_type']!r}",
             allowed=", ".join(MAP_REGION_TYPES),
         )
-    for key in ("regions", "peers"):
+    for key in ("regions", "peers", "states"):
         if not isinstance(study[key], list) or not all(isinstance(r, str) for r in study[key]):
             raise ParameterError(f"study.{key}", 'must be a list of region id strings, e.g. ["01"]')
-    if not study["regions"]:
-        raise ParameterError("study.regions", "name at least one region of interest")
+    study_years(config)  # raises naming study.years
     if not isinstance(study["n_peers"], int) or study["n_peers"] < 1:
         raise ParameterError(
             "study.n_peers", f"must be a positive integer, got {study['n_peers']!r}"
@@ -222,6 +259,18 @@ def validate_static(config: RunConfig) -> None:
         )
     for key in KEYS["windows"]:
         _window(config, key)
+    for key in KEYS["shocks"]:
+        value = config.shocks[key]
+        if not (
+            isinstance(value, list)
+            and len(value) == 3
+            and all(isinstance(v, int) and not isinstance(v, bool) for v in value)
+            and value[0] < value[1] < value[2]
+        ):
+            raise ParameterError(
+                f"shocks.{key}",
+                f"must be [peak, trough, end] with peak < trough < end, got {value!r}",
+            )
     rule = config.treatment["rule"]
     if rule not in CONFIG_TREATMENT_RULES:
         raise ParameterError(
@@ -233,14 +282,12 @@ def validate_static(config: RunConfig) -> None:
     if not isinstance(config.treatment["min_strong"], int) or config.treatment["min_strong"] < 1:
         raise ParameterError("treatment.min_strong", "must be a positive integer")
     names = config.outcomes["names"]
-    if not isinstance(names, list) or not names:
-        raise ParameterError(
-            "outcomes.names", "must be a non-empty list", allowed=", ".join(OUTCOME_NAMES)
-        )
+    if not isinstance(names, list):
+        raise ParameterError("outcomes.names", "must be a list", allowed=", ".join(RUN_OUTCOMES))
     for name in names:
-        if name not in OUTCOME_NAMES:
+        if name not in RUN_OUTCOMES:
             raise ParameterError(
-                "outcomes.names", f"unknown outcome {name!r}", allowed=", ".join(OUTCOME_NAMES)
+                "outcomes.names", f"unknown outcome {name!r}", allowed=", ".join(RUN_OUTCOMES)
             )
     if not isinstance(config.outcomes["log"], bool):
         raise ParameterError("outcomes.log", "must be true or false")
@@ -307,15 +354,90 @@ def custom_definition(config: RunConfig) -> Any:
         raise ParameterError("clusters.definition", f"{path}: {error}") from None
 
 
+def study_years(config: RunConfig) -> tuple[int, int] | None:
+    """``[study] years`` as (first, last), None for every year: "2015-2022", "2016" or ""."""
+    value = config.study["years"]
+    if value in ("", None, 0):
+        return None
+    text = str(value).strip()
+    try:
+        first, _, last = text.partition("-")
+        span = (int(first), int(last or first))
+    except ValueError:
+        raise ParameterError(
+            "study.years", f"cannot read {value!r}", allowed="a year (2016) or a range (2015-2022)"
+        ) from None
+    if span[1] < span[0] or span[0] < 1900:
+        raise ParameterError(
+            "study.years", f"{value!r} is not a range of years", allowed="2015-2022"
+        )
+    return span
+
+
+@dataclass(frozen=True)
+class Shock:
+    """A shock the study measures: its name, label and windows for annual and CBP March data.
+
+    Annual data (BEA GDP, QCEW annual averages, exports) use ``annual``; CBP counts, taken in
+    the pay period of March 12, use ``cbp`` (their trough comes a year later).
+    """
+
+    name: str
+    label: str
+    annual: ShockWindow
+    cbp: ShockWindow
+
+    def window(self, outcome: str) -> ShockWindow:
+        """The window of ``outcome`` (CBP ``employment`` and the cluster panel: ``cbp``)."""
+        return self.cbp if outcome in ("employment", "emp", "cluster") else self.annual
+
+    @property
+    def peak(self) -> int:
+        """The first pre-shock year: a treatment must be measured no later than this."""
+        return min(self.annual.peak, self.cbp.peak)
+
+
+def shocks(config: RunConfig) -> list[Shock]:
+    """The Great Recession and COVID-19, as configured (COVID-19 from the corrected windows)."""
+    w = config.windows
+    covid_cbp_end = max(w["employment_shock"][1] + 1, w["corrected_recovery"][1])
+    return [
+        Shock(
+            "great_recession",
+            "Great Recession",
+            ShockWindow(*config.shocks["great_recession"]),
+            ShockWindow(*config.shocks["great_recession_cbp"]),
+        ),
+        Shock(
+            "covid19",
+            "COVID-19",
+            ShockWindow(
+                w["corrected_shock"][0], w["corrected_shock"][1], w["corrected_recovery"][1]
+            ),
+            ShockWindow(w["employment_shock"][0], w["employment_shock"][1], covid_cbp_end),
+        ),
+    ]
+
+
 @dataclass(frozen=True)
 class Availability:
-    """What the input data can support (read cheaply before any stage runs)."""
+    """What the input data can support (read cheaply before any stage runs).
+
+    ``panel_years``: years of the region x cluster panel whose levels can be trusted (LQs,
+    strong flags, the treatment); ``growth_years``: years of a growth-only panel (incomplete
+    levels, e.g. county sums); ``largest``: the region with the most jobs, the default region
+    of interest where Alabama's is absent; ``region_ids`` empty = not known before loading
+    (a fetch run: checked after the load stage).
+    """
 
     region_ids: frozenset[str]
     outcome_years: dict[str, tuple[int, int]]  # outcome -> (first, last year)
     panel_years: tuple[int, ...]
     cluster_codes: frozenset[str]
     description: str = ""
+    growth_years: tuple[int, ...] = ()
+    largest: str | None = None
+    default_base: int | None = None
 
 
 def _short(values: Any, n: int = 12) -> str:
@@ -324,10 +446,15 @@ def _short(values: Any, n: int = 12) -> str:
 
 
 def validate_against(config: RunConfig, available: Availability) -> None:
-    """Checks against the data: unknown regions, windows outside the data years, unknown clusters."""
+    """Checks against the data: unknown regions, windows outside the data years, unknown clusters.
+
+    Windows and outcomes are checked as the user set them: default windows the data cannot
+    see, and default outcomes the data lack, are left to the stages, which say "not possible"
+    and why in the report. Regions are checked when the data's region ids are known.
+    """
     for key in ("regions", "peers"):
         for region in config.study[key]:
-            if region not in available.region_ids:
+            if available.region_ids and region not in available.region_ids:
                 raise ParameterError(
                     f"study.{key}",
                     f"unknown {config.region_type} {region!r} in {available.description}",
@@ -355,9 +482,15 @@ def validate_against(config: RunConfig, available: Availability) -> None:
             f"no data for {', '.join(missing)} in {available.description}",
             allowed=", ".join(sorted(available.outcome_years)),
         )
+    wanted = wanted or list(available.outcome_years)
+    if not wanted:
+        return
     first = min(available.outcome_years[o][0] for o in wanted)
     last = max(available.outcome_years[o][1] for o in wanted)
+    default = KEYS["windows"]
     for key, (start, end) in config.windows.items():
+        if [start, end] == default[key][0]:
+            continue  # a default window the data cannot see: the stages say so
         if start < first or end > last:
             raise ParameterError(
                 f"windows.{key}",

@@ -1,7 +1,8 @@
 """``clusteratlas run``: the main job's stages, in order, through the stage cache.
 
-Owns the stage order (:data:`STAGES`: load -> panel -> outcomes -> resilience -> causal ->
-theory -> policy) and what keys each stage's cache (its slice of the config). Each stage
+Owns the stage order (:data:`STAGES`: load (:mod:`.load`) -> panel (:mod:`.panels`) ->
+outcomes -> resilience (:mod:`.stages`) -> causal (:mod:`.causal`) -> theory -> policy) and
+what keys each stage's cache (its slice of the config). Each stage
 reads its inputs from the DuckDB store, writes its outputs to the store (one transaction per
 table, :class:`clusteratlas.store.Store`) and to files (atomic writes); the cache itself is
 :mod:`clusteratlas.studies.runner`. The report is not a stage of the study: the layer above
@@ -12,7 +13,7 @@ passes its renderer as ``render`` (``clusteratlas run`` passes
 from __future__ import annotations
 
 from clusteratlas import __version__
-from clusteratlas.studies.cluster_resilience import causal, stages
+from clusteratlas.studies.cluster_resilience import causal, load, panels, stages
 from clusteratlas.studies.cluster_resilience.study import ClusterResilience
 from clusteratlas.studies.runner import RunResult, Stage, StageFunction, run_stages
 
@@ -21,8 +22,8 @@ STAGES = ("load", "panel", "outcomes", "resilience", "causal", "theory", "policy
 REPORT_STAGE = "report"
 
 _FUNCTIONS: dict[str, StageFunction] = {
-    "load": stages.stage_load,
-    "panel": stages.stage_panel,
+    "load": load.stage_load,
+    "panel": panels.stage_panel,
     "outcomes": stages.stage_outcomes,
     "resilience": stages.stage_resilience,
     "causal": causal.stage_causal,
@@ -38,9 +39,22 @@ class Pipeline(ClusterResilience):
         """The study's stages with the config slice keying each; ``render`` appended last."""
         cfg = self.config.as_dict()
         params = {
-            "load": {"demo": self.demo, "treatment": cfg["treatment"] if self.demo else None},
-            "panel": {"study": cfg["study"], "treatment": cfg["treatment"]},
-            "outcomes": {"windows": cfg["windows"], "outcomes": cfg["outcomes"]},
+            "load": {
+                "source": self.source,
+                "treatment": cfg["treatment"] if self.demo else None,
+                "study": {k: cfg["study"][k] for k in ("region_type", "years", "states")},
+            },
+            "panel": {
+                "study": cfg["study"],
+                "treatment": cfg["treatment"],
+                "windows": cfg["windows"],
+                "shocks": cfg["shocks"],
+            },
+            "outcomes": {
+                "windows": cfg["windows"],
+                "shocks": cfg["shocks"],
+                "outcomes": cfg["outcomes"],
+            },
             "resilience": {},
             "causal": {},
             "theory": cfg["theory"],
@@ -66,7 +80,11 @@ class Pipeline(ClusterResilience):
             store_path=self.store_path,
             input_key=self.input_key(),
             version=__version__,
-            manifest_fields={"synthetic": self.demo, "config": self.config.as_dict()},
+            manifest_fields={
+                "synthetic": self.demo,
+                "source": self.source,
+                "config": self.config.as_dict(),
+            },
             notes=self.notes,
             progress=progress,
             force=force,

@@ -1,12 +1,16 @@
-"""The main job's stages but causal (:mod:`.causal`); each returns the tables and files it produced.
+"""The main job's outcome, resilience, theory and policy stages (load: :mod:`.load`, panel:
+:mod:`.panels`, causal: :mod:`.causal`); each returns the tables and files it produced.
 
 Each ``stage_<name>(study, store)`` reads what earlier stages wrote to the store, writes its
-own ``run_*`` tables (atomically, one transaction each) and files under the output folder, and
-returns ``{"tables": [...], "files": [...], "notes": [...]}`` for the manifest. Notes say which
+own ``run_*`` tables (atomically, one transaction each) and files under the output folder,
+records what it used and could not do in ``run_provenance`` (:mod:`.provenance`), and returns
+``{"tables": [...], "files": [...], "notes": [...]}`` for the manifest. Notes say which
 numbers could not be computed, and the report prints them in the matching section.
 
-Inputs come only through :mod:`clusteratlas.data.inputs` over the study's catalog (real data)
-or from :mod:`.demo` (SYNTHETIC): no stage names a file.
+The designs (:func:`designs`): the seed study's windows as printed (2018 -> 2020 -> 2022), and
+the corrected windows of each shock (:func:`~.config.shocks`: COVID-19, the Great Recession),
+CBP March employment on the shock's CBP window. Each uses the treatment measured before it
+(``run_treatment_by_shock``).
 """
 
 from __future__ import annotations
@@ -16,241 +20,198 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from clusteratlas.data import inputs
+from clusteratlas.data.acquire import year_span
 from clusteratlas.errors import ClusterAtlasError
-from clusteratlas.panel import (
-    build_panel,
-    load_related_pairs,
-    panel_from_uscm,
-    region_summary,
-    related_clusters,
-)
 from clusteratlas.policy.diagnostics import diagnose
 from clusteratlas.resilience.indices import resilience
-from clusteratlas.studies.cluster_resilience.config import cluster_regions
-from clusteratlas.studies.cluster_resilience.demo import build_demo_store
+from clusteratlas.studies.cluster_resilience import provenance
+from clusteratlas.studies.cluster_resilience.config import shocks
 from clusteratlas.studies.cluster_resilience.figures import save_figure
+from clusteratlas.studies.cluster_resilience.load import stage_load
+from clusteratlas.studies.cluster_resilience.panels import TREATMENT_LABELS, stage_panel
 from clusteratlas.theory import Params, audit_claims, regime_map
 
 if TYPE_CHECKING:
     from clusteratlas.store import Store
     from clusteratlas.studies.cluster_resilience.study import ClusterResilience
 
+__all__ = [
+    "designs",
+    "log_growth",
+    "stage_load",
+    "stage_outcomes",
+    "stage_panel",
+    "stage_policy",
+    "stage_resilience",
+    "stage_theory",
+    "window_for",
+]
 
-# ------------------------------------------------------------------------------------------
-def stage_load(p: ClusterResilience, store: Store) -> dict:
-    """Raw inputs -> canonical tables (industry_counts, cluster_definitions, outcomes, regions)."""
-    if p.demo:
-        info = build_demo_store(store, seed=p.seed, treatment=p.config.treatment)
-        notes = [
-            f"SYNTHETIC demo data: {info['counties']} counties, {info['clusters']} clusters, seed {info['seed']}"
-        ]
-        if p.definitions is not None:
-            # the synthetic counts are NAICS 2012 industries: aggregate them the user's way
-            store.write("cluster_definitions", p.definitions)
-            notes.append(
-                f"custom cluster definition {p.config.clusters['definition']} "
-                f"({p.definitions['cluster_code'].nunique()} clusters); the demo's known effects "
-                "were drawn for USCM cluster regions, so its DID is not a check against the truth"
-            )
-        return {
-            "tables": [
-                "industry_counts",
-                "cluster_definitions",
-                "outcomes",
-                "regions",
-                "region_members",
-                "demo_truth",
-            ],
-            "notes": notes,
-        }
-    catalog = p.catalog
-    notes = []
-    definitions = inputs.uscm_definitions(catalog, naics_vintage=2012)
-    uscm = inputs.uscm_state_clusters(catalog)
-    years = sorted(uscm["year"].unique().tolist())
-    national = inputs.national_industry_counts(catalog, years=years)
-    gdp = inputs.state_gdp(catalog)
-    employment = pd.concat(
-        [inputs.cbp_totals(catalog, "state"), inputs.cbp_totals(catalog, "nation")],
-        ignore_index=True,
-    )
-    employment = employment.loc[employment["outcome"].isin(["employment", "establishments"])]
-    frames = [gdp, employment]
-    if catalog.has("laus_state"):
-        frames.append(inputs.laus_state(catalog))
-    # context for the county / MSA / economic-area maps (optional files)
-    if catalog.has("county_total"):
-        county = inputs.cbp_totals(catalog, "county")
-        frames.append(county.loc[county["outcome"] == "employment"])
-    members = []
-    if catalog.has("cbsa_delineation"):
-        members.append(inputs.county_cbsa(catalog))
-        if catalog.has("ita_exports"):
-            frames.append(inputs.msa_exports(catalog))
-    if catalog.has("ea_crosswalk"):
-        members.append(inputs.county_ea(catalog))
-    if members:
-        store.write("region_members", pd.concat(members, ignore_index=True))
-    outcomes = pd.concat(frames, ignore_index=True)
-    regions = (
-        uscm[["region_type", "region_id", "region_name"]]
-        .drop_duplicates()
-        .assign(state_fips=lambda f: f["region_id"])
-    )
-    store.write("cluster_definitions", definitions)
-    store.write("uscm_input", uscm)
-    store.write("industry_counts", national)
-    store.write("outcomes", outcomes)
-    store.write("regions", regions)
-    notes.append(
-        f"real data from {p.data_dir}: USCM state x cluster {years}, BEA SAGDP2N, CBP totals"
-    )
-    tables = ["cluster_definitions", "uscm_input", "industry_counts", "outcomes", "regions"]
-    return {"tables": tables + (["region_members"] if members else []), "notes": notes}
+#: outcomes measured on CBP's March count (their shock window is the shock's CBP window)
+CBP_TIMED = ("employment",)
+#: outcomes that add up over counties (an MSA's or economic area's value is the sum)
+ADDITIVE = (
+    "gdp",
+    "mfg_gdp",
+    "employment",
+    "employment_qcew",
+    "employment_laus",
+    "exports",
+    "imports",
+)
 
 
-# ------------------------------------------------------------------------------------------
-def stage_panel(p: ClusterResilience, store: Store) -> dict:
-    """Region x cluster panel (USCM method), region summary, treatment, peers and the related
-    clusters of each region of interest."""
-    rt = p.config.region_type
-    definitions = store.read("cluster_definitions")
-    if p.demo:
-        # the counts stay in the store: the panel query runs on its DuckDB connection
-        con = store.ibis()
-        counts = con.table("industry_counts")
-        national = counts.filter(counts.region_type == "nation")
-        regional = counts.filter(counts.region_type == "county")
-        members = con.table("region_members") if rt != "county" else None
-        panel = build_panel(
-            regional,
-            definitions,
-            region_type=rt,
-            national=national,
-            members=members,
-            connection=con,
-        )
-    else:
-        panel = panel_from_uscm(
-            store.read("uscm_input"), store.read("industry_counts"), definitions
-        )
-        panel = panel.loc[panel["region_type"] == rt]
-    summary = region_summary(panel)
-    base = p.config.study["base_year"] or int(
-        panel["year"].min() if p.demo else panel["year"].max()
-    )
-    # the portfolio must predate every analysis window (the shock cannot cause the treatment)
-    shock_year = min(start for start, _ in p.config.windows.values())
-    treatment = cluster_regions(summary, p.config.treatment, base, shock_year).assign(
-        base_year=base
-    )
-    peers = propose_peers(panel, summary, p.config, base)
-    store.write("cluster_panel", panel)
-    store.write("run_region_summary", summary)
-    store.write("run_treatment", treatment)
-    store.write("run_peers", peers)
-    tables = ["cluster_panel", "run_region_summary", "run_treatment", "run_peers"]
-    notes = [
-        f"{panel['region_id'].nunique()} {rt} regions, base year {base}, {int(treatment['treated'].sum())} cluster regions"
+# -- designs ------------------------------------------------------------------------------------
+def designs(p: ClusterResilience) -> list[dict]:
+    """Every (design, shock, phase) the outcome and causal stages estimate, with its window
+    (annual data), its CBP window and the treatment it uses."""
+    w = p.config.windows
+    out = [
+        {
+            "design": "seed (as printed)",
+            "phase": "shock",
+            "window": tuple(w["shock"]),
+            "shock": "COVID-19",
+            "treatment": "seed",
+        },
+        {
+            "design": "seed (as printed)",
+            "phase": "recovery",
+            "window": tuple(w["recovery"]),
+            "shock": "COVID-19",
+            "treatment": "seed",
+        },
     ]
-    related = related_of_regions(p, store, base, notes)
-    if related is not None:
-        store.write("run_related_clusters", related)
-        tables.append("run_related_clusters")
-    return {"tables": tables, "notes": notes}
-
-
-def related_of_regions(
-    p: ClusterResilience, store: Store, year: int, notes: list[str]
-) -> pd.DataFrame | None:
-    """Related clusters (present / missing) of each region of interest's strong clusters in
-    ``year`` (:func:`clusteratlas.panel.related_clusters`, USCM rel_all_90_v3 pairs); None,
-    with a note, when the related-cluster pairs are not available."""
-    panel = store.read(
-        "cluster_panel", where=f"region_type = '{p.config.region_type}' and year = {year}"
-    )
-    try:
-        pairs = load_related_pairs()
-        parts = [related_clusters(panel, pairs, region_id=r, year=year) for r in p.config.regions]
-    except ClusterAtlasError as error:  # the related-cluster file is an optional input
-        notes.append(f"related clusters not available: {error}")
-        return None
-    return pd.concat(parts, ignore_index=True)
-
-
-def propose_peers(panel: pd.DataFrame, summary: pd.DataFrame, config, year: int) -> pd.DataFrame:
-    """Peers of each region of interest: the user's list, else the nearest by size and traded mix.
-
-    Distance = |z(log employment) difference| + (1 - cosine similarity of the traded-cluster
-    employment shares), both in the base year; the ``n_peers`` smallest are proposed.
-    """
-    rows = []
-    base = panel.loc[(panel["year"] == year) & panel["traded"]]
-    mix = base.pivot_table(
-        index="region_id", columns="cluster_code", values="emp", aggfunc="sum"
-    ).fillna(0.0)
-    mix = mix.div(mix.sum(axis=1).replace(0, np.nan), axis=0).fillna(0.0)
-    size = np.log(
-        summary.loc[summary["year"] == year].set_index("region_id")["emp"].clip(lower=1.0)
-    )
-    z = (size - size.mean()) / (size.std() or 1.0)
-    norm = np.sqrt((mix**2).sum(axis=1)).replace(0, np.nan)
-    for region in config.regions:
-        if config.study["peers"]:
-            for peer in config.study["peers"]:
-                rows.append(
-                    {"region_id": region, "peer_id": peer, "distance": np.nan, "chosen_by": "user"}
-                )
-            continue
-        if region not in mix.index:
-            continue
-        cosine = (mix @ mix.loc[region]) / (norm * norm[region])
-        distance = (z - z[region]).abs().reindex(mix.index) + (1 - cosine)
-        for peer, value in distance.drop(region).nsmallest(int(config.study["n_peers"])).items():
-            rows.append(
+    for shock in reversed(shocks(p.config)):  # COVID-19 first: the report's main design
+        for phase, (annual, cbp) in (
+            (
+                "shock",
+                ((shock.annual.peak, shock.annual.trough), (shock.cbp.peak, shock.cbp.trough)),
+            ),
+            (
+                "recovery",
+                ((shock.annual.trough, shock.annual.end), (shock.cbp.trough, shock.cbp.end)),
+            ),
+        ):
+            out.append(
                 {
-                    "region_id": region,
-                    "peer_id": str(peer),
-                    "distance": float(value),
-                    "chosen_by": "nearest size + traded mix",
+                    "design": "corrected",
+                    "phase": phase,
+                    "window": annual,
+                    "cbp": cbp,
+                    "shock": shock.label,
+                    "treatment": shock.name,
                 }
             )
-    return pd.DataFrame(rows, columns=["region_id", "peer_id", "distance", "chosen_by"])
-
-
-# ------------------------------------------------------------------------------------------
-def designs(p: ClusterResilience) -> list[dict]:
-    w = p.config.windows
-    return [
-        {"design": "seed (as printed)", "phase": "shock", "window": tuple(w["shock"])},
-        {"design": "seed (as printed)", "phase": "recovery", "window": tuple(w["recovery"])},
-        {"design": "corrected", "phase": "shock", "window": tuple(w["corrected_shock"])},
-        {"design": "corrected", "phase": "recovery", "window": tuple(w["corrected_recovery"])},
-    ]
+    return out
 
 
 def window_for(p: ClusterResilience, design: dict, outcome: str) -> tuple[int, int]:
-    # CBP employment is counted in March: the corrected shock for it is employment_shock
-    if design["design"] == "corrected" and outcome == "employment" and design["phase"] == "shock":
-        return tuple(p.config.windows["employment_shock"])
+    """The (start, end) years of ``design`` for ``outcome``: CBP March employment uses the
+    shock's CBP window (CBP 2020 predates the lockdowns)."""
+    if "cbp" in design and outcome in CBP_TIMED:
+        return tuple(design["cbp"])
     return design["window"]
 
 
-def stage_outcomes(p: ClusterResilience, store: Store) -> dict:
-    """Outcome growth of every region over every window, with the treatment attached."""
+def outcome_inputs(p: ClusterResilience, store: Store) -> pd.DataFrame:
+    """The outcome rows of the run: the loaded ``outcomes`` (a store run: ``run_outcome_inputs``),
+    with MSA / economic-area values summed from counties where the level has none."""
+    table = "run_outcome_inputs" if p.source == "store" else "outcomes"
+    frame = store.read(table)
     rt = p.config.region_type
-    outcomes = store.read("outcomes", where=f"region_type in ('{rt}', 'nation')")
-    treatment = store.read("run_treatment")[["region_id", "treated"]]
-    rows, notes = [], []
+    if rt in ("msa", "economic_area", "custom") and store.has("region_members"):
+        frame = pd.concat(
+            [frame, aggregate_counties(frame, store.read("region_members"), rt)], ignore_index=True
+        )
+    return frame
+
+
+def aggregate_counties(outcomes: pd.DataFrame, members: pd.DataFrame, rt: str) -> pd.DataFrame:
+    """Additive outcomes of ``rt`` regions summed from their member counties, for outcomes the
+    data lack at that level. A region-year is kept only when every member county that has the
+    outcome in some year has it in that year (a suppressed county would bias the sum)."""
+    link = members.loc[
+        (members["region_type"] == rt) & (members["member_type"] == "county"),
+        ["region_id", "member_id"],
+    ]
+    have = set(outcomes.loc[outcomes["region_type"] == rt, "outcome"])
+    counties = outcomes.loc[
+        (outcomes["region_type"] == "county")
+        & outcomes["outcome"].isin(ADDITIVE)
+        & ~outcomes["outcome"].isin(have)
+    ]
+    if counties.empty or link.empty:
+        return outcomes.iloc[0:0]
+    joined = counties.merge(
+        link, left_on="region_id", right_on="member_id", suffixes=("_county", "")
+    )
+    expected = joined.groupby(["outcome", "region_id"])["member_id"].nunique().rename("expected")
+    sums = joined.groupby(["outcome", "region_id", "year"]).agg(
+        value=("value", "sum"),
+        n=("member_id", "nunique"),
+        unit=("unit", "first"),
+        source=("source", "first"),
+    )
+    sums = sums.join(expected, on=["outcome", "region_id"]).reset_index()
+    sums = sums.loc[sums["n"] == sums["expected"]]
+    return sums.assign(
+        region_type=rt, source=sums["source"].astype(str) + " (summed over member counties)"
+    )[["region_type", "region_id", "year", "outcome", "value", "unit", "source"]]
+
+
+# -- outcomes -----------------------------------------------------------------------------------
+def stage_outcomes(p: ClusterResilience, store: Store) -> dict:
+    """Outcome growth of every region over every design window, with the treatment measured
+    before the design's shock attached."""
+    rt = p.config.region_type
+    outcomes = outcome_inputs(p, store)
+    outcomes = outcomes.loc[outcomes["region_type"].isin([rt, "nation"])]
+    by_shock = store.read("run_treatment_by_shock")
+    rows, prov = [], []
+    untreated: set[str] = set()
     for outcome in p.config.outcomes["names"]:
         frame = outcomes.loc[(outcomes["outcome"] == outcome) & (outcomes["region_type"] == rt)]
+        if frame.empty:
+            prov.append(
+                provenance.row(
+                    outcome,
+                    "",
+                    "",
+                    rt,
+                    "not possible",
+                    f"no {outcome} for {rt} regions in the data",
+                )
+            )
+            continue
+        years = set(frame["year"].astype(int))
+        prov.append(
+            provenance.row(
+                outcome, "; ".join(sorted(frame["source"].astype(str).unique())), years, rt
+            )
+        )
         for design in designs(p):
             start, end = window_for(p, design, outcome)
+            label = (
+                f"{outcome} {design['design']} {design['shock']} {design['phase']} {start}->{end}"
+            )
+            treatment = by_shock.loc[by_shock["shock"] == TREATMENT_LABELS[design["treatment"]]]
+            if treatment.empty:
+                untreated.add(
+                    design["shock"] if design["design"] == "corrected" else design["design"]
+                )
+                continue
             growth = log_growth(frame, start, end)
             if growth.empty:
-                notes.append(
-                    f"{outcome}: no data for {start}->{end} ({design['design']} {design['phase']})"
+                prov.append(
+                    provenance.row(
+                        label,
+                        "outcomes",
+                        [start, end],
+                        rt,
+                        "not possible",
+                        f"{outcome} has {year_span(sorted(years))}, not both {start} and {end}",
+                    )
                 )
                 continue
             rows.append(
@@ -259,61 +220,126 @@ def stage_outcomes(p: ClusterResilience, store: Store) -> dict:
                         "region_id": growth.index.astype(str),
                         "outcome": outcome,
                         "design": design["design"],
+                        "shock": design["shock"],
                         "phase": design["phase"],
                         "start": start,
                         "end": end,
                         "log_growth": growth.to_numpy(),
                     }
+                ).merge(
+                    treatment[["region_id", "treated", "base_year"]], on="region_id", how="left"
                 )
             )
-    growth = pd.concat(rows, ignore_index=True).merge(treatment, on="region_id", how="left")
-    store.write("run_outcome_growth", growth)
-    store.write(
-        "run_outcomes",
-        outcomes.loc[
-            outcomes["outcome"].isin(
-                p.config.outcomes["names"] + ["labor_force", "population", "unemployment_rate"]
-            )
-        ],
+    growth = (
+        pd.concat(rows, ignore_index=True)
+        if rows
+        else pd.DataFrame(
+            columns=[
+                "region_id",
+                "outcome",
+                "design",
+                "shock",
+                "phase",
+                "start",
+                "end",
+                "log_growth",
+                "treated",
+                "base_year",
+            ]
+        )
     )
-    return {"tables": ["run_outcome_growth", "run_outcomes"], "notes": notes}
+    for what in sorted(untreated):
+        prov.append(
+            provenance.row(
+                f"outcome growth, {what}",
+                "run_treatment_by_shock",
+                "",
+                rt,
+                "not possible",
+                "no treatment measured before this shock (see the panel stage)",
+            )
+        )
+    store.write("run_outcome_growth", growth)
+    keep = p.config.outcomes["names"] + ["labor_force", "population", "unemployment_rate"]
+    store.write("run_outcomes", outcomes.loc[outcomes["outcome"].isin(keep)])
+    notes = provenance.record(store, "outcomes", prov)
+    return {"tables": ["run_outcome_growth", "run_outcomes", provenance.TABLE], "notes": notes}
 
 
-# ------------------------------------------------------------------------------------------
+# -- resilience ---------------------------------------------------------------------------------
+def _region_windows(
+    p: ClusterResilience, outcome: str
+) -> list[tuple[str, str, tuple[int, int, int]]]:
+    w = p.config.windows
+    out = [("seed (as printed)", "COVID-19", (w["shock"][0], w["shock"][1], w["recovery"][1]))]
+    for shock in reversed(shocks(p.config)):
+        out.append(("corrected", shock.label, shock.window(outcome).years))
+    return out
+
+
+def _measure(frame, window, have, label, prov, level, **kwargs):
+    """Resilience over ``window`` when the data have its years; resistance alone when only
+    the recovery's end is missing; else a provenance row saying why not."""
+    peak, trough, end = window
+    if not {peak, trough} <= have:
+        prov.append(
+            provenance.row(
+                label,
+                "",
+                list(window),
+                level,
+                "not possible",
+                f"the data have {year_span(sorted(have))}, not {peak} and {trough}",
+            )
+        )
+        return None
+    phases = ("resistance", "recovery") if end in have else ("resistance",)
+    if end not in have:
+        prov.append(
+            provenance.row(
+                label + " (recovery)",
+                "",
+                [trough, end],
+                level,
+                "not possible",
+                f"no {end} in the data ({year_span(sorted(have))}): resistance only",
+            )
+        )
+    try:
+        return resilience(frame, window, phases=phases, **kwargs)
+    except ClusterAtlasError as error:
+        prov.append(provenance.row(label, "", list(window), level, "not possible", str(error)))
+        return None
+
+
 def stage_resilience(p: ClusterResilience, store: Store) -> dict:
-    """Resistance and recoverability (Martin et al. 2016 index) of regions and their clusters."""
+    """Resistance and recoverability (Martin et al. 2016 index) of regions for every outcome and
+    shock, and of each region x cluster for every shock the cluster panel can see."""
     outcomes = store.read("run_outcomes")
     rt = p.config.region_type
-    w = p.config.windows
-    windows = {
-        "seed (as printed)": (w["shock"][0], w["shock"][1], w["recovery"][1]),
-        "corrected": (w["corrected_shock"][0], w["corrected_shock"][1], w["corrected_recovery"][1]),
-    }
-    parts, notes = [], []
+    parts, notes, prov = [], [], []
     for outcome in p.config.outcomes["names"]:
         frame = outcomes.loc[outcomes["outcome"] == outcome]
-        for design, window in windows.items():
-            if design == "corrected" and outcome == "employment":
-                window = (
-                    w["employment_shock"][0],
-                    w["employment_shock"][1],
-                    max(w["employment_shock"][1] + 1, w["corrected_recovery"][1]),
-                )
-            have = set(frame["year"].astype(int))
-            if not set(window) <= have:
-                notes.append(
-                    f"{outcome} {design}: years {window} not all in the data ({min(have)}-{max(have)})"
-                )
+        if (frame["region_type"] == "nation").any() and frame["source"].nunique() > 1:
+            # one source per series: the nation row of the region's own source
+            main = frame.loc[frame["region_type"] == rt, "source"].mode().iloc[0]
+            frame = frame.loc[(frame["source"] == main) | (frame["region_type"] == "nation")]
+            frame = frame.assign(source=main)
+        have = set(frame.loc[frame["region_type"] == rt, "year"].astype(int))
+        for design, shock, window in _region_windows(p, outcome):
+            label = f"{outcome} resilience, {shock} ({design})"
+            result = _measure(frame, window, have, label, prov, rt, outcome=outcome)
+            if result is None:
                 continue
-            try:
-                result = resilience(frame, window, outcome=outcome)
-            except ClusterAtlasError as error:
-                notes.append(f"{outcome} {design}: {error}")
-                continue
-            notes += [f"{outcome} {design}: {m}" for m in result.warnings]
+            notes += [f"{outcome} {design} {shock}: {m}" for m in result.warnings]
+            prov.append(
+                provenance.row(
+                    label, ", ".join(sorted(frame["source"].astype(str).unique())), list(window), rt
+                )
+            )
             parts.append(
                 result.tidy().assign(
-                    outcome=outcome, design=design, window="-".join(map(str, window))
+                    outcome=outcome, design=design, shock=shock, window="-".join(map(str, window))
                 )
             )
     table = (
@@ -327,32 +353,91 @@ def stage_resilience(p: ClusterResilience, store: Store) -> dict:
     if not context.empty:
         store.write("run_context_maps", context)
         tables.append("run_context_maps")
-    panel = store.read("cluster_panel", where=f"region_type = '{rt}'")
-    years = set(panel["year"].astype(int))
-    window = windows["corrected"]
-    if set(window) <= years:
-        try:
-            by_cluster = resilience(
-                panel.loc[
-                    panel["traded"], ["region_type", "region_id", "cluster_code", "year", "emp"]
-                ],
-                window,
-                unit=("region_id", "cluster_code"),
-                match=("cluster_code",),
-                value="emp",
-                national=panel[["cluster_code", "year", "emp_national"]]
-                .drop_duplicates(["cluster_code", "year"])
-                .rename(columns={"emp_national": "emp"}),
+    clusters = cluster_resilience(p, store, notes, prov)
+    if not clusters.empty:
+        store.write("run_cluster_resilience", clusters)
+        tables.append("run_cluster_resilience")
+    notes += provenance.record(store, "resilience", prov)
+    return {"tables": [*tables, provenance.TABLE], "notes": notes}
+
+
+def cluster_panel_for(
+    p: ClusterResilience, store: Store, years: set[int]
+) -> tuple[pd.DataFrame, str] | None:
+    """The traded region x cluster employment panel covering ``years`` best: the level panel,
+    else the growth-only panel; None when neither has the shock's peak and trough."""
+    rt = p.config.region_type
+    candidates = [("cluster_panel", "cluster panel")]
+    if store.has("run_growth_panel"):
+        candidates.append(("run_growth_panel", "growth panel (county sums: growth only)"))
+    best = None
+    for table, label in candidates:
+        panel = store.read(table, where=f"region_type = '{rt}'")
+        cover = len(years & set(panel["year"].astype(int)))
+        if best is None or cover > best[0]:
+            best = (cover, panel, label)
+    if best is None or best[0] < 2:
+        return None
+    return best[1], best[2]
+
+
+def cluster_resilience(
+    p: ClusterResilience, store: Store, notes: list[str], prov: list[dict]
+) -> pd.DataFrame:
+    """Each traded region x cluster against the same cluster nationally, per shock (CBP window)."""
+    rt = p.config.region_type
+    parts = []
+    for shock in shocks(p.config):
+        window = shock.cbp.years
+        found = cluster_panel_for(p, store, set(window))
+        label = f"region x cluster employment resilience, {shock.label}"
+        if found is None:
+            prov.append(
+                provenance.row(
+                    label,
+                    "cluster panel",
+                    list(window),
+                    rt,
+                    "not possible",
+                    f"the cluster panels have no {window[0]} and {window[1]}",
+                )
             )
-            store.write("run_cluster_resilience", by_cluster.tidy())
-            tables.append("run_cluster_resilience")
-        except ClusterAtlasError as error:
-            notes.append(f"cluster resilience: {error}")
-    else:
-        notes.append(
-            f"cluster-level resilience needs cluster panels for {window}; the panel has {sorted(years)}"
+            continue
+        panel, source = found
+        have = set(panel["year"].astype(int))
+        traded = panel.loc[
+            panel["traded"], ["region_type", "region_id", "cluster_code", "year", "emp"]
+        ]
+        national = (
+            panel[["cluster_code", "year", "emp_national"]]
+            .drop_duplicates(["cluster_code", "year"])
+            .rename(columns={"emp_national": "emp"})
         )
-    return {"tables": tables, "notes": notes}
+        result = _measure(
+            traded,
+            window,
+            have,
+            label,
+            prov,
+            rt,
+            unit=("region_id", "cluster_code"),
+            match=("cluster_code",),
+            value="emp",
+            national=national,
+        )
+        if result is None:
+            continue
+        status = "used" if source == "cluster panel" else "partial"
+        reason = (
+            ""
+            if status == "used"
+            else "from the growth-only panel (incomplete levels; growth is reliable to about 0.9 correlation)"
+        )
+        prov.append(provenance.row(label, source, list(window), rt, status, reason))
+        parts.append(
+            result.tidy().assign(shock=shock.label, window="-".join(map(str, window)), panel=source)
+        )
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
 
 
 #: maps of other region types shown beside the study's own: (region type, outcome, window key)
@@ -371,7 +456,7 @@ def context_maps(p: ClusterResilience, store: Store) -> pd.DataFrame:
     (``region_members``). The national rate is the ``nation`` row if loaded, else the sum of
     the regions mapped. A descriptive map, not an index: the indices are in run_resilience.
     """
-    outcomes = store.read("outcomes")
+    outcomes = outcome_inputs(p, store)
     members = store.read("region_members") if store.has("region_members") else None
     rows = []
     for region_type, outcome, window_key in CONTEXT_MAPS:
@@ -413,7 +498,7 @@ def context_maps(p: ClusterResilience, store: Store) -> pd.DataFrame:
     return pd.concat(rows, ignore_index=True) if rows else pd.DataFrame()
 
 
-# ------------------------------------------------------------------------------------------
+# -- theory and policy ----------------------------------------------------------------------------
 def stage_theory(p: ClusterResilience, store: Store) -> dict:
     """Regime map of the general-equilibrium model at the user's calibration + audit of the paper's claims."""
     theory = p.config.theory
@@ -430,7 +515,23 @@ def stage_theory(p: ClusterResilience, store: Store) -> dict:
     store.write("run_theory", shares)
     files = [save_figure(result.figure(), p.out_dir, "figures/regime_map.png")]
     store.write("run_theory_audit", audit_claims(n=int(theory["audit_samples"])))
-    return {"tables": ["run_theory", "run_theory_audit"], "files": files, "notes": []}
+    provenance.record(
+        store,
+        "theory",
+        [
+            provenance.row(
+                "general-equilibrium model (Li Ke), user calibration",
+                "clusteratlas.theory (no data)",
+                "",
+                "",
+            )
+        ],
+    )
+    return {
+        "tables": ["run_theory", "run_theory_audit", provenance.TABLE],
+        "files": files,
+        "notes": [],
+    }
 
 
 def stage_policy(p: ClusterResilience, store: Store) -> dict:
@@ -443,7 +544,20 @@ def stage_policy(p: ClusterResilience, store: Store) -> dict:
         parts.append(result.tidy())
         notes += result.notes
     store.write("run_policy", pd.concat(parts, ignore_index=True))
-    return {"tables": ["run_policy"], "notes": sorted(set(notes))}
+    base = int(store.read("run_treatment")["base_year"].iloc[0])
+    provenance.record(
+        store,
+        "policy",
+        [
+            provenance.row(
+                "cluster panel and outcomes of the regions of interest",
+                "cluster_panel, outcomes",
+                [base],
+                p.config.region_type,
+            )
+        ],
+    )
+    return {"tables": ["run_policy", provenance.TABLE], "notes": sorted(set(notes))}
 
 
 def log_growth(frame: pd.DataFrame, start: int, end: int) -> pd.Series:

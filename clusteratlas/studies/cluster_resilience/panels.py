@@ -1,0 +1,345 @@
+"""The main job's panel stage: the region x cluster panel, the treatment before each shock, peers.
+
+Owns which panel a run uses and who is treated for each shock:
+
+* the **level panel** (``cluster_panel``): the region x cluster x year panel whose levels can
+  be trusted (location quotients, strong flags, the treatment). From a USCM download
+  (:func:`clusteratlas.panel.panel_from_uscm`), from the store's industry counts
+  (:func:`clusteratlas.panel.build_panel`, on the store's DuckDB connection), or, for a store
+  the user built with ``clusteratlas panel build``, her own ``cluster_panel`` as it is;
+* the **growth panel** (``run_growth_panel``): built the same way from sources whose levels
+  are incomplete (county sums), used only for growth (cluster resilience, region x cluster
+  evidence) and labelled so;
+* the **treatment before each shock** (``run_treatment_by_shock``): the ``[treatment]`` rule
+  applied to the region summary of the latest panel year before the shock (or
+  ``study.base_year``): before the Great Recession's peak, before COVID-19's, and before the
+  seed study's printed 2018 window ("Cho et al. windows"). ``run_treatment`` is the COVID-19
+  one (the report's main design).
+
+Also the region summary, the peers of each region of interest and their related clusters.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from clusteratlas.data.acquire import year_span
+from clusteratlas.errors import ClusterAtlasError, ParameterError
+from clusteratlas.panel import (
+    build_panel,
+    load_related_pairs,
+    panel_from_uscm,
+    region_summary,
+    related_clusters,
+)
+from clusteratlas.studies.cluster_resilience import provenance
+from clusteratlas.studies.cluster_resilience.config import cluster_regions, shocks
+from clusteratlas.studies.cluster_resilience.load import GROWTH_ONLY_SOURCES
+
+if TYPE_CHECKING:
+    from clusteratlas.store import Store
+    from clusteratlas.studies.cluster_resilience.study import ClusterResilience
+
+PANEL_KEY = ["region_type", "region_id", "year", "cluster_code"]
+#: treatment sets: name -> label (the shock names of run_treatment_by_shock)
+TREATMENT_LABELS = {
+    "great_recession": "Great Recession",
+    "covid19": "COVID-19",
+    "seed": "Cho et al. windows",
+}
+
+
+def treatment_cutoffs(p: ClusterResilience) -> dict[str, int]:
+    """The first year each treatment must precede: the year after each shock's peak, and the
+    start of the seed study's printed shock window (2018)."""
+    out = {s.name: s.peak + 1 for s in shocks(p.config)}
+    out["seed"] = int(p.config.windows["shock"][0])
+    return out
+
+
+def _count_sources(store: Store, rt: str) -> pd.DataFrame:
+    return store.sql(
+        "select source, region_type, min(year) as first, max(year) as last "
+        "from industry_counts where region_type <> 'nation' group by 1, 2"
+    )
+
+
+def _build(p: ClusterResilience, store: Store, growth: bool) -> pd.DataFrame | None:
+    """The panel from the store's industry counts of level (or growth-only) sources."""
+    rt = p.config.region_type
+    con = store.ibis()
+    counts = con.table("industry_counts")
+    members = None
+    base_type = rt
+    if rt != "county":
+        has_own = counts.filter(counts.region_type == rt).count().execute() > 0
+        if not has_own and store.has("region_members"):
+            base_type = "county"  # aggregates (and the demo's states) are summed from counties
+            members = con.table("region_members")
+    excluded = list(GROWTH_ONLY_SOURCES)
+    regional = counts.filter(counts.region_type == base_type)
+    regional = (
+        regional.filter(regional.source.isin(excluded))
+        if growth
+        else regional.filter(~regional.source.isin(excluded))
+    )
+    if p.years is not None:
+        regional = regional.filter(regional.year.between(*p.years))
+    if regional.count().execute() == 0:
+        return None
+    national = counts.filter(counts.region_type == "nation")
+    definitions = store.read("cluster_definitions")
+    if p.source == "store" and p.definitions is None:
+        definitions = _store_definition(definitions)
+    return build_panel(
+        regional,
+        definitions,
+        region_type=rt,
+        national=national,
+        members=members,
+        connection=con,
+    )
+
+
+def _store_definition(definitions: pd.DataFrame) -> pd.DataFrame:
+    """The definition of a store run: "uscm" if loaded, else the only one there."""
+    names = sorted(definitions["definition"].astype(str).unique())
+    if "uscm" in names:
+        return definitions.loc[definitions["definition"] == "uscm"]
+    if len(names) == 1:
+        return definitions
+    raise ParameterError(
+        "clusters.definition",
+        f"the store holds several cluster definitions ({', '.join(names)}); build the panel "
+        "with the one you want (clusteratlas panel build --definition NAME), the run then "
+        "uses that cluster_panel",
+        allowed=", ".join(names),
+    )
+
+
+def _level_panel(p: ClusterResilience, store: Store, rows: list[dict]) -> tuple[pd.DataFrame, bool]:
+    """The level panel and whether it must be written to the store (a store run's own panel
+    is read, not rewritten)."""
+    rt = p.config.region_type
+    if p.source == "store" and store.has("cluster_panel"):
+        panel = store.read("cluster_panel", where=f"region_type = '{rt}'")
+        if not panel.empty:
+            rows.append(
+                provenance.row(
+                    "region x cluster panel",
+                    "store table cluster_panel (clusteratlas panel build)",
+                    panel["year"].unique(),
+                    rt,
+                )
+            )
+            return panel, False
+    if store.has("uscm_input"):
+        panel = panel_from_uscm(
+            store.read("uscm_input"),
+            store.read("industry_counts", where="region_type = 'nation'"),
+            store.read("cluster_definitions"),
+        )
+        panel = panel.loc[panel["region_type"] == rt]
+        source = "US Cluster Mapping download + national CBP (clusteratlas.panel.panel_from_uscm)"
+    else:
+        panel = _build(p, store, growth=False)
+        if panel is None:
+            raise ParameterError(
+                "study.region_type",
+                f"no {rt} x industry counts to build a cluster panel from",
+                allowed="a region type the data hold",
+            )
+        sources = _count_sources(store, rt)
+        level = sources.loc[~sources["source"].isin(GROWTH_ONLY_SOURCES), "source"]
+        source = "clusteratlas.panel.build_panel over industry counts (" + ", ".join(level) + ")"
+    rows.append(
+        provenance.row("region x cluster panel (USCM method)", source, panel["year"].unique(), rt)
+    )
+    return panel, True
+
+
+def _growth_panel(p: ClusterResilience, store: Store, rows: list[dict]) -> pd.DataFrame | None:
+    sources = _count_sources(store, p.config.region_type)
+    growth = sources.loc[sources["source"].isin(GROWTH_ONLY_SOURCES)]
+    if growth.empty:
+        return None
+    panel = _build(p, store, growth=True)
+    if panel is None:
+        return None
+    rows.append(
+        provenance.row(
+            "region x cluster growth panel",
+            "clusteratlas.panel.build_panel over " + ", ".join(growth["source"]),
+            panel["year"].unique(),
+            p.config.region_type,
+            "partial",
+            "levels incomplete (county sums): used only for growth - cluster resilience and the "
+            "region x cluster evidence; its LQs and flags are not used",
+        )
+    )
+    return panel
+
+
+def base_year(p: ClusterResilience, years: list[int], before: int) -> int | None:
+    """The treatment year for a treatment that must precede ``before``: ``study.base_year``
+    (or the demo's design year) when early enough, else the latest panel year before it."""
+    for chosen in (p.config.study["base_year"], p.available.default_base):
+        if chosen and int(chosen) < before and int(chosen) in years:
+            return int(chosen)
+    earlier = [y for y in years if y < before]
+    return max(earlier) if earlier else None
+
+
+def _treatments(
+    p: ClusterResilience, summary: pd.DataFrame, rows: list[dict]
+) -> dict[str, pd.DataFrame]:
+    years = sorted(int(y) for y in summary["year"].unique())
+    out: dict[str, pd.DataFrame] = {}
+    rt = p.config.region_type
+    for name, before in treatment_cutoffs(p).items():
+        label = TREATMENT_LABELS[name]
+        base = base_year(p, years, before)
+        what = f"treatment ({label}): rule {p.config.treatment['rule']}"
+        if base is None:
+            rows.append(
+                provenance.row(
+                    what,
+                    "cluster_panel",
+                    "",
+                    rt,
+                    "not possible",
+                    f"no panel year before {before} (panel years {year_span(years)}): a "
+                    "treatment measured after the shock could itself be its outcome",
+                )
+            )
+            continue
+        try:
+            frame = cluster_regions(summary, p.config.treatment, base, before)
+        except ParameterError as error:
+            rows.append(
+                provenance.row(what, "cluster_panel", [base], rt, "not possible", str(error))
+            )
+            continue
+        out[name] = frame.assign(base_year=base, shock=label)
+        rows.append(provenance.row(what + f", measured in {base}", "cluster_panel", [base], rt))
+    return out
+
+
+def stage_panel(p: ClusterResilience, store: Store) -> dict:
+    """Level panel (and growth panel), region summary, treatment before each shock, peers and
+    the related clusters of each region of interest."""
+    rt = p.config.region_type
+    rows: list[dict] = []
+    panel, write = _level_panel(p, store, rows)
+    if p.years is not None:
+        panel = panel.loc[panel["year"].between(*p.years)]
+    missing = [r for r in p.config.regions if r not in set(panel["region_id"].astype(str))]
+    if missing:
+        raise ParameterError(
+            "study.regions",
+            f"{', '.join(missing)} not in the {rt} panel",
+            allowed=", ".join(sorted(panel["region_id"].astype(str).unique())[:20]),
+        )
+    summary = region_summary(panel)
+    treatments = _treatments(p, summary, rows)
+    main = next(
+        (treatments[k] for k in ("covid19", "great_recession", "seed") if k in treatments), None
+    )
+    if main is None:
+        raise ParameterError(
+            "study.base_year",
+            "no panel year before any shock: the treatment cannot be measured",
+            allowed="panel years before 2009 or 2020",
+        )
+    base = int(main["base_year"].iloc[0])
+    peers = propose_peers(panel, summary, p.config, base)
+    tables = [
+        "cluster_panel",
+        "run_region_summary",
+        "run_treatment",
+        "run_treatment_by_shock",
+        "run_peers",
+    ]
+    if write and p.source == "store":
+        store.append("cluster_panel", panel, key=PANEL_KEY, replace=["region_type"])
+    elif write:
+        store.write("cluster_panel", panel)
+    store.write("run_region_summary", summary)
+    store.write("run_treatment", main.drop(columns=["shock"]))
+    store.write("run_treatment_by_shock", pd.concat(treatments.values(), ignore_index=True))
+    store.write("run_peers", peers)
+    growth = _growth_panel(p, store, rows)
+    if growth is not None:
+        store.write("run_growth_panel", growth)
+        tables.append("run_growth_panel")
+    notes = [
+        f"{panel['region_id'].nunique()} {rt} regions, panel years {year_span(panel['year'].unique())}, "
+        f"base year {base}, {int(main['treated'].sum())} cluster regions"
+    ]
+    related = related_of_regions(p, store, base, notes)
+    if related is not None:
+        store.write("run_related_clusters", related)
+        tables.append("run_related_clusters")
+    notes += provenance.record(store, "panel", rows)
+    return {"tables": [*tables, provenance.TABLE], "notes": notes}
+
+
+def related_of_regions(
+    p: ClusterResilience, store: Store, year: int, notes: list[str]
+) -> pd.DataFrame | None:
+    """Related clusters (present / missing) of each region of interest's strong clusters in
+    ``year`` (:func:`clusteratlas.panel.related_clusters`, USCM rel_all_90_v3 pairs); None,
+    with a note, when the related-cluster pairs are not available."""
+    panel = store.read(
+        "cluster_panel", where=f"region_type = '{p.config.region_type}' and year = {year}"
+    )
+    try:
+        pairs = load_related_pairs()
+        parts = [related_clusters(panel, pairs, region_id=r, year=year) for r in p.config.regions]
+    except ClusterAtlasError as error:  # the related-cluster file is an optional input
+        notes.append(f"related clusters not available: {error}")
+        return None
+    return pd.concat(parts, ignore_index=True)
+
+
+def propose_peers(panel: pd.DataFrame, summary: pd.DataFrame, config, year: int) -> pd.DataFrame:
+    """Peers of each region of interest: the user's list, else the nearest by size and traded mix.
+
+    Distance = |z(log employment) difference| + (1 - cosine similarity of the traded-cluster
+    employment shares), both in the base year; the ``n_peers`` smallest are proposed.
+    """
+    rows = []
+    base = panel.loc[(panel["year"] == year) & panel["traded"]]
+    mix = base.pivot_table(
+        index="region_id", columns="cluster_code", values="emp", aggfunc="sum"
+    ).fillna(0.0)
+    mix = mix.div(mix.sum(axis=1).replace(0, np.nan), axis=0).fillna(0.0)
+    size = np.log(
+        summary.loc[summary["year"] == year].set_index("region_id")["emp"].clip(lower=1.0)
+    )
+    z = (size - size.mean()) / (size.std() or 1.0)
+    norm = np.sqrt((mix**2).sum(axis=1)).replace(0, np.nan)
+    for region in config.regions:
+        if config.study["peers"]:
+            for peer in config.study["peers"]:
+                rows.append(
+                    {"region_id": region, "peer_id": peer, "distance": np.nan, "chosen_by": "user"}
+                )
+            continue
+        if region not in mix.index:
+            continue
+        cosine = (mix @ mix.loc[region]) / (norm * norm[region])
+        distance = (z - z[region]).abs().reindex(mix.index) + (1 - cosine)
+        for peer, value in distance.drop(region).nsmallest(int(config.study["n_peers"])).items():
+            rows.append(
+                {
+                    "region_id": region,
+                    "peer_id": str(peer),
+                    "distance": float(value),
+                    "chosen_by": "nearest size + traded mix",
+                }
+            )
+    return pd.DataFrame(rows, columns=["region_id", "peer_id", "distance", "chosen_by"])

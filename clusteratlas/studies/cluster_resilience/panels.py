@@ -91,6 +91,8 @@ def _build(p: ClusterResilience, store: Store, growth: bool) -> pd.DataFrame | N
     if regional.count().execute() == 0:
         return None
     national = counts.filter(counts.region_type == "nation")
+    if national.count().execute() == 0:
+        national = None  # build_panel sums the regions, and says so
     definitions = store.read("cluster_definitions")
     if p.source == "store" and p.definitions is None:
         definitions = _store_definition(definitions)
@@ -298,10 +300,25 @@ def related_of_regions(
     )
     try:
         pairs = load_related_pairs()
-        parts = [related_clusters(panel, pairs, region_id=r, year=year) for r in p.config.regions]
     except ClusterAtlasError as error:  # the related-cluster file is an optional input
         notes.append(f"related clusters not available: {error}")
         return None
+    # the pairs are USCM's: they mean nothing for another definition's clusters
+    names = pairs.drop_duplicates("related_cluster_code").set_index("related_cluster_code")[
+        "related_cluster_name"
+    ]
+    traded = panel.loc[panel["traded"]].drop_duplicates("cluster_code")
+    same = (
+        traded["cluster_name"].astype(str).to_numpy()
+        == traded["cluster_code"].astype(str).map(names).astype(str).to_numpy()
+    )
+    if len(traded) == 0 or same.mean() < 0.8:
+        notes.append(
+            "related clusters not shown: the related-cluster pairs are US Cluster Mapping's, "
+            "and this panel uses another cluster definition"
+        )
+        return None
+    parts = [related_clusters(panel, pairs, region_id=r, year=year) for r in p.config.regions]
     return pd.concat(parts, ignore_index=True)
 
 

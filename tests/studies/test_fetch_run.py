@@ -20,10 +20,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-
 from census_replay import serve
-from clusteratlas.store import Store
 from publishers import add_publishers, alabama_2021, cluster_of, environment
+
+from clusteratlas.store import Store
 
 pytestmark = [pytest.mark.realdata, pytest.mark.slow]
 CENSUS_KEY = "CENSUS-KEY-8c1f0e"

@@ -75,7 +75,8 @@ def _read_cbp(path: Path, kind: str, year: int | None) -> pd.DataFrame:
         return cbp.read_setzler_state_total(path)
     if kind == "setzler_nation":
         return cbp.read_setzler_national_total(path)
-    return cbp.read_cbp_api_csv(path, year=year)
+    # the all-industries rows go to region_totals (the published totals, not a sum of cells)
+    return cbp.read_cbp_api_csv(path, year=year, include_totals=True)
 
 
 def register(app: typer.Typer) -> None:

@@ -494,8 +494,10 @@ def read_cbp_api_csv(
     region_type: str | None = None,
     region_id: str | None = None,
     source: str = "cbp_api",
+    include_totals: bool = False,
 ) -> pd.DataFrame:
-    """A Census CBP API extract saved as CSV -> :data:`schema.INDUSTRY_COUNTS` (6-digit rows).
+    """A Census CBP API extract saved as CSV -> :data:`schema.INDUSTRY_COUNTS` (6-digit rows;
+    with ``include_totals`` also the all-industries ``00`` rows, as ``naics == "total"``).
 
     Accepts the API's own variable names (``NAICS2017, ESTAB, EMP, PAYANN, EMP_N_F, state,
     county``) and ModelEarth's renamed extracts (``Naics, Establishments, Employees,
@@ -529,6 +531,7 @@ def read_cbp_api_csv(
         region_type=region_type,
         region_id=region_id,
         source=source,
+        include_totals=include_totals,
     )
 
 

@@ -279,6 +279,7 @@ EMPLOYMENT_FILES = {
     "state": "state_total",
     "county": "county_total",
     "economic_area": "county_total",
+    "msa": "county_total",
 }
 
 

@@ -35,6 +35,8 @@ from clusteratlas.studies.cluster_resilience.evidence import (
 from clusteratlas.studies.cluster_resilience.figures import save_figure
 
 RUNNING = "LQ percentile - 75"
+#: placebo cut-offs split each side in five: fewer rows than this on a side leave no sample
+MIN_SIDE = 50
 
 
 def _running(ev: Evidence, base: int) -> pd.DataFrame:
@@ -197,10 +199,15 @@ def _falsification(ev: Evidence, y: np.ndarray, x: np.ndarray) -> None:
         )
     except ClusterAtlasError as error:
         ev.notes.append(f"RD density test: {error}")
+    if min((x < 0).sum(), (x >= 0).sum()) < MIN_SIDE:
+        ev.notes.append(
+            f"RD placebo cut-offs not estimated: fewer than {MIN_SIDE} rows on a side of the cut-off"
+        )
+        return
     try:
         placebo = rd_placebo(y, x, c=0.0, vce="hc1")
-    except ClusterAtlasError as error:
-        ev.notes.append(f"RD placebo cutoffs: {error}")
+    except (ClusterAtlasError, KeyError, ValueError) as error:
+        ev.notes.append(f"RD placebo cutoffs: {type(error).__name__}: {error}")
         return
     ev.extra["run_rd_placebo"] = placebo.table.assign(running=RUNNING, vce="hc1")
     ev.files.append(save_figure(placebo.figure, ev.p.out_dir, "figures/rd_placebo.png"))

@@ -308,6 +308,7 @@ def related_of_regions(
         "related_cluster_name"
     ]
     traded = panel.loc[panel["traded"]].drop_duplicates("cluster_code")
+    traded = traded.loc[traded["cluster_code"].astype(str).isin(names.index)]
     same = (
         traded["cluster_name"].astype(str).to_numpy()
         == traded["cluster_code"].astype(str).map(names).astype(str).to_numpy()

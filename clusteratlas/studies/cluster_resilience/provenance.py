@@ -60,7 +60,7 @@ def record(store: Store, stage: str, rows: Iterable[dict]) -> list[str]:
     frame = frame.drop_duplicates(key, keep="last")
     store.append(TABLE, frame, key=key, replace=["stage"])
     return [
-        f"{r.input} ({r.region_level}, {r.years or 'no years'}): {r.status}: {r.reason}"
+        f"{r.input} ({', '.join(x for x in (r.region_level, r.years) if x)}): {r.status}: {r.reason}"
         for r in frame.itertuples()
         if r.status != "used"
     ]

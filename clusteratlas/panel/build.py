@@ -43,6 +43,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from clusteratlas.data import suppression
 from clusteratlas.errors import InputError, ParameterError
 from clusteratlas.panel import sqlcache
 from clusteratlas.schema import CLUSTER_PANEL, REGION_TYPES
@@ -577,6 +578,8 @@ def build_panel(
     level: str = "cluster",
     complete: bool = True,
     growth: bool = True,
+    suppressed: str = "uscm",
+    national_parents: Any = None,
     connection: Any = None,
 ) -> pd.DataFrame:
     """Build the region x cluster x year panel of one region type.
@@ -603,6 +606,13 @@ def build_panel(
         Emit a row for every region x cluster x year, zeros where absent (as USCM does).
     growth
         Add the change columns (:data:`PANEL_EXTRA`) against the previous year in the panel.
+    suppressed
+        How withheld cells are filled (:mod:`clusteratlas.data.suppression`). "uscm"
+        (default): the national counts as USCM does (the CBP readers already put size-class
+        midpoints into regional counts); "hierarchy": the regional counts too, from their own
+        parent lines (read into pandas: an option for national/state files, not millions of
+        county rows); "none": as given. ``national_parents``: national 2- to 5-digit lines.
+        What was filled, per cluster, is in ``panel.attrs["suppression"]``.
 
     Every table input may be a pandas frame, an Arrow table, an Ibis table or the path (or
     glob) of Parquet files, which the engine then reads itself (the fastest way in for large
@@ -623,23 +633,38 @@ def build_panel(
     if level not in LEVELS:
         raise ParameterError("level", f"unknown level {level!r}", allowed=", ".join(LEVELS))
     con = connection if connection is not None else connect(backend)
+    suppressed = suppression.check_method(suppressed)
+    report: list[dict] = []
+    if suppressed == "hierarchy":
+        fill = suppression.fill_suppressed(_small_frame(counts, con), method="hierarchy")
+        counts = pa.Table.from_pandas(fill.counts, preserve_index=False)
+        report += fill.by_cluster(_small_frame(definitions, con)).to_dict("records")
     sources = {"counts": _source(counts, "counts")}
     sources["definitions"] = _source(definitions, "cluster definitions")
     if members is not None:
         sources["members"] = _source(members, "region members")
-    if national is not None:
-        sources["national"] = _source(national, "national counts")
-        nation = "given"
-    else:
-        raw = _prepare_counts(_ibis(sources["counts"], con), "counts")
-        nation = "rows"
-        if int(con.execute(raw.filter(raw.region_type == "nation").count())) == 0:
+    if national is None:
+        # the counts' own nation rows (one scan of the counts; small when present)
+        given = _ibis(sources["counts"], con)
+        _require(given, ["region_type"], "counts")
+        rows = con.to_pyarrow(given.filter(given.region_type.cast("string") == "nation"))
+        if rows.num_rows:
+            national = rows
+        else:
             warnings.warn(
                 "no national counts given: the national denominators are the sum over the "
                 f"{region_type} regions built here (USCM uses the national CBP record)",
                 stacklevel=2,
             )
-            nation = "regional"
+    if national is not None:
+        national, filled = _filled_national(
+            national, suppressed, national_parents, definitions, con
+        )
+        report += filled
+        sources["national"] = _source(national, "national counts")
+        nation = "given"
+    else:
+        nation = "regional"
     options = PanelOptions(region_type, level, complete, growth, nation)
     if _cacheable(con, sources):
         schemas = {role: sqlcache.source_schema(con, s) for role, s in sources.items()}
@@ -683,7 +708,9 @@ def build_panel(
             stacklevel=2,
         )
     # one region type by construction: its column needs neither ranking nor reordering
-    return _finish(table, level, growth, constant=("region_type",))
+    panel = _finish(table, level, growth, constant=("region_type",))
+    panel.attrs["suppression"] = report
+    return panel
 
 
 def panel_from_uscm(
@@ -691,6 +718,8 @@ def panel_from_uscm(
     national_counts: Any,
     definitions: Any,
     *,
+    suppressed: str = "uscm",
+    national_parents: Any = None,
     backend: str = "duckdb",
     growth: bool = True,
     connection: Any = None,
@@ -701,8 +730,18 @@ def panel_from_uscm(
     emp_reported, est, ap, qp1 (``clusteratlas.data.uscm.read_uscm``); national cluster
     employment comes from ``national_counts`` (6-digit national CBP) mapped with
     ``definitions``.
+
+    Withheld national cells are filled by ``suppressed`` (:mod:`clusteratlas.data.suppression`:
+    "uscm" by default, "hierarchy" or "none") from the national parent lines, given as
+    ``national_parents`` or as rows of ``national_counts`` with 2- to 5-digit codes (e.g.
+    :func:`clusteratlas.data.suppression.read_setzler_national_parents`). With the CBP 2016
+    national 6-digit and 4-digit lines this reproduces USCM's published 2016 LQs (tested). What
+    was filled, per cluster, is in ``panel.attrs["suppression"]`` (records).
     """
     con = connection if connection is not None else connect(backend)
+    national_counts, report = _filled_national(
+        national_counts, suppressed, national_parents, definitions, con
+    )
     rc = _table(uscm_frame, "USCM frame", con)
     _require(
         rc,
@@ -734,7 +773,57 @@ def panel_from_uscm(
     nat = _prepare_counts(_table(national_counts, "national counts", con), "national counts")
     national_clusters = aggregate_clusters(nat, defs, complete=False)
     table = con.to_pyarrow(cluster_metrics(rc, national_clusters, growth=growth))
-    return _finish(table, "cluster", growth)
+    panel = _finish(table, "cluster", growth)
+    panel.attrs["suppression"] = report
+    return panel
+
+
+def _small_frame(obj: Any, con: Any) -> pd.DataFrame:
+    """A small input (national counts, parent lines, definitions) as pandas."""
+    if isinstance(obj, pd.DataFrame):
+        return obj
+    if isinstance(obj, pa.Table):
+        return obj.to_pandas()
+    if isinstance(obj, ir.Table):
+        return con.execute(obj)
+    source = _source(obj, "input")
+    if isinstance(source, sqlcache.ParquetFiles):
+        return pq.ParquetDataset(globmod.glob(source.pattern)).read().to_pandas()
+    return source.to_pandas() if isinstance(source, pa.Table) else con.execute(source)
+
+
+def _filled_national(
+    national: Any, method: str, parents: Any, definitions: Any, con: Any
+) -> tuple[Any, list[dict]]:
+    """The national counts with withheld cells filled by ``method`` (unchanged, and no
+    report, when nothing is withheld and no parent lines are given), and the per-cluster
+    records of what was filled."""
+    method = suppression.check_method(method)
+    frame = _small_frame(national, con)
+    codes = frame["naics"].astype(str).str.strip() if "naics" in frame.columns else None
+    has_lines = codes is not None and bool((~codes.str.fullmatch(r"\d{6}")).any())
+    nothing_to_fill = not has_lines and parents is None and suppression.withheld_count(frame) == 0
+    if method == "none" or nothing_to_fill:
+        return national, []
+    fill = suppression.fill_suppressed(
+        frame,
+        method=method,
+        parents=None if parents is None else _small_frame(parents, con),
+    )
+    defs = _small_frame(definitions, con)
+    records = fill.by_cluster(defs).to_dict("records")
+    unfilled = fill.unfilled
+    if len(unfilled):
+        warnings.warn(
+            f"national counts: {len(unfilled)} withheld cell(s) without a size class and "
+            "without a parent line to derive them from ("
+            + ", ".join(f"{r.naics} in {r.year}" for r in unfilled.head(5).itertuples())
+            + ") count as 0; give the national parent lines (national_parents=, e.g. "
+            "clusteratlas.data.suppression.read_setzler_national_parents on setzler's "
+            "CBP_national_industry4.csv) to fill them as USCM did",
+            stacklevel=3,
+        )
+    return pa.Table.from_pandas(fill.counts, preserve_index=False), records
 
 
 def _has_nan(table: pa.Table) -> bool:

@@ -231,7 +231,6 @@ def inprocess_child(name: str, folder: Path) -> None:
 
     warnings.simplefilter("ignore")
     import duckdb
-
     import ibis
 
     from clusteratlas.panel import build_panel

@@ -20,6 +20,9 @@ child's own rusage). All read the same Parquet files and write a Parquet file:
   definitions, group to county x year x cluster, traded/local LQ, national share, the
   per cluster-year quantiles (LQ 75th, employment and establishments 25th), the strong flag,
   ``COPY`` to Parquet, no ORDER BY. The reference of the ratios;
+- ``engine`` - the same work as a two-line script calling
+  ``clusteratlas.panel.engine.write_files`` (no command-line parsing): isolates the fixed cost
+  of the command-line framework (typer 0.29 coerces every option through pydantic);
 - ``cli-all`` - ``panel build`` with its defaults (every metric, all 67 clusters per county,
   growth columns): what the full panel costs, for scale.
 
@@ -175,10 +178,19 @@ def commands(folder: Path) -> dict[str, list[str]]:
     root = [str(Path(sys.executable).with_name("clusteratlas")), "panel", "build"]
     module = [sys.executable, "-m", "clusteratlas.panel", "build"]
     (folder / "lean.py").write_text(lean_script(folder, folder / "out-lean-sql.parquet"))
+    script = (
+        "from clusteratlas.panel import engine\n"
+        f"engine.write_files(counts={str(folder / 'counts.parquet')!r}, "
+        f"national={str(folder / 'national.parquet')!r}, "
+        f"definitions={str(folder / 'definitions.parquet')!r}, region_type='county', "
+        f"metrics={METRICS!r}, complete=False, out={str(folder / 'out-engine.parquet')!r})\n"
+    )
+    (folder / "engine.py").write_text(script)
     return {
         "cli": [*root, *files, *lean, "--out", str(folder / "out-cli.parquet")],
         "cli-panel": [*module, *files, *lean, "--out", str(folder / "out-cli-panel.parquet")],
         "lean-sql": [sys.executable, str(folder / "lean.py")],
+        "engine": [sys.executable, str(folder / "engine.py")],
         "cli-all": [*module, *files, "--out", str(folder / "out-cli-all.parquet")],
         "cli-cold": [*module, *files, *lean, "--out", str(folder / "out-cli-cold.parquet")],
     }

@@ -295,19 +295,27 @@ def _cluster_sums(
     level: str,
     keep_unmapped: bool,
     measures: Sequence[str] = MEASURES,
+    region_type: str | None = None,
 ) -> ir.Table:
     """Sums per region x year x cluster; with ``keep_unmapped`` industries outside the
-    definitions stay in as a cluster_code NULL group (so one scan of the counts also tells
-    what is not mapped)."""
-    keys = _cluster_keys(level)
+    definitions stay in as a cluster_code NULL group. ``region_type``: the counts hold that
+    one region type only (it is not a grouping key)."""
     predicates = [counts.naics == definitions.naics]
     if "def_vintage" in definitions.columns:
         predicates.append(counts.naics_vintage == definitions.def_vintage)
     how = "left" if keep_unmapped else "inner"
     joined = counts.join(definitions, predicates, how=how)
-    return joined.group_by(["region_type", "region_id", "year", *keys]).aggregate(
-        **{k: joined[k].sum() for k in measures}
+    # grouped by the codes only (names depend on them: any one of the group's), and by the
+    # region type only when it varies: fewer and shorter hash keys per input row
+    regions = ["region_id", "year"] if region_type else ["region_type", "region_id", "year"]
+    names = ["cluster_name"] + (["subcluster_name"] if level == "subcluster" else [])
+    sums = joined.group_by([*regions, *_code_keys(level), "traded"]).aggregate(
+        **{name: joined[name].arbitrary() for name in names},
+        **{k: joined[k].sum() for k in measures},
     )
+    if region_type:
+        sums = sums.mutate(region_type=ibis.literal(region_type))
+    return sums.select("region_type", "region_id", "year", *_cluster_keys(level), *measures)
 
 
 def _complete(
@@ -347,7 +355,14 @@ def _national_totals(national_clusters: ir.Table, level: str) -> ir.Table:
     return by_code.mutate(emp_national_group=by_code.emp_national.sum().over(group))
 
 
-def _with_ratios(rc: ir.Table, national: ir.Table | None, sel: Selection, level: str) -> ir.Table:
+def _with_ratios(
+    rc: ir.Table,
+    national: ir.Table | None,
+    sel: Selection,
+    level: str,
+    *,
+    single_type: bool = False,
+) -> ir.Table:
     """The denominators (window sums, one pass) and the ratios ``sel`` needs; zero
     denominators give null (e.g. wage where no employment is reported)."""
 
@@ -357,7 +372,8 @@ def _with_ratios(rc: ir.Table, national: ir.Table | None, sel: Selection, level:
     t = rc
     if sel.has("emp_region_group"):
         # the region's traded (or local) employment: a window, not a self-join
-        region = ibis.window(group_by=["region_type", "region_id", "year", "traded"])
+        by = ["region_id", "year", "traded"]
+        region = ibis.window(group_by=by if single_type else ["region_type", *by])
         t = t.mutate(emp_region_group=t.emp.sum().over(region))
     if national is not None and sel.has("emp_national"):
         keys = ["year", *_code_keys(level)]
@@ -523,13 +539,20 @@ def _base_expr(tables: Mapping[str, ir.Table], options: PanelOptions) -> ir.Tabl
         regional = regional.union(direct.select(*regional.columns))
     else:
         regional = raw.filter(raw.region_type.isin(wanted))
+    single = options.region_type if len(wanted) == 1 else None
     if options.complete:
         # every region-year with counts, even one whose industries are all unmapped
-        sums = _cluster_sums(regional, defs, level=level, keep_unmapped=True, measures=measures)
+        sums = _cluster_sums(
+            regional, defs, level=level, keep_unmapped=True, measures=measures,
+            region_type=single,
+        )  # fmt: skip
         region_years = sums.select("region_type", "region_id", "year").distinct()
         rc = _complete(sums, defs, level, measures, region_years)
     else:
-        rc = _cluster_sums(regional, defs, level=level, keep_unmapped=False, measures=measures)
+        rc = _cluster_sums(
+            regional, defs, level=level, keep_unmapped=False, measures=measures,
+            region_type=single,
+        )  # fmt: skip
     national = None
     if sel.has("emp_national"):
         if options.nation == "given":
@@ -543,7 +566,7 @@ def _base_expr(tables: Mapping[str, ir.Table], options: PanelOptions) -> ir.Tabl
             nat_counts = regional.filter(regional.region_type == options.region_type)
         nat = _cluster_sums(nat_counts, defs, level=level, keep_unmapped=False, measures=("emp",))
         national = _national_totals(nat, level)
-    return _with_ratios(rc, national, sel, level)
+    return _with_ratios(rc, national, sel, level, single_type=single is not None)
 
 
 def _checks_expr(tables: Mapping[str, ir.Table], options: PanelOptions) -> ir.Table:

@@ -379,6 +379,10 @@ def write_files(
             ).fetchall()[0][0]
             if rows:
                 nation = "rows"
+                if suppressed != "none" and withheld_or_lines(
+                    con, sources["counts"], where="region_type = 'nation'"
+                ):
+                    raise NeedsFill(counts)
             else:
                 no_national_warning(region_type)
                 nation = "regional"
@@ -392,9 +396,12 @@ def write_files(
     return execute(con, sources, options, out=out), options
 
 
-def withheld_or_lines(con: duckdb.DuckDBPyConnection, national: ParquetFiles) -> bool:
-    """Whether the national file has parent lines (codes other than 6 digits) or withheld
-    cells without a size class (what clusteratlas.data.suppression would fill)."""
+def withheld_or_lines(
+    con: duckdb.DuckDBPyConnection, national: ParquetFiles, where: str = "TRUE"
+) -> bool:
+    """Whether the national file (its rows matching ``where``) has parent lines (codes other
+    than 6 digits) or withheld cells without a size class (what
+    clusteratlas.data.suppression would fill)."""
     columns = {row[0] for row in con.execute(f"DESCRIBE SELECT * FROM {national.sql()}").fetchall()}
     withheld = "emp IS NULL OR isnan(emp)"
     if "emp_flag" in columns:
@@ -402,6 +409,7 @@ def withheld_or_lines(con: duckdb.DuckDBPyConnection, national: ParquetFiles) ->
         withheld += f" OR (upper(trim(emp_flag)) IN ('D', 'S', 'N') AND {reported} = 0)"
     query = (
         f"SELECT count(*) FROM {national.sql(nan_option=nan_option_supported(con, {'n': national}))} "
-        f"WHERE NOT regexp_full_match(CAST(naics AS VARCHAR), '[0-9]{{6}}') OR {withheld}"
+        f"WHERE ({where}) AND (NOT regexp_full_match(CAST(naics AS VARCHAR), '[0-9]{{6}}') "
+        f"OR {withheld})"
     )
     return bool(con.execute(query).fetchall()[0][0])

@@ -317,3 +317,29 @@ def test_store_written_by_the_engine(tmp_path, counties, national_2021, definiti
         rtol=1e-12,
         check_dtype=False,
     )
+
+
+def test_national_rows_inside_the_counts_are_checked_too(tmp_path, files, counties, national_2016):
+    """No --national: the counts' own nation rows give the denominators; withheld cells
+    among them send the command down the path that fills (here: warns about) them."""
+    nation = national_2016.assign(year=2021, naics_vintage=2017)
+    both = pd.concat([counties, nation], ignore_index=True)
+    both.to_parquet(tmp_path / "counts.parquet", index=False)
+    result = _module_run(
+        [
+            "build",
+            "--counts",
+            str(tmp_path / "counts.parquet"),
+            "--definitions",
+            str(files["definitions"]),
+            "--region-type",
+            "county",
+            "--metrics",
+            "lq",
+            "--out",
+            str(tmp_path / "panel.parquet"),
+        ],  # fmt: skip
+        tmp_path / "cache",
+    )
+    assert result["code"] == 0, result["stderr"]
+    assert "count as 0" in result["stderr"]

@@ -835,8 +835,9 @@ def build_panel(
 
 @dataclasses.dataclass
 class PanelFile:
-    """What :func:`write_panel` wrote: the file, its rows and columns, the number of regions,
-    the unmapped jobs left out and the per-cluster report of filled withheld cells."""
+    """What :func:`write_panel` wrote: the file, its rows and columns, the number of regions
+    (exact up to a few hundred, then a HyperLogLog estimate), the unmapped jobs left out and
+    the per-cluster report of filled withheld cells."""
 
     path: str
     rows: int

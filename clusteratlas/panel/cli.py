@@ -173,7 +173,7 @@ def build(
             lean = False  # the national file needs the (pandas) fill: the full path below
         else:
             typer.echo(
-                f"cluster panel: {outcome.rows:,} rows ({outcome.n_regions} regions) -> {out}",
+                f"cluster panel: {outcome.rows:,} rows (about {outcome.n_regions:,} regions) -> {out}",
                 err=True,
             )
             return
@@ -223,7 +223,7 @@ def _build_full(
                 )  # fmt: skip
             console.print(
                 f"[green]cluster panel[/green]: {written.rows:,} rows "
-                f"({written.n_regions} regions) -> {out}"
+                f"(about {written.n_regions:,} regions) -> {out}"
             )
             return
         if uscm_file is not None:
@@ -266,7 +266,7 @@ def _build_full(
                 summary = _summary_into_store(store, region_type, SUMMARY_NEEDS, summary_sql)
             console.print(
                 f"[green]cluster_panel[/green]: {outcome.rows:,} rows "
-                f"({outcome.n_regions} regions); [green]region_summary[/green]: "
+                f"(about {outcome.n_regions:,} regions); [green]region_summary[/green]: "
                 f"{summary} -> {store.path}"
             )
             return

@@ -13,9 +13,9 @@ child's own rusage). All read the same Parquet files and write a Parquet file:
 
 - ``cli`` - ``clusteratlas panel build --counts ... --national ... --definitions ...
   --metrics est,lq,national_share,strong --no-complete --out panel.parquet`` (the root
-  command, which loads every domain's command module before it runs);
-- ``cli-panel`` - the same command as ``python -m clusteratlas.panel build ...`` (the panel
-  commands alone: what the root costs once it loads domains lazily);
+  command; it loads only the command group it runs);
+- ``cli-panel`` - the same command as ``python -m clusteratlas.cli panel build ...`` (the same
+  root command through ``python -m``);
 - ``lean-sql`` - a Python script running one hand-written DuckDB statement: join the
   definitions, group to county x year x cluster, traded/local LQ, national share, the
   per cluster-year quantiles (LQ 75th, employment and establishments 25th), the strong flag,
@@ -176,7 +176,7 @@ def commands(folder: Path) -> dict[str, list[str]]:
     ]
     lean = ["--metrics", METRICS, "--no-complete"]
     root = [str(Path(sys.executable).with_name("clusteratlas")), "panel", "build"]
-    module = [sys.executable, "-m", "clusteratlas.panel", "build"]
+    module = [sys.executable, "-m", "clusteratlas.cli", "panel", "build"]
     (folder / "lean.py").write_text(lean_script(folder, folder / "out-lean-sql.parquet"))
     script = (
         "from clusteratlas.panel import engine\n"

@@ -36,47 +36,8 @@ import duckdb
 from clusteratlas.errors import InputError
 from clusteratlas.panel import selection as selection_
 from clusteratlas.panel import sqlcache
-from clusteratlas.panel.selection import Selection
+from clusteratlas.panel.options import MIN_FLAG_REGIONS, PanelOptions
 from clusteratlas.panel.sqlcache import ParquetFiles
-
-#: Region types whose strong-cluster flags are computed in one pool (USCM ranks custom
-#: regions together with BEA economic areas, ``cluster_calcs_reducer.js``).
-FLAG_POOL = {"custom": "economic_area"}
-
-#: Below this many regions the percentile flags say little: a warning says so.
-MIN_FLAG_REGIONS = 10
-
-
-@dataclass(frozen=True)
-class PanelOptions:
-    """Everything besides the input schemas that shapes the compiled SQL.
-
-    ``nation`` says where the national denominators come from: "given" (the ``national``
-    input), "rows" (the counts' region_type "nation" rows) or "regional" (the sum over the
-    regions built). Without ``nan_guard`` NaN measures are summed as they are. ``sort``
-    orders the rows (region type, region, year, cluster code in natural order) in the SQL.
-    """
-
-    region_type: str
-    selection: Selection
-    level: str = "cluster"
-    complete: bool = True
-    nation: str = "given"
-    nan_guard: bool = True
-    sort: bool = False
-
-    @property
-    def wanted(self) -> tuple[str, ...]:
-        """The region types built: the one asked for and its flag pool partners."""
-        types = [self.region_type]
-        types += [m for m, pool in FLAG_POOL.items() if pool == self.region_type]
-        types += [pool for m, pool in FLAG_POOL.items() if m == self.region_type]
-        return tuple(types)
-
-    def signature(self) -> dict[str, object]:
-        fields = dataclasses.asdict(self)
-        fields["selection"] = self.selection.signature
-        return fields
 
 
 @dataclass(frozen=True)
@@ -197,9 +158,9 @@ def _bind(text: str, bound: Mapping[str, Source | str], *, nan: bool = False) ->
 
 def _compile(options: PanelOptions, descriptions: Mapping[str, sqlcache.Description]):
     """The SQL texts, from the Ibis expressions (imports Ibis: only on a cache miss)."""
-    from clusteratlas.panel import build
+    from clusteratlas.panel import expressions
 
-    return build.compile_panel(options, descriptions)
+    return expressions.compile_panel(options, descriptions)
 
 
 _nan_supported: list[bool] = []

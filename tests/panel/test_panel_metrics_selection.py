@@ -20,7 +20,7 @@ import pytest
 
 from clusteratlas.errors import InputError, ParameterError
 from clusteratlas.panel import build_panel, engine, selection, sqlcache, write_panel
-from clusteratlas.panel.build import compile_panel
+from clusteratlas.panel.expressions import compile_panel
 
 pytestmark = pytest.mark.realdata
 KEYS = ["region_type", "region_id", "year", "cluster_code"]
@@ -179,14 +179,15 @@ def files(tmp_path_factory, counties, national_2021, definitions_2017) -> dict[s
 
 
 def _module_run(args: list[str], cache: Path) -> dict:
-    """``python -m clusteratlas.panel ...`` in a fresh process: exit code, stderr, and which
-    heavy libraries it imported."""
+    """``clusteratlas panel ...`` (the root command's entry point) in a fresh process: exit
+    code, stderr, and which heavy libraries it imported."""
     code = (
-        "import atexit, runpy, sys, json\n"
+        "import atexit, sys, json\n"
         "atexit.register(lambda: print(json.dumps(sorted(m for m in "
         "('ibis', 'pandas', 'pyarrow', 'numpy') if m in sys.modules))))\n"
-        f"sys.argv = ['clusteratlas.panel', *{args!r}]\n"
-        "runpy.run_module('clusteratlas.panel', run_name='__main__')\n"
+        f"sys.argv = ['clusteratlas', 'panel', *{args!r}]\n"
+        "from clusteratlas.cli import main\n"
+        "try:\n    main()\nexcept SystemExit as done:\n    sys.exit(done.code)\n"
     )
     env = {**os.environ, "PYTHONPATH": str(REPO), "CLUSTERATLAS_CACHE": str(cache)}
     env.pop(sqlcache.DISK_ENV, None)

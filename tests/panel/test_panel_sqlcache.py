@@ -13,7 +13,7 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
-from clusteratlas.panel import build as panel_build
+from clusteratlas.panel import expressions as panel_build
 from clusteratlas.panel import build_panel, engine, sqlcache
 
 

@@ -14,8 +14,8 @@ import pyarrow as pa
 import pytest
 
 from clusteratlas.panel import build as panel_build
-from clusteratlas.panel import expressions as panel_expressions
 from clusteratlas.panel import build_panel, engine, sqlcache
+from clusteratlas.panel import expressions as panel_expressions
 
 
 @pytest.fixture(autouse=True)

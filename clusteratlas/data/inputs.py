@@ -16,6 +16,7 @@ region type, with its years and whether its levels can be trusted).
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 import warnings
 from collections.abc import Iterable
@@ -24,6 +25,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from clusteratlas.data import guard
 from clusteratlas.data.bea import read_gdp_csv
 from clusteratlas.data.catalog import KNOWN, Catalog, file_name, known
 from clusteratlas.data.cbp import (
@@ -199,13 +201,71 @@ class CountSource:
     holds: str
 
 
+#: a CBP flat file's year and geography are in its name only (cbpYY{us,st,co,msa})
+_FLAT_NAME = re.compile(r"cbp(\d{2})(us|st|co|msa)", re.IGNORECASE)
+_FLAT_GEO = {"us": "nation", "st": "state", "co": "county", "msa": "msa"}
+
+
+def _extract_level(path: Path, kind: str) -> tuple[str, int | None]:
+    """Region type and year of a CBP API extract or flat file, from its header (and, for the
+    year, its name: flat files carry no year column)."""
+    header = guard.first_line(path, what="CBP file").lower().replace('"', "")
+    cols = {c.strip() for c in header.split(",")}
+    years = re.findall(r"(?<!\d)(19\d{2}|20\d{2})(?!\d)", path.name)
+    if kind == "cbp_flatfile":
+        match = _FLAT_NAME.search(path.name)
+        year = (
+            (2000 + int(match.group(1)) if int(match.group(1)) < 86 else 1900 + int(match.group(1)))
+            if match
+            else None
+        )
+        if match:
+            return _FLAT_GEO[match.group(2).lower()], year
+        level = (
+            "county"
+            if "fipscty" in cols
+            else "msa"
+            if cols & {"msa", "cbsa"}
+            else "state"
+            if "fipstate" in cols
+            else "nation"
+        )
+        return level, year
+    level = (
+        "county" if "county" in cols else "state" if "state" in cols
+        else "msa" if any(c.startswith("metropolitan") for c in cols)
+        else "nation" if "us" in cols else "one state"  # no geography: a state in the file name
+    )  # fmt: skip
+    return level, int(years[-1]) if years else None
+
+
 def region_count_sources(catalog: Catalog) -> list[CountSource]:
     """Every region x industry (or region x cluster) count source the folder holds.
 
     Cheap: reads the few columns that say the region type and years. USCM downloads count as
-    region x cluster sources with trusted levels; the ModelEarth county sums are growth-only.
+    region x cluster sources with trusted levels; the ModelEarth county sums are growth-only;
+    CBP API extracts and flat files count at the level their header (and name) says.
     """
     out: list[CountSource] = []
+    extracts: dict[str, set[int]] = {}
+    single: dict[int | None, int] = {}  # files of one state each, by year
+    for kind in ("cbp_api_extract", "cbp_flatfile"):
+        for path in catalog.files(kind):
+            level, year = _extract_level(path, kind)
+            if level == "one state":
+                single[year] = single.get(year, 0) + 1
+            elif level != "nation":
+                extracts.setdefault(level, set()).update([year] if year else [])
+    # one state a year is no state panel (ranks and flags compare the states of a year)
+    extracts.setdefault("state", set()).update(y for y, n in single.items() if y and n > 1)
+    for level, years in extracts.items():
+        if not years:
+            continue
+        out.append(
+            CountSource(
+                "cbp_extracts", level, tuple(sorted(years)), True, "CBP API extracts and flat files"
+            )
+        )
     if catalog.has("uscm_state_2016"):
         frame = pd.read_csv(
             catalog.path("uscm_state_2016"), usecols=["year_t", "region_type_t"], dtype=str

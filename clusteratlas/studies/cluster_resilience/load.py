@@ -112,8 +112,8 @@ def _folder_counts(
     frames: list[pd.DataFrame] = []
     tables: list[str] = []
     for source in inputs.region_count_sources(catalog):
-        if source.region_type != rt:
-            continue
+        if source.region_type != rt or source.kind == "cbp_extracts":
+            continue  # extracts and flat files: below, with the per-year region check
         if source.kind == "uscm_state_2016":
             uscm = inputs.uscm_state_clusters(catalog)
             uscm = _in_years(uscm.loc[uscm["region_type"] == rt], years)

@@ -96,6 +96,10 @@ def _build(p: ClusterResilience, store: Store, growth: bool) -> pd.DataFrame | N
     definitions = store.read("cluster_definitions")
     if p.source == "store" and p.definitions is None:
         definitions = _store_definition(definitions)
+    # CBP's suppression rules (size classes, NAICS line hierarchy) mean nothing for another
+    # code system: such counts go in as they are
+    naics = counts.filter(~counts.naics.re_search(r"^\d{6}$") & (counts.naics != "total"))
+    suppressed = "uscm" if naics.count().execute() == 0 else "none"
     return build_panel(
         regional,
         definitions,
@@ -103,6 +107,7 @@ def _build(p: ClusterResilience, store: Store, growth: bool) -> pd.DataFrame | N
         national=national,
         members=members,
         connection=con,
+        suppressed=suppressed,
     )
 
 
@@ -146,6 +151,11 @@ def _level_panel(p: ClusterResilience, store: Store, rows: list[dict]) -> tuple[
         )
         panel = panel.loc[panel["region_type"] == rt]
         source = "US Cluster Mapping download + national CBP (clusteratlas.panel.panel_from_uscm)"
+        counts = _build(p, store, growth=False)  # CBP extracts of other years, if any
+        if counts is not None:
+            counts = counts.loc[~counts["year"].isin(set(panel["year"]))]
+            panel = pd.concat([panel, counts], ignore_index=True)
+            source += " and build_panel over CBP extracts (other years)"
     else:
         panel = _build(p, store, growth=False)
         if panel is None:
@@ -239,6 +249,21 @@ def stage_panel(p: ClusterResilience, store: Store) -> dict:
     if p.years is not None:
         panel = panel.loc[panel["year"].between(*p.years)]
     missing = [r for r in p.config.regions if r not in set(panel["region_id"].astype(str))]
+    if missing and p.auto_regions:
+        latest = panel.loc[panel["year"] == panel["year"].max()]
+        chosen = str(latest.groupby("region_id")["emp"].sum().idxmax())
+        p.config.study["regions"] = [chosen]
+        rows.append(
+            provenance.row(
+                f"region of interest {chosen} (the most jobs)",
+                "cluster_panel",
+                [],
+                rt,
+                "partial",
+                f"the default region {', '.join(missing)} is not in the data",
+            )
+        )
+        missing = []
     if missing:
         raise ParameterError(
             "study.regions",
@@ -251,10 +276,13 @@ def stage_panel(p: ClusterResilience, store: Store) -> dict:
         (treatments[k] for k in ("covid19", "great_recession", "seed") if k in treatments), None
     )
     if main is None:
+        provenance.record(store, "panel", rows)
+        why = "; ".join(r["reason"] for r in rows if r["status"] == "not possible")
         raise ParameterError(
-            "study.base_year",
-            "no panel year before any shock: the treatment cannot be measured",
-            allowed="panel years before 2009 or 2020",
+            "treatment",
+            f"no treatment can be measured before any shock ({why})",
+            allowed="panel years before 2009 or 2020, and a [treatment] rule that splits the "
+            "regions into two groups",
         )
     base = int(main["base_year"].iloc[0])
     peers = propose_peers(panel, summary, p.config, base)
@@ -269,6 +297,12 @@ def stage_panel(p: ClusterResilience, store: Store) -> dict:
         store.append("cluster_panel", panel, key=PANEL_KEY, replace=["region_type"])
     elif write:
         store.write("cluster_panel", panel)
+    store.write(
+        "run_regions_of_interest",
+        pd.DataFrame(
+            {"region_id": p.config.regions, "chosen_by": "tool" if p.auto_regions else "user"}
+        ),
+    )
     store.write("run_region_summary", summary)
     store.write("run_treatment", main.drop(columns=["shock"]))
     store.write("run_treatment_by_shock", pd.concat(treatments.values(), ignore_index=True))

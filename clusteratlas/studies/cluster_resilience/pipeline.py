@@ -32,6 +32,20 @@ _FUNCTIONS: dict[str, StageFunction] = {
 }
 
 
+def _synced(function: StageFunction) -> StageFunction:
+    """``function`` run with the regions of interest the panel stage settled on (it may have
+    chosen them when the config left them open), also when the panel stage was cached."""
+
+    def run(study: ClusterResilience, store) -> dict:
+        if store.has("run_regions_of_interest"):
+            chosen = store.read("run_regions_of_interest")["region_id"].astype(str).tolist()
+            if chosen:
+                study.config.study["regions"] = chosen
+        return function(study, store)
+
+    return run
+
+
 class Pipeline(ClusterResilience):
     """One ``clusteratlas run``: validate (in the constructor), then run or reuse each stage."""
 
@@ -60,9 +74,16 @@ class Pipeline(ClusterResilience):
             "theory": cfg["theory"],
             "policy": {},
         }
-        out = [Stage(name, _FUNCTIONS[name], params[name]) for name in STAGES]
+        out = [
+            Stage(
+                name,
+                _FUNCTIONS[name] if name in ("load", "panel") else _synced(_FUNCTIONS[name]),
+                params[name],
+            )
+            for name in STAGES
+        ]
         if render is not None:
-            out.append(Stage(REPORT_STAGE, render, {}))
+            out.append(Stage(REPORT_STAGE, _synced(render), {}))
         return out
 
     def run(

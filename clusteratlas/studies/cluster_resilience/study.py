@@ -388,6 +388,8 @@ class ClusterResilience:
         """Fill what the config leaves open: regions of interest and outcomes."""
         study = self.config.study
         rt = self.config.region_type
+        #: the regions of interest were chosen here (the panel stage may choose again)
+        self.auto_regions = not study["regions"]
         if not study["regions"]:
             chosen = ALABAMA.get(rt)
             if (

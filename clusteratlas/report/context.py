@@ -74,8 +74,9 @@ class Context:
         out = {}
         if shock:
             out["shock"] = (int(shock[0]), int(shock[1]))
-        if recovery:
-            out["recovery"] = (int(recovery[0]), int(recovery[1]))
+        if recovery:  # the recovery starts where this outcome's shock ends
+            begin = int(shock[1]) if shock else int(recovery[0])
+            out["recovery"] = (begin, max(begin + 1, int(recovery[1])))
         return out
 
     def not_possible(self, *stages: str) -> list[str]:

@@ -90,12 +90,27 @@ def render_report(p: ClusterResilience, store: Store) -> list[Path]:
             title=f"Region brief: {ctx.name(region)}" + (" - SYNTHETIC DEMO" if p.demo else ""),
             subtitle=f"{ctx.level().capitalize()} {region}; cluster portfolio of {ctx.base}. "
             f"From the clusteratlas report (report.html).",
-            blocks=[x for x in blocks if x["kind"] in ("tiles", "chart", "table") and not x.get("folded")],
+            parts=_brief_parts(blocks, region),
             findings=key_items[region] or items[:2],
             **common,
         )
         written.append(atomic.write_text(p.out_dir / f"brief-{region}.html", one))
     return [*written, *b.files]
+
+
+def _brief_parts(blocks: list[dict], region: str) -> dict[str, dict | None]:
+    """The blocks of the one-page brief: headline figures, the portfolio chart, the strong
+    clusters and the peers (the related-cluster network and the maps stay in the report)."""
+
+    def first(test) -> dict | None:
+        return next((x for x in blocks if test(x)), None)
+
+    return {
+        "tiles": first(lambda x: x["kind"] == "tiles"),
+        "portfolio": first(lambda x: x["kind"] == "chart"),
+        "strong": first(lambda x: x.get("id") == f"tbl-strong-clusters-{region}"),
+        "peers": first(lambda x: x.get("id") == f"tbl-peers-{region}"),
+    }
 
 
 def key_numbers(out_dir: Path) -> dict[str, float]:

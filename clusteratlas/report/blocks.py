@@ -54,6 +54,10 @@ WRAP = {
 }
 
 
+#: interval columns ("−1.1% to +2.8%"): may break at their spaces
+NARROW_WRAP = {"ci", "boot_ci", "robust_ci"}
+
+
 @dataclass
 class Section:
     """A report section: an anchor id, a title and its blocks in order."""
@@ -117,6 +121,8 @@ def table_html(
             css = ["num"] if c in numeric else []
             if c in WRAP:
                 css.append("wrap")
+            elif c in NARROW_WRAP:
+                css.append("ci")
             attr = f' class="{" ".join(css)}"' if css else ""
             cells.append(
                 f'<td data-col="{html.escape(str(c))}"{attr}>{html.escape(shown.iat[i, j])}</td>'

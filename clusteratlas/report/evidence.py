@@ -16,7 +16,7 @@ from clusteratlas.report import charts, labels
 from clusteratlas.report.blocks import Section
 from clusteratlas.report.context import Context
 
-DID_SHOW = ["outcome_name", "phase", "window", "estimate_text", "ci", "p_value", "boot_p_value", "boot_ci", "n_obs"]
+DID_SHOW = ["outcome_name", "phase", "window", "estimate_text", "ci", "p_value", "boot_p_value", "boot_ci"]
 DID_NAMES = {
     "outcome_name": "Outcome",
     "estimate_text": "Estimate",

@@ -95,7 +95,10 @@ def main(argv: list[str] | None = None) -> int:
                 page.screenshot(path=str(args.out / "dashboard-region.png"))
                 print("wrote", args.out / "dashboard-region.png")
                 _shot_at(page, "#bubble", args.out / "dashboard-region-bubble.png")
-                ids = args.compare or [region, *[str(x) for x in config["study"].get("peers") or []]]
+                ids = args.compare or [
+                    region,
+                    *[str(x) for x in config["study"].get("peers") or []],
+                ]
                 if len(ids) == 1:
                     with __import__("clusteratlas.store", fromlist=["Store"]).Store(
                         args.run / "clusteratlas.duckdb", read_only=True

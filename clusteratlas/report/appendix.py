@@ -14,8 +14,8 @@ import pandas as pd
 
 from clusteratlas.panel import national_coverage
 from clusteratlas.report import labels
-from clusteratlas.report.charts import outcome_name
 from clusteratlas.report.blocks import Section
+from clusteratlas.report.charts import outcome_name
 from clusteratlas.report.context import Context
 
 CONVENTIONS = (
@@ -68,7 +68,11 @@ def _data_used(ctx: Context, s: Section) -> None:
     if prov is not None and not prov.empty:
         prov = prov.copy()
         prov["key"] = prov["stage"].astype(str) + "|" + prov["input"].astype(str)
-        show = [c for c in ("stage", "input", "source", "years", "region_level", "status", "reason") if c in prov.columns]
+        show = [
+            c
+            for c in ("stage", "input", "source", "years", "region_level", "status", "reason")
+            if c in prov.columns
+        ]
         ctx.b.table(
             s,
             prov,
@@ -89,7 +93,7 @@ def _data_used(ctx: Context, s: Section) -> None:
         if not group:
             continue
         frame = ctx.store.sql(
-            f'select {group}, min(year) as first, max(year) as last, count(*) as n '
+            f"select {group}, min(year) as first, max(year) as last, count(*) as n "
             f'from "{table}" group by {group} order by {group}'
         )
         frame["input"] = STORE_TABLES[table]
@@ -142,7 +146,17 @@ def _coverage(ctx: Context, s: Section) -> None:
     if not off.empty:
         ctx.b.table(
             s,
-            off[["cluster_code", "cluster_name", "emp_national", "regions_emp", "gap", "imputed_share", "reading"]],
+            off[
+                [
+                    "cluster_code",
+                    "cluster_name",
+                    "emp_national",
+                    "regions_emp",
+                    "gap",
+                    "imputed_share",
+                    "reading",
+                ]
+            ],
             "national_coverage",
             "Traded clusters whose regions do not add up to the nation within 1%",
             "cluster_panel",

@@ -120,7 +120,14 @@ def _job_creation(ctx: Context, s: Section, region: str, label: str) -> None:
     if ctx.last == ctx.base or later["expected_emp_change"].isna().all():
         return
     jc = later[
-        ["cluster_code", "cluster_name", "prev_year", "emp_change", "expected_emp_change", "competitive_effect"]
+        [
+            "cluster_code",
+            "cluster_name",
+            "prev_year",
+            "emp_change",
+            "expected_emp_change",
+            "competitive_effect",
+        ]
     ].sort_values("competitive_effect")
     ctx.b.table(
         s,
@@ -130,7 +137,13 @@ def _job_creation(ctx: Context, s: Section, region: str, label: str) -> None:
         "the five weakest and five strongest",
         "cluster_panel",
         "expected = jobs in the previous year x national cluster growth (USCM job creation)",
-        show=["cluster_name", "prev_year", "emp_change", "expected_emp_change", "competitive_effect"],
+        show=[
+            "cluster_name",
+            "prev_year",
+            "emp_change",
+            "expected_emp_change",
+            "competitive_effect",
+        ],
         key=["cluster_code"],
         names={"prev_year": "Since"},
     )

@@ -91,8 +91,10 @@ def _finish(fig, points: int, xlabel: str, ylabel: str, title: str) -> Chart:
     # scale with the page, keep the aspect ratio; tests find charts by these attributes
     text = re.sub(
         r'<svg ([^>]*?)width="[^"]+" height="[^"]+"',
-        lambda m: f'<svg {m.group(1)}class="chart-svg" role="img" data-points="{points}" '
-        f'preserveAspectRatio="xMidYMid meet"',
+        lambda m: (
+            f'<svg {m.group(1)}class="chart-svg" role="img" data-points="{points}" '
+            f'preserveAspectRatio="xMidYMid meet"'
+        ),
         text,
         count=1,
     )
@@ -125,12 +127,22 @@ def portfolio(
     fig, ax = plt.subplots(figsize=(7.2, 4.4))
     size = 1400 * np.sqrt(data["emp"] / data["emp"].max()) + 8
     strong = data["strong"].fillna(False).astype(bool)
-    for mask, colour, name in ((~strong, OTHER, "other traded clusters"), (strong, STRONG, "strong clusters")):
+    for mask, colour, name in (
+        (~strong, OTHER, "other traded clusters"),
+        (strong, STRONG, "strong clusters"),
+    ):
         part = data.loc[mask]
         if not part.empty:
             _marks(
-                ax, part["lq"], part[y], s=size[mask], color=colour, alpha=0.55,
-                edgecolors="white", linewidths=0.6, label=name,
+                ax,
+                part["lq"],
+                part[y],
+                s=size[mask],
+                color=colour,
+                alpha=0.55,
+                edgecolors="white",
+                linewidths=0.6,
+                label=name,
             )
     ax.set_xscale("log")
     ax.axvline(1.0, color="#555", lw=0.8, ls="--")
@@ -151,8 +163,12 @@ def portfolio(
     named = data.loc[strong].nlargest(n_labels, "emp")
     for row in named.itertuples(index=False):
         ax.annotate(
-            _short(row.cluster_name), (row.lq, getattr(row, y)), fontsize=7.5,
-            xytext=(4, 3), textcoords="offset points", color="#222",
+            _short(row.cluster_name),
+            (row.lq, getattr(row, y)),
+            fontsize=7.5,
+            xytext=(4, 3),
+            textcoords="offset points",
+            color="#222",
         )
     _label(ax, "Specialization: location quotient (log scale; 1 = national share)", ylabel)
     ax.set_title(title, loc="left")
@@ -184,15 +200,23 @@ def related_network(related: pd.DataFrame, title: str) -> Chart | None:
     ry = {n: height - (i + 0.5) * height / len(right) for i, n in enumerate(right.index)}
     for row in related.itertuples(index=False):
         ax.plot(
-            [0, 1], [ly[row.cluster_name], ry[row.related_cluster_name]],
-            color="#b8c4d0", lw=0.4 + 1.6 * max(0.0, (float(row.relatedness_pct) - 90) / 10),
+            [0, 1],
+            [ly[row.cluster_name], ry[row.related_cluster_name]],
+            color="#b8c4d0",
+            lw=0.4 + 1.6 * max(0.0, (float(row.relatedness_pct) - 90) / 10),
             zorder=1,
         )
     _marks(ax, np.zeros(len(left)), list(ly.values()), s=60, color=STRONG, zorder=2)
     status = right["status"].map(colours).fillna(OTHER).tolist()
     _marks(
-        ax, np.ones(len(right)), [ry[n] for n in right.index], s=45, color=status,
-        edgecolors="#555", linewidths=0.6, zorder=2,
+        ax,
+        np.ones(len(right)),
+        [ry[n] for n in right.index],
+        s=45,
+        color=status,
+        edgecolors="#555",
+        linewidths=0.6,
+        zorder=2,
     )
     for n, y in ly.items():
         ax.text(-0.03, y, _short(n, 40), ha="right", va="center", fontsize=7.5)
@@ -229,8 +253,12 @@ def index_paths(
         part = paths.loc[paths["outcome"] == outcome]
         for name, (start, end) in windows.get(outcome, {}).items():
             ax.axvspan(
-                start, end, color=SHOCK_SHADE if name == "shock" else RECOVERY_SHADE, alpha=0.7,
-                lw=0, label=f"{name} window",
+                start,
+                end,
+                color=SHOCK_SHADE if name == "shock" else RECOVERY_SHADE,
+                alpha=0.7,
+                lw=0,
+                label=f"{name} window",
             )
         for _, peer in part.loc[part["who"] == "peer"].groupby("name"):
             ax.plot(peer["year"], peer["index"], color=PEER, lw=0.7, alpha=0.8)
@@ -241,7 +269,13 @@ def index_paths(
         if not nation.empty:
             ax.plot(nation["year"], nation["index"], color=NATION, lw=1.2, ls="--", label="nation")
         mine = part.loc[part["who"] == "region"]
-        ax.plot(mine["year"], mine["index"], color=REGION, lw=2.0, label=mine["name"].iloc[0] if len(mine) else "region")
+        ax.plot(
+            mine["year"],
+            mine["index"],
+            color=REGION,
+            lw=2.0,
+            label=mine["name"].iloc[0] if len(mine) else "region",
+        )
         _marks(ax, mine["year"], mine["index"], s=10, color=REGION, zorder=3)
         points += len(mine)
         ax.axhline(100, color="#999", lw=0.6)
@@ -249,7 +283,15 @@ def index_paths(
         ax.xaxis.set_major_locator(_year_locator())
         _label(ax, "year", base_label if ax is axes[0][0] else "")
     handles, names = axes[0][0].get_legend_handles_labels()
-    fig.legend(handles, names, loc="lower center", ncol=min(5, len(names)), fontsize=7.5, frameon=False, bbox_to_anchor=(0.5, -0.08))
+    fig.legend(
+        handles,
+        names,
+        loc="lower center",
+        ncol=min(5, len(names)),
+        fontsize=7.5,
+        frameon=False,
+        bbox_to_anchor=(0.5, -0.08),
+    )
     fig.suptitle(title, x=0.01, ha="left", fontsize=10)
     fig.tight_layout()
     return _finish(fig, points, "year", base_label, title)
@@ -274,7 +316,7 @@ _OUTCOMES = {
 
 
 def outcome_name(outcome: str) -> str:
-    """"gdp" -> "Real GDP" (the outcomes' names in the report and the dashboard)."""
+    """ "gdp" -> "Real GDP" (the outcomes' names in the report and the dashboard)."""
     return _OUTCOMES.get(str(outcome), labels.pretty(outcome))
 
 
@@ -314,10 +356,16 @@ def forest(rows: pd.DataFrame, title: str) -> Chart | None:
     if {"boot_ci_low", "boot_ci_high"} <= set(data.columns):
         ok = data["boot_ci_low"].notna()
         ax.hlines(
-            y[ok] - 0.18, data.loc[ok, "boot_ci_low"], data.loc[ok, "boot_ci_high"],
-            color="#e08a1e", lw=1.4, label="wild bootstrap 95% CI",
+            y[ok] - 0.18,
+            data.loc[ok, "boot_ci_low"],
+            data.loc[ok, "boot_ci_high"],
+            color="#e08a1e",
+            lw=1.4,
+            label="wild bootstrap 95% CI",
         )
-    _marks(ax, data["estimate"], y, s=30, color=REGION, zorder=3, label="estimate, clustered 95% CI")
+    _marks(
+        ax, data["estimate"], y, s=30, color=REGION, zorder=3, label="estimate, clustered 95% CI"
+    )
     ax.axvline(0, color="#555", lw=0.8, ls="--")
     ax.set_yticks(y, data["label"].tolist(), fontsize=8)
     _pct_axis(ax, "x")
@@ -362,8 +410,17 @@ def rd_placebo(frame: pd.DataFrame, title: str) -> Chart | None:
     plt = _plt()
     fig, ax = plt.subplots(figsize=(7.2, 2.4))
     true = data["true_cutoff"].astype(bool)
-    ax.vlines(data["cutoff"], data["robust_ci_lower"], data["robust_ci_upper"], color="#888", lw=1.4)
-    _marks(ax, data["cutoff"], data["estimate"], s=24, color=[STRONG if t else REGION for t in true], zorder=3)
+    ax.vlines(
+        data["cutoff"], data["robust_ci_lower"], data["robust_ci_upper"], color="#888", lw=1.4
+    )
+    _marks(
+        ax,
+        data["cutoff"],
+        data["estimate"],
+        s=24,
+        color=[STRONG if t else REGION for t in true],
+        zorder=3,
+    )
     ax.axhline(0, color="#555", lw=0.8)
     _pct_axis(ax)
     _label(ax, "cut-off (LQ percentile − 75; 0 = the strong-cluster cut-off)", "RD estimate")

@@ -94,7 +94,7 @@ class Context:
 
 
 def shock_name(start: int, end: int, named: str | None = None) -> str:
-    """"the COVID-19 shock (2019–2020)" style words for a window."""
+    """ "the COVID-19 shock (2019–2020)" style words for a window."""
     if named:
         return f"the {named} shock ({start}–{end})"
     return f"the {end} shock ({start}–{end})"
@@ -109,9 +109,9 @@ def context(p: ClusterResilience, store: Store, b: Builder) -> Context:
     treatment = store.read("run_treatment")
     base = int(treatment["base_year"].iloc[0])
     last = int(
-        store.sql("select max(year) as y from cluster_panel where region_type = ?", [rt])[
-            "y"
-        ].iloc[0]
+        store.sql("select max(year) as y from cluster_panel where region_type = ?", [rt])["y"].iloc[
+            0
+        ]
     )
     panel = store.read("cluster_panel", where=f"region_type = '{rt}' and year in ({base}, {last})")
     summary = store.read("run_region_summary")

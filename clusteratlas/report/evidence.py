@@ -16,7 +16,16 @@ from clusteratlas.report import charts, labels
 from clusteratlas.report.blocks import Section
 from clusteratlas.report.context import Context
 
-DID_SHOW = ["outcome_name", "phase", "window", "estimate_text", "ci", "p_value", "boot_p_value", "boot_ci"]
+DID_SHOW = [
+    "outcome_name",
+    "phase",
+    "window",
+    "estimate_text",
+    "ci",
+    "p_value",
+    "boot_p_value",
+    "boot_ci",
+]
 DID_NAMES = {
     "outcome_name": "Outcome",
     "estimate_text": "Estimate",
@@ -30,10 +39,14 @@ def _did_display(did: pd.DataFrame) -> pd.DataFrame:
     out = did.copy()
     out["outcome_name"] = out["outcome"].map(charts.outcome_name)
     out["window"] = out["start"].astype(str) + "–" + out["end"].astype(str)
-    kind = out["scale"].map({"log": "signed_pct"}).fillna("count") if "scale" in out else "signed_pct"
+    kind = (
+        out["scale"].map({"log": "signed_pct"}).fillna("count") if "scale" in out else "signed_pct"
+    )
     kinds = kind if isinstance(kind, pd.Series) else pd.Series(kind, index=out.index)
     out["estimate_text"] = [labels.fmt(v, k) for v, k in zip(out["estimate"], kinds, strict=True)]
-    out["ci"] = [labels.ci(lo, hi, k) for lo, hi, k in zip(out["ci_low"], out["ci_high"], kinds, strict=True)]
+    out["ci"] = [
+        labels.ci(lo, hi, k) for lo, hi, k in zip(out["ci_low"], out["ci_high"], kinds, strict=True)
+    ]
     if {"boot_ci_low", "boot_ci_high"} <= set(out.columns):
         out["boot_ci"] = [
             labels.ci(lo, hi, k)
@@ -62,7 +75,11 @@ def evidence(ctx: Context, s: Section) -> None:
         where = f" ({level} level)" if level else ""
         corr = part.loc[part["design"] == "corrected"]
         if boot is not None and not boot.empty:
-            keys = [k for k in ("outcome", "phase", "start", "end", "level") if k in boot.columns and k in corr.columns]
+            keys = [
+                k
+                for k in ("outcome", "phase", "start", "end", "level")
+                if k in boot.columns and k in corr.columns
+            ]
             corr = corr.merge(
                 boot[[*keys, "boot_p_value", "boot_ci_low", "boot_ci_high"]], on=keys, how="left"
             )
@@ -108,7 +125,16 @@ def evidence(ctx: Context, s: Section) -> None:
             "run_outcome_growth, run_treatment",
             f"windows shock {cfg.windows.get('shock')} recovery {cfg.windows.get('recovery')}; "
             "y ~ D + Post + D x Post; HC1",
-            show=["outcome_name", "phase", "window", "scale", "estimate_text", "ci", "p_value", "n_obs"],
+            show=[
+                "outcome_name",
+                "phase",
+                "window",
+                "scale",
+                "estimate_text",
+                "ci",
+                "p_value",
+                "n_obs",
+            ],
             key=["outcome", "phase"],
             names={**DID_NAMES, "ci": "95% CI", "p_value": "p"},
             export=part.loc[part["design"].str.startswith("seed")],
@@ -136,7 +162,11 @@ def _design(ctx: Context, s: Section) -> None:
                 labels.count(int((~t["treated"].astype(bool)).sum())),
                 str(ctx.base),
                 f"{rule['rule'].replace('_', ' ')}"
-                + (f" (quantile {rule['quantile']})" if rule["rule"] == "strength_above_quantile" else ""),
+                + (
+                    f" (quantile {rule['quantile']})"
+                    if rule["rule"] == "strength_above_quantile"
+                    else ""
+                ),
             ],
         }
     )
@@ -211,7 +241,7 @@ def _event_study(ctx: Context, s: Section) -> None:
     s.text(
         "In plain words: before the shock the two groups moved in parallel"
         + (
-            f" for every outcome (joint pre-trend test p ≥ 0.1)."
+            " for every outcome (joint pre-trend test p ≥ 0.1)."
             if not flagged
             else f" except for {', '.join(flagged)}, whose pre-shock gaps are jointly "
             "different from zero (p < 0.1): its DID may pick up an older trend."
@@ -238,7 +268,12 @@ def _event_study(ctx: Context, s: Section) -> None:
         show=["outcome_name", "year", "estimate", "se", "ci_low", "ci_high"],
         key=["outcome", "year"],
         names={"outcome_name": "Outcome"},
-        kinds={"estimate": "signed_pct", "se": "share", "ci_low": "signed_pct", "ci_high": "signed_pct"},
+        kinds={
+            "estimate": "signed_pct",
+            "se": "share",
+            "ci_low": "signed_pct",
+            "ci_high": "signed_pct",
+        },
         folded=True,
     )
 
@@ -259,12 +294,15 @@ def _rd(ctx: Context, s: Section) -> None:
         "cluster_panel, run_outcome_growth",
     )
     shown = rd.copy()
-    shown["ci"] = [labels.ci(lo, hi) for lo, hi in zip(shown["ci_low"], shown["ci_high"], strict=True)]
+    shown["ci"] = [
+        labels.ci(lo, hi) for lo, hi in zip(shown["ci_low"], shown["ci_high"], strict=True)
+    ]
     shown["estimate_text"] = shown["estimate"].map(labels.signed_pct)
     robust = shown.loc[shown["row"] == "Robust"]
     robust = robust.iloc[0] if len(robust) else shown.iloc[0]
     words = verdict(
-        robust["ci_low"], robust["ci_high"],
+        robust["ci_low"],
+        robust["ci_high"],
         "a jump: regions just above the cut-off grew more",
         "a drop: regions just above the cut-off grew less",
         "no measurable jump",
@@ -276,7 +314,9 @@ def _rd(ctx: Context, s: Section) -> None:
             f" The density test (Cattaneo, Jansson and Ma) finds {'no' if p >= 0.05 else 'a'} "
             f"jump in the number of observations at the cut-off (p = {labels.p_value(p)})."
         )
-    outcome = charts.outcome_name(rd["outcome"].iloc[0]) if "outcome" in rd.columns else "the outcome"
+    outcome = (
+        charts.outcome_name(rd["outcome"].iloc[0]) if "outcome" in rd.columns else "the outcome"
+    )
     s.text(
         f"In plain words: at the cut-off where a cluster becomes strong, {outcome} growth in the "
         f"shock shows {words} (robust estimate {robust['estimate_text']}, 95% CI "
@@ -338,7 +378,15 @@ def _rd(ctx: Context, s: Section) -> None:
             "cluster_panel, run_outcome_growth (clusteratlas.causal.rd.rd_placebo)",
             "local linear, MSE-optimal h, HC1 SE (rd_placebo cannot subset a cluster vector), "
             "robust 95% CI",
-            show=["cutoff", "true_cutoff", "sample", "estimate", "robust_ci", "robust_p_value", "status"],
+            show=[
+                "cutoff",
+                "true_cutoff",
+                "sample",
+                "estimate",
+                "robust_ci",
+                "robust_p_value",
+                "status",
+            ],
             key=["cutoff"],
             kinds={"estimate": "signed_pct"},
             export=placebo,
@@ -356,7 +404,12 @@ def _rd(ctx: Context, s: Section) -> None:
         )
         b.table(
             s,
-            sens.assign(ci=[labels.ci(lo, hi) for lo, hi in zip(sens["ci_low"], sens["ci_high"], strict=True)]),
+            sens.assign(
+                ci=[
+                    labels.ci(lo, hi)
+                    for lo, hi in zip(sens["ci_low"], sens["ci_high"], strict=True)
+                ]
+            ),
             "rd_bandwidth",
             "RD bandwidth sensitivity",
             "cluster_panel",

@@ -27,7 +27,16 @@ def findings(ctx: Context) -> list[dict[str, str]]:
     """The key findings as ``{"html": sentence, "href": "#evidence-anchor"}``, in order."""
     out: list[dict[str, str]] = []
     region = ctx.regions[0]
-    for add in (_portfolio, _strength, _did_shock, _did_recovery, _pretrend, _rd, _resilience, _policy):
+    for add in (
+        _portfolio,
+        _strength,
+        _did_shock,
+        _did_recovery,
+        _pretrend,
+        _rd,
+        _resilience,
+        _policy,
+    ):
         try:
             item = add(ctx, region)
         except (KeyError, IndexError, ValueError, TypeError):
@@ -50,7 +59,8 @@ def _portfolio(ctx: Context, region: str) -> dict | None:
         for r in lead.itertuples(index=False)
     ]
     led = " and ".join(
-        f"{esc(r.cluster_name)} (LQ {p})" for r, p in zip(lead.itertuples(index=False), parts, strict=True)
+        f"{esc(r.cluster_name)} (LQ {p})"
+        for r, p in zip(lead.itertuples(index=False), parts, strict=True)
     )
     text = (
         f"{esc(ctx.name(region))} has {ref(labels.cell('n_strong', n), ptable, region, 'n_strong')} "
@@ -97,12 +107,19 @@ def _did(ctx: Context, phase: str) -> dict | None:
     start, end = int(r["start"]), int(r["end"])
     if phase == "shock":
         words = verdict(
-            r["ci_low"], r["ci_high"], "resisted", "fell further in", "did not resist measurably better or worse in"
+            r["ci_low"],
+            r["ci_high"],
+            "resisted",
+            "fell further in",
+            "did not resist measurably better or worse in",
         )
         event = shock_name(start, end, r.get("shock") if "shock" in r else None)
     else:
         words = verdict(
-            r["ci_low"], r["ci_high"], "recovered faster from", "recovered more slowly from",
+            r["ci_low"],
+            r["ci_high"],
+            "recovered faster from",
+            "recovered more slowly from",
             "did not recover measurably faster or slower from",
         )
         event = f"the shock in the recovery window ({start}–{end})"

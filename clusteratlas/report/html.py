@@ -52,7 +52,9 @@ def render_report(p: ClusterResilience, store: Store) -> list[Path]:
         briefs[region] = s.blocks[start:]
         b.notes(s, "load", "panel")
     shocks.shock_and_recovery(ctx, b.section("resilience", "Shock and recovery"))
-    evidence.evidence(ctx, b.section("evidence", "Evidence: do cluster regions weather shocks better?"))
+    evidence.evidence(
+        ctx, b.section("evidence", "Evidence: do cluster regions weather shocks better?")
+    )
     theory_policy.theory(ctx, b.section("theory", "Theory: general-equilibrium regimes"))
     theory_policy.policy(ctx, b.section("policy", "Policy diagnostics (APEC guideline areas)"))
     config = p.config.as_dict()
@@ -76,7 +78,8 @@ def render_report(p: ClusterResilience, store: Store) -> list[Path]:
     }
     regions = ", ".join(f"{ctx.name(r)} ({ctx.level()} {r})" for r in ctx.regions)
     page = env.get_template("report.html.j2").render(
-        title="Clusters and resilience: " + ", ".join(ctx.name(r) for r in ctx.regions)
+        title="Clusters and resilience: "
+        + ", ".join(ctx.name(r) for r in ctx.regions)
         + (" - SYNTHETIC DEMO" if p.demo else ""),
         subtitle=f"Regions of interest: {regions}. {ctx.level().capitalize()} level, cluster "
         f"portfolio of {ctx.base}; {'SYNTHETIC demo data' if p.demo else b.source}.",

@@ -226,9 +226,7 @@ KINDS: dict[str, str] = {
         ),
         "share",
     ),
-    **dict.fromkeys(
-        ("growth", "national_growth", "emp_growth", "gap", "log_growth"), "signed_pct"
-    ),
+    **dict.fromkeys(("growth", "national_growth", "emp_growth", "gap", "log_growth"), "signed_pct"),
     **dict.fromkeys(
         ("resilience", "sensitivity", "competitive_component", "structural_component"), "index"
     ),
@@ -466,7 +464,5 @@ def formatted(
     out = {}
     for c in cols:
         kind = kinds.get(c) or kind_of(c, frame[c])
-        out[labels.get(c) or label(c)] = [
-            fmt(v, kind) for v in frame[c].tolist()
-        ]
+        out[labels.get(c) or label(c)] = [fmt(v, kind) for v in frame[c].tolist()]
     return pd.DataFrame(out, index=frame.index)

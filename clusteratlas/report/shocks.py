@@ -119,7 +119,9 @@ def _region_indices(ctx: Context, s: Section, region: str, res: pd.DataFrame) ->
     corrected["outcome_name"] = corrected["outcome"].map(charts.outcome_name)
     corrected["window"] = corrected["start"].astype(str) + "–" + corrected["end"].astype(str)
     mine = corrected.loc[corrected["region_id"] == region].copy()
-    mine["_rank"] = mine["phase"].map({"resistance": 0, "recovery": 1}) * 100 + mine["outcome"].map(_order(ctx)).fillna(99)
+    mine["_rank"] = mine["phase"].map({"resistance": 0, "recovery": 1}) * 100 + mine["outcome"].map(
+        _order(ctx)
+    ).fillna(99)
     mine = mine.sort_values("_rank")
     ids = [region, *ctx.peers_of(region)]
     export = res.loc[res["region_id"].astype(str).isin(ids)]
@@ -141,8 +143,10 @@ def _region_indices(ctx: Context, s: Section, region: str, res: pd.DataFrame) ->
         peers["column"] = peers["outcome_name"] + ", " + peers["phase"]
         order = (
             peers.assign(rank=peers["phase"].map({"resistance": 0, "recovery": 1}))
-            .sort_values(["outcome", "rank"], key=lambda c: c.map(_order(ctx)) if c.name == "outcome" else c)
-            ["column"].unique()
+            .sort_values(
+                ["outcome", "rank"], key=lambda c: c.map(_order(ctx)) if c.name == "outcome" else c
+            )["column"]
+            .unique()
         )
         wide = peers.pivot_table(
             index="region_id", columns="column", values="resilience", aggfunc="first"
@@ -253,5 +257,7 @@ def resilience_numbers(frame: pd.DataFrame) -> dict[str, float]:
     """Growth, national growth and index by phase (for the findings)."""
     out = {}
     for row in frame.to_dict("records"):
-        out[row["phase"]] = {k: row.get(k, np.nan) for k in ("growth", "national_growth", "resilience")}
+        out[row["phase"]] = {
+            k: row.get(k, np.nan) for k in ("growth", "national_growth", "resilience")
+        }
     return out

@@ -9,6 +9,7 @@ measured: needs X" instead of a row of blanks.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -30,14 +31,24 @@ class TheoryTable:
 
 def _regimes(frame: pd.DataFrame) -> str:
     top = frame.sort_values("share_of_map", ascending=False)
-    parts = [f"{r.structure} on {labels.share(r.share_of_map)}" for r in top.itertuples(index=False)]
-    return "Over the calibrated parameter range the equilibrium structure is " + ", ".join(parts) + " of the map."
+    parts = [
+        f"{r.structure} on {labels.share(r.share_of_map)}" for r in top.itertuples(index=False)
+    ]
+    return (
+        "Over the calibrated parameter range the equilibrium structure is "
+        + ", ".join(parts)
+        + " of the map."
+    )
 
 
 def _audit(frame: pd.DataFrame) -> str:
     counts = frame["verdict"].value_counts()
     parts = [f"{int(n)} {v}" for v, n in counts.items()]
-    return f"Of the {len(frame)} claims of the paper audited on the derived model: " + ", ".join(parts) + "."
+    return (
+        f"Of the {len(frame)} claims of the paper audited on the derived model: "
+        + ", ".join(parts)
+        + "."
+    )
 
 
 #: store table -> how the theory section shows it (in this order; others follow)
@@ -80,9 +91,7 @@ def theory(ctx: Context, s: Section) -> None:
     )
     names = [n for n in THEORY_TABLES if ctx.store.has(n)]
     names += sorted(
-        n
-        for n in ctx.store.tables()
-        if n.startswith("run_theory_") and n not in THEORY_TABLES
+        n for n in ctx.store.tables() if n.startswith("run_theory_") and n not in THEORY_TABLES
     )
     for name in names:
         frame = ctx.store.read(name)
@@ -91,10 +100,8 @@ def theory(ctx: Context, s: Section) -> None:
         )
         show = [c for c in spec.show if c in frame.columns] if spec.show else None
         if spec.sentence is not None:
-            try:
+            with contextlib.suppress(KeyError, AttributeError):
                 s.text(spec.sentence(frame))
-            except (KeyError, AttributeError):
-                pass
         b.table(
             s,
             frame,
@@ -110,7 +117,15 @@ def theory(ctx: Context, s: Section) -> None:
 
 
 #: words in an indicator's name -> how its value prints
-_VALUE_KINDS = (("($)", "money"), ("LQ", "number2"), ("share", "share"), ("coverage", "share"), ("count", "count"), ("CAGR", "signed_pct"), ("rate", "signed_pct"))
+_VALUE_KINDS = (
+    ("($)", "money"),
+    ("LQ", "number2"),
+    ("share", "share"),
+    ("coverage", "share"),
+    ("count", "count"),
+    ("CAGR", "signed_pct"),
+    ("rate", "signed_pct"),
+)
 
 
 def _value_kind(indicator: str) -> str:
@@ -140,7 +155,9 @@ def policy(ctx: Context, s: Section) -> None:
         measured = part["measured"].astype(bool)
         part["value_text"] = [
             labels.fmt(v, _value_kind(i)) if m else labels.not_measured(n)
-            for v, i, m, n in zip(part["value"], part["indicator"], measured, part["data_needed"], strict=True)
+            for v, i, m, n in zip(
+                part["value"], part["indicator"], measured, part["data_needed"], strict=True
+            )
         ]
         part["indicator"] = part["indicator"].where(measured, "further data")
         part["area"] = part["area"].str.slice(0, 1).str.upper() + part["area"].str.slice(1)
@@ -148,9 +165,7 @@ def policy(ctx: Context, s: Section) -> None:
         areas = part.groupby("area", sort=False)["measured"].any()
         weakest = part.loc[measured].sort_values("percentile_all").head(1)
         name = ctx.name(region)
-        sentence = (
-            f"{name}: {int(areas.sum())} of {len(areas)} areas have a measured indicator"
-        )
+        sentence = f"{name}: {int(areas.sum())} of {len(areas)} areas have a measured indicator"
         if len(weakest):
             w = weakest.iloc[0]
             sentence += (

@@ -23,16 +23,30 @@ from clusteratlas.web.dashboard import (
     Page,
     Section,
 )
-from clusteratlas.web.forms import Choices, Query, region_type, select, text, year
+from clusteratlas.web.forms import (
+    Choices,
+    Query,
+    region_id,
+    region_label,
+    region_type,
+    search,
+    select,
+    text,
+    year,
+)
 
 NAME = "region"
 TITLE = "Region"
+TABLE_TITLES = {
+    "run_resilience": "resistance and recoverability (clusteratlas run)",
+    "run_cluster_resilience": "resistance and recovery of the region's clusters",
+}
 
 
 def build(dash: Dashboard, q: Query) -> Page:
     kind = region_type(dash, q)
-    region_id = q.code("id") or dash.first_region(kind)
-    return region_page(dash, kind, region_id, year(dash, q), parse_window(q))
+    region = region_id(dash, q, kind) or dash.first_region(kind)
+    return region_page(dash, kind, region, year(dash, q), parse_window(q))
 
 
 def parse_window(q: Query) -> tuple[int, int, int] | None:
@@ -52,8 +66,10 @@ def parse_window(q: Query) -> tuple[int, int, int] | None:
 
 
 def annotate(dash: Dashboard, q: Query, page: Page) -> None:
-    page.info["_id"] = q.text("id") or dash.first_region(
-        q.text("type") or dash.default_region_type()
+    kind = q.text("type") or dash.default_region_type()
+    page.info["_id"] = q.canonical.get("id") or q.text("id") or dash.first_region(kind)
+    page.info["_cluster_link"] = (
+        f"/region-cluster?type={kind}&id={page.info['_id']}&year={page.info.get('year', '')}&cluster="
     )
 
 
@@ -61,7 +77,13 @@ def fields(dash: Dashboard, q: Query, page: Page) -> list[dict]:
     c = Choices.of(dash, q, page)
     return [
         select("type", "Region type", c.types, c.region_type),
-        text("id", "Region id", q.text("id") or page.info.get("_id")),
+        search(
+            "id",
+            "Region",
+            region_label(dash, c.region_type, page.info.get("_id")),
+            "region",
+            c.region_type,
+        ),
         select("year", "Year", c.years, c.year),
         text("window", "Resilience window (peak-trough-end)", q.text("window")),
     ]
@@ -131,6 +153,7 @@ def _region_page(
         [region_type, region_id, year],
     )
     traded = portfolio.loc[portfolio["traded"].astype(bool)]
+    page.sections.append(_bubble(dash, region_type, region_id, year, traded))
     page.sections.append(
         Section(
             "portfolio",
@@ -161,12 +184,16 @@ def _region_page(
         f"select * from {dash.summary_sql} s where region_type = ? and region_id = ? order by year",
         [region_type, region_id],
     )
+    several = timeline["year"].nunique() > 1
     page.sections.append(
         Section(
             "timeline",
             "Performance over time",
             timeline.drop(columns=["region_type", "region_id"]),
-            chart={"kind": "line", "x": "year", "series": ["emp", "emp_traded", "strong_emp"]},
+            chart={"kind": "line", "x": "year", "series": ["emp", "emp_traded", "strong_emp"]}
+            if several
+            else None,
+            note=None if several else f"The store has one year ({year}): no time line.",
         )
     )
     _add_subregions(dash, page, region_type, region_id, year)
@@ -174,6 +201,50 @@ def _region_page(
     _add_window(dash, page, region_type, region_id, window)
     page.sections.append(_peers(dash, summary, region_id))
     return page
+
+
+def _bubble(
+    dash: Dashboard, region_type: str, region_id: str, year: int, traded: pd.DataFrame
+) -> Section:
+    """USCM's cluster portfolio: LQ against annual employment growth since the store's first
+    year (or the average wage when the store has one year), bubble area = employment."""
+    first = min(dash.meta()["years"])
+    frame = traded[["cluster_code", "cluster_name", "emp", "lq", "wage", "strong"]].copy()
+    if first < year:
+        earlier = dash.df(
+            f"select cluster_code, emp as emp_first from cluster_panel where region_type = ? "
+            f"and region_id = ? and year = ? and {dash.panel_where}",
+            [region_type, region_id, first],
+        )
+        frame = frame.merge(earlier, on="cluster_code", how="left")
+        ratio = frame["emp"] / frame["emp_first"].where(frame["emp_first"] > 0)
+        frame["emp_growth"] = ratio.where(ratio > 0) ** (1.0 / (year - first)) - 1.0
+        y, ylabel = "emp_growth", f"employment growth {first}–{year}, per year"
+        note = None
+    else:
+        y, ylabel = "wage", f"average wage {year} ($)"
+        note = (
+            f"Employment growth needs two years; the store has {year} only, so the vertical "
+            "axis shows the average wage."
+        )
+    return Section(
+        "bubble",
+        "Cluster portfolio: specialization against "
+        + ("growth" if y == "emp_growth" else "wage")
+        + " (bubble area = employment, red = strong)",
+        frame.sort_values("emp", ascending=False),
+        chart={
+            "kind": "bubble",
+            "x": "lq",
+            "y": y,
+            "size": "emp",
+            "label": "cluster_name",
+            "highlight": "strong",
+            "ylabel": ylabel,
+            "link": "cluster_code",
+        },
+        note=note,
+    )
 
 
 def _add_subregions(
@@ -221,7 +292,7 @@ def _add_resilience(dash: Dashboard, page: Page, region_type: str, region_id: st
         page.sections.append(
             Section(
                 f"table_{table}",
-                f"Resilience: {table}",
+                f"Resilience: {TABLE_TITLES.get(table, table.removeprefix('run_').replace('_', ' '))}",
                 frame,
                 note=None if len(frame) else "no rows for this region",
             )

@@ -41,7 +41,13 @@ from clusteratlas import __version__
 from clusteratlas.errors import InputError, ParameterError
 from clusteratlas.report import labels
 from clusteratlas.web import charts, pages
-from clusteratlas.web.dashboard import MAX_ROWS, Dashboard, NotFoundError, Page
+from clusteratlas.web.dashboard import (
+    MAX_ROWS,
+    Dashboard,
+    NotFoundError,
+    Page,
+    display_columns,
+)
 from clusteratlas.web.forms import Query, Redirect
 
 #: words in a headline figure's name -> how its value prints
@@ -297,7 +303,8 @@ def create_app(store: str | Path, *, dashboard: Dashboard | None = None) -> Star
             query = request.url.query
             sections = []
             for s in page.sections:
-                shown = s.table.head(MAX_ROWS if s.show_table else 0)
+                columns = s.columns or display_columns(s.table)
+                shown = s.table[columns].head(MAX_ROWS if s.show_table else 0)
                 rows = shown.to_dict("records")
                 cluster_link = f"/cluster?{urlencode({'type': q.text('type') or '', 'year': page.info.get('year', '')})}&code="
                 svg = charts.render(
@@ -318,6 +325,7 @@ def create_app(store: str | Path, *, dashboard: Dashboard | None = None) -> Star
                         "columns": [labels.label(c) for c in shown.columns],
                         "rows": [[_cell(r, c, rules) for c in shown.columns] for r in rows],
                         "total": len(s.table),
+                        "hidden": len(s.table.columns) - len(columns),
                         "csv": export,
                     }
                 )

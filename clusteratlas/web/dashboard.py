@@ -115,6 +115,63 @@ class Section:
     chart: dict[str, Any] | None = None
     note: str | None = None
     show_table: bool = True  # False where the chart already shows every row (maps)
+    #: the columns the HTML table shows (None: :func:`display_columns` picks); CSV/JSON keep all
+    columns: list[str] | None = None
+
+
+#: columns an HTML table leaves to the CSV (long method descriptions, constants of a run)
+TECHNICAL_COLUMNS = {
+    "se_type",
+    "estimator",
+    "method",
+    "running",
+    "vce",
+    "fitselect",
+    "kernel",
+    "bwselect",
+    "formula",
+    "weights",
+    "seed",
+    "reps",
+    "region_type",
+    "value_start",
+    "value_end",
+    "national_share_effect",
+    "industry_mix_effect",
+    "expected_change",
+    "lagravinese",
+    "structural_component",
+}
+#: at most this many columns in an HTML table (the CSV has them all)
+MAX_SHOWN_COLUMNS = 10
+
+
+def display_columns(frame: pd.DataFrame) -> list[str]:
+    """The columns an HTML table shows so that it fits the page: without the technical ones
+    and, if still too many, without columns that hold one value in every row."""
+    cols = [c for c in frame.columns if str(c) not in TECHNICAL_COLUMNS]
+    if len(cols) > MAX_SHOWN_COLUMNS and len(frame) > 1:
+        cols = [c for c in cols if frame[c].astype(str).nunique() > 1]
+    return cols[:MAX_SHOWN_COLUMNS]
+
+
+#: store tables in words (page and section titles)
+TABLE_TITLES = {
+    "run_did": "DID estimates (clusteratlas run)",
+    "run_did_wild_bootstrap": "Wild cluster bootstrap of the DID",
+    "run_event_study": "Event study",
+    "run_rd": "RD at the strong-cluster cut-off",
+    "run_rd_density": "RD density (manipulation) test",
+    "run_rd_placebo": "RD at placebo cut-offs",
+    "run_rd_sensitivity": "RD bandwidth sensitivity",
+    "run_resilience": "Resistance and recoverability",
+    "run_cluster_resilience": "Resistance and recovery of the clusters",
+}
+
+
+def table_title(table: str) -> str:
+    """A store table's name in words: ``run_did`` -> "DID estimates (clusteratlas run)"."""
+    return TABLE_TITLES.get(table) or table.removeprefix("run_").replace("_", " ").capitalize()
 
 
 @dataclass

@@ -45,6 +45,19 @@ def clusters_page(dash: Dashboard) -> Page:
                     "highlight": "off",
                     "top": len(coverage),
                 },
+                columns=[
+                    c
+                    for c in (
+                        "cluster_code",
+                        "cluster_name",
+                        "emp_national",
+                        "regions_emp",
+                        "gap",
+                        "imputed_share",
+                        "reading",
+                    )
+                    if c in coverage.columns
+                ],
                 note=f"{agree} of {len(coverage)} within 1% of the national count (red: "
                 "outside). gap = sum of regions / national - 1; 'imputation': above by no "
                 "more than the jobs imputed to suppressed cells; 'regions short': regions "

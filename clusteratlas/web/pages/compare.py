@@ -74,7 +74,7 @@ def fields(dash: Dashboard, q: Query, page: Page) -> list[dict]:
     for i in range(min(max(len(picked) + 1, 3), MAX_COMPARE)):
         kind, _, rid = (picked[i] if i < len(picked) else "").partition(":")
         shown = region_label(dash, kind, rid) if rid else ""
-        boxes.append(search("r", f"Region {i + 1}", shown, "region", c.region_type))
+        boxes.append(search("r", f"Region {i + 1}", shown, "region", kind or c.region_type))
     return [
         *boxes,
         select(

@@ -22,6 +22,7 @@ from clusteratlas.web.dashboard import (
     NotFoundError,
     Page,
     Section,
+    table_title,
 )
 from clusteratlas.web.forms import (
     Choices,
@@ -37,10 +38,18 @@ from clusteratlas.web.forms import (
 
 NAME = "region"
 TITLE = "Region"
-TABLE_TITLES = {
-    "run_resilience": "resistance and recoverability (clusteratlas run)",
-    "run_cluster_resilience": "resistance and recovery of the region's clusters",
-}
+PORTFOLIO_COLUMNS = [
+    "cluster_code",
+    "cluster_name",
+    "emp",
+    "lq",
+    "national_share",
+    "wage",
+    "est",
+    "strong",
+    "emp_change",
+    "expected_emp_change",
+]
 
 
 def build(dash: Dashboard, q: Query) -> Page:
@@ -167,6 +176,7 @@ def _region_page(
                 "top": 20,
                 "link": "cluster_code",
             },
+            columns=PORTFOLIO_COLUMNS,
         )
     )
     page.sections.append(
@@ -175,10 +185,16 @@ def _region_page(
             "Strong clusters (USCM top-25% rule)",
             traded.loc[traded["strong"].astype(bool)],
             chart={"kind": "bar", "label": "cluster_name", "value": "lq", "top": 25},
+            columns=PORTFOLIO_COLUMNS,
         )
     )
     page.sections.append(
-        Section("local", "Local clusters", portfolio.loc[~portfolio["traded"].astype(bool)])
+        Section(
+            "local",
+            "Local clusters",
+            portfolio.loc[~portfolio["traded"].astype(bool)],
+            columns=[c for c in PORTFOLIO_COLUMNS if c not in ("strong", "lq")],
+        )
     )
     timeline = dash.df(
         f"select * from {dash.summary_sql} s where region_type = ? and region_id = ? order by year",
@@ -289,12 +305,31 @@ def _add_resilience(dash: Dashboard, page: Page, region_type: str, region_id: st
         else:
             continue
         frame = dash.df(f'select * from "{table}" where {where} limit {MAX_ROWS}', params)
+        keep = [
+            c
+            for c in (
+                "cluster_code",
+                "outcome",
+                "design",
+                "phase",
+                "window",
+                "start",
+                "end",
+                "growth",
+                "national_growth",
+                "resilience",
+                "sensitivity",
+                "competitive_component",
+            )
+            if c in frame.columns
+        ]
         page.sections.append(
             Section(
                 f"table_{table}",
-                f"Resilience: {TABLE_TITLES.get(table, table.removeprefix('run_').replace('_', ' '))}",
+                f"Resilience: {table_title(table).lower()}",
                 frame,
                 note=None if len(frame) else "no rows for this region",
+                columns=keep if len(keep) >= 3 else None,
             )
         )
     if dash.has("outcomes", "region_type", "region_id", "year", "outcome", "value"):

@@ -371,7 +371,7 @@ def forest(rows: pd.DataFrame, title: str) -> Chart | None:
     _pct_axis(ax, "x")
     _label(ax, "difference, cluster regions − other regions (percent)", "")
     ax.set_title(title, loc="left")
-    ax.legend(fontsize=7.5, frameon=False, loc="best")
+    ax.legend(fontsize=7.5, frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.22), ncol=2)
     return _finish(fig, len(data), ax.get_xlabel(), "", title)
 
 

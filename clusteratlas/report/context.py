@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from clusteratlas.report import labels
 from clusteratlas.report.blocks import Builder
 
 if TYPE_CHECKING:
@@ -87,7 +88,7 @@ class Context:
         rows = prov.loc[prov["stage"].isin(stages) & (prov["status"] == "not possible")]
         out = []
         for row in rows.to_dict("records"):
-            what = row.get("input") or row.get("stage")
+            what = labels.pretty(row.get("input") or row.get("stage"))
             reason = row.get("reason") or "the inputs do not support it"
             out.append(f"Not possible with these data: {what} ({reason}).")
         return out

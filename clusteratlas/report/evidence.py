@@ -91,8 +91,13 @@ def evidence(ctx: Context, s: Section) -> None:
         b.chart(
             s,
             charts.forest(forest, "DID: cluster regions − other regions, by outcome and window"),
-            "DID estimates with 95% confidence intervals (clustered by region; orange: wild "
-            "cluster bootstrap), percent = 100 × log points",
+            "DID estimates with 95% confidence intervals (clustered by region"
+            + (
+                "; orange: wild cluster bootstrap"
+                if shown.get("boot_ci_low") is not None and shown["boot_ci_low"].notna().any()
+                else ""
+            )
+            + "), percent = 100 × log points",
             "run_did, run_did_wild_bootstrap",
             "corrected design: log outcomes, CRV1 by region, t(G−1)",
         )
@@ -208,6 +213,11 @@ def _did_sentence(shown: pd.DataFrame) -> str:
     items = ", ".join(
         f"{r.outcome_name} {r.phase} ({r.estimate_text})" for r in clear.itertuples(index=False)
     )
+    if len(clear) == len(shown):
+        return (
+            "In plain words: no 95% interval covers zero; cluster regions differ measurably "
+            f"from the others in every outcome and window: {items}."
+        )
     return (
         f"In plain words: cluster regions differ measurably from the others in {items}; the "
         "other intervals cover zero."

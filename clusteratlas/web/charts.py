@@ -382,6 +382,18 @@ def forest(frame: pd.DataFrame, label: str, value: str, low: str, high: str) -> 
     return _svg(WIDTH, height + 22, body, points, labels.label(value))
 
 
+def nice_ticks(low: float, high: float, n: int = 5) -> list[float]:
+    """Round tick values (1, 2 or 5 times a power of ten apart) inside [low, high]."""
+    span = high - low
+    if not span > 0:
+        return [low]
+    raw = span / n
+    power = 10 ** math.floor(math.log10(raw))
+    step = next(m * power for m in (1, 2, 5, 10) if m * power >= raw)
+    first = math.ceil(low / step) * step
+    return [round(first + k * step, 12) for k in range(int((high - first) / step) + 1)]
+
+
 def bubble(
     frame: pd.DataFrame,
     x: str,
@@ -426,10 +438,10 @@ def bubble(
             body.append(
                 f'<text x="{px(t):.1f}" y="{top + h + 16}" text-anchor="middle" class="tick">{tick:g}</text>'
             )
-    for frac in (0.0, 0.25, 0.5, 0.75, 1.0):
-        v = y0 + frac * (y1 - y0)
+    for v in nice_ticks(y0, y1):
         body.append(
             f'<text x="{left - 6}" y="{py(v) + 4:.1f}" text-anchor="end" class="tick">{escape(labels.fmt(v, kind))}</text>'
+            f'<line x1="{left - 3}" y1="{py(v):.1f}" x2="{left}" y2="{py(v):.1f}" stroke="#999"/>'
         )
     body.append(
         f'<text x="{left + w / 2:.0f}" y="{top + h + 36}" text-anchor="middle" class="axis">'

@@ -265,23 +265,19 @@ def test_compare_ten_regions(browser_page, server: str):
 
 
 @pytest.mark.parametrize("which", ["demo", "real"])
-def test_the_runs_dashboards_read_well(which, request):
+def test_the_runs_dashboards_read_well(which, request, browser_page):
     """The dashboard over the stores `clusteratlas run` wrote (SYNTHETIC demo, real USCM 2016)."""
     out, _ = request.getfixturevalue(f"{which}_run")
-    require_chromium()
-    from playwright.sync_api import sync_playwright
-
     region = "county&id=17031" if which == "demo" else "state&id=01"
-    with serve(out / "clusteratlas.duckdb") as url, sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        page = browser.new_page(viewport={"width": 1280, "height": 900})
-        errors: list[str] = []
-        page.on("pageerror", lambda error: errors.append(str(error)))
+    page = browser_page.context.new_page()  # the module's browser (one sync Playwright)
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    with serve(out / "clusteratlas.duckdb") as url:
         for path in [
             *PAGES,
             f"/region?type={region}",
             f"/region?type={region}&window=2019-2020-2022",
         ]:
             _reads_well(page, url + path)
-        browser.close()
+    page.close()
     assert not errors, errors

@@ -13,36 +13,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import socket
 import sys
-import threading
-import time
 from pathlib import Path
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"]
-
-
-def _serve(store: Path):
-    import uvicorn
-
-    from clusteratlas.web.app import create_app
-
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    sock.close()
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(store), host="127.0.0.1", port=port, log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 60
-    while not server.started:
-        if time.monotonic() > deadline:
-            raise SystemExit("the dashboard did not start")
-        time.sleep(0.05)
-    return server, thread, f"http://127.0.0.1:{port}"
 
 
 def _shot_at(page, selector: str, path: Path, height: int = 1100) -> None:
@@ -89,8 +64,9 @@ def main(argv: list[str] | None = None) -> int:
             page.emulate_media(media="screen")
             page.set_viewport_size({"width": 1280, "height": 1000})
         if not args.no_dashboard:
-            server, thread, url = _serve(args.run / "clusteratlas.duckdb")
-            try:
+            from clusteratlas.web.app import running
+
+            with running(args.run / "clusteratlas.duckdb") as url:
                 page.goto(f"{url}/region?type={region_type}&id={region}", wait_until="load")
                 page.screenshot(path=str(args.out / "dashboard-region.png"))
                 print("wrote", args.out / "dashboard-region.png")
@@ -100,17 +76,14 @@ def main(argv: list[str] | None = None) -> int:
                     *[str(x) for x in config["study"].get("peers") or []],
                 ]
                 if len(ids) == 1:
-                    with __import__("clusteratlas.store", fromlist=["Store"]).Store(
-                        args.run / "clusteratlas.duckdb", read_only=True
-                    ) as store:
+                    from clusteratlas.store import Store
+
+                    with Store(args.run / "clusteratlas.duckdb", read_only=True) as store:
                         ids += store.read("run_peers")["peer_id"].astype(str).tolist()[:5]
                 query = "&".join(f"r={region_type}:{i}" for i in ids)
                 page.goto(f"{url}/compare?{query}", wait_until="load")
                 page.screenshot(path=str(args.out / "dashboard-compare.png"), full_page=True)
                 print("wrote", args.out / "dashboard-compare.png")
-            finally:
-                server.should_exit = True
-                thread.join(timeout=30)
         browser.close()
     return 0
 

@@ -39,6 +39,16 @@ CONVENTIONS = (
 )
 
 
+#: the columns of the national coverage check a reader needs (report and dashboard)
+COVERAGE_COLUMNS = [
+    "cluster_code",
+    "cluster_name",
+    "emp_national",
+    "regions_emp",
+    "gap",
+    "imputed_share",
+    "reading",
+]
 #: the store's input tables in words
 STORE_TABLES = {
     "industry_counts": "Industry counts (national)",
@@ -146,17 +156,7 @@ def _coverage(ctx: Context, s: Section) -> None:
     if not off.empty:
         ctx.b.table(
             s,
-            off[
-                [
-                    "cluster_code",
-                    "cluster_name",
-                    "emp_national",
-                    "regions_emp",
-                    "gap",
-                    "imputed_share",
-                    "reading",
-                ]
-            ],
+            off[COVERAGE_COLUMNS],
             "national_coverage",
             "Traded clusters whose regions do not add up to the nation within 1%",
             "cluster_panel",

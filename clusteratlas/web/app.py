@@ -17,11 +17,15 @@ the app's own assets, so no path can reach outside them.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import logging
 import math
-from collections.abc import Callable
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -424,3 +428,31 @@ def create_app(store: str | Path, *, dashboard: Dashboard | None = None) -> Star
     )
     app.state.dashboard = dash
     return app
+
+
+@contextlib.contextmanager
+def running(store: str | Path, host: str = "127.0.0.1", timeout: float = 60.0) -> Iterator[str]:
+    """The dashboard over ``store`` served in a background thread on a free port of ``host``,
+    for scripts and tests (``with running(path) as url: ...``); stopped on exit."""
+    import uvicorn
+
+    sock = socket.socket()
+    sock.bind((host, 0))
+    port = sock.getsockname()[1]
+    sock.close()
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(store), host=host, port=port, log_level="warning")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + timeout
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            server.should_exit = True
+            raise RuntimeError(f"the dashboard did not start on {host}:{port}")
+        time.sleep(0.05)
+    try:
+        yield f"http://{host}:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)

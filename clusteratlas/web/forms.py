@@ -155,6 +155,12 @@ def search(
     }
 
 
+def region_box(dash: Dashboard, choices: Choices, page: Page) -> dict[str, Any]:
+    """The page's region box: type-ahead, showing the page's region by name."""
+    shown = region_label(dash, choices.region_type, page.info.get("_id"))
+    return search("id", "Region", shown, "region", choices.region_type)
+
+
 def region_label(dash: Dashboard, region_type: str, region: str | None) -> str:
     """What a region box shows: "Alabama (state 01)"."""
     if not region:

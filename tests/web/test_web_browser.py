@@ -6,17 +6,13 @@ tests skip and say why, except under CI=true, where its absence is a failure.
 
 from __future__ import annotations
 
-import contextlib
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from browser_checks import ARGS, CHROMIUM, bad_cells, chart_facts, require_chromium, wide_tables
 
-from clusteratlas.web.app import create_app
+from clusteratlas.web.app import running
 
 pytestmark = pytest.mark.browser
 #: every page of the dashboard (its navigation), as a person opens it
@@ -34,35 +30,9 @@ PAGES = [
 ]
 
 
-@contextlib.contextmanager
-def serve(store: Path) -> Iterator[str]:
-    """The dashboard over ``store`` on a free loopback port (stopped on exit)."""
-    import uvicorn
-
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    sock.close()
-    instance = uvicorn.Server(
-        uvicorn.Config(create_app(store), host="127.0.0.1", port=port, log_level="warning")
-    )
-    thread = threading.Thread(target=instance.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 60
-    while not instance.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            pytest.fail("the dashboard server did not start")
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        instance.should_exit = True
-        thread.join(timeout=30)
-
-
 @pytest.fixture(scope="module")
 def server(synthetic_store: Path) -> Iterator[str]:
-    with serve(synthetic_store) as url:
+    with running(synthetic_store) as url:
         yield url
 
 
@@ -272,7 +242,7 @@ def test_the_runs_dashboards_read_well(which, request, browser_page):
     page = browser_page.context.new_page()  # the module's browser (one sync Playwright)
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
-    with serve(out / "clusteratlas.duckdb") as url:
+    with running(out / "clusteratlas.duckdb") as url:
         for path in [
             *PAGES,
             f"/region?type={region}",

@@ -27,10 +27,9 @@ from clusteratlas.web.dashboard import (
 from clusteratlas.web.forms import (
     Choices,
     Query,
+    region_box,
     region_id,
-    region_label,
     region_type,
-    search,
     select,
     text,
     year,
@@ -86,13 +85,7 @@ def fields(dash: Dashboard, q: Query, page: Page) -> list[dict]:
     c = Choices.of(dash, q, page)
     return [
         select("type", "Region type", c.types, c.region_type),
-        search(
-            "id",
-            "Region",
-            region_label(dash, c.region_type, page.info.get("_id")),
-            "region",
-            c.region_type,
-        ),
+        region_box(dash, c, page),
         select("year", "Year", c.years, c.year),
         text("window", "Resilience window (peak-trough-end)", q.text("window")),
     ]

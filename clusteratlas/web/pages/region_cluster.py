@@ -14,8 +14,8 @@ from clusteratlas.web.forms import (
     Query,
     cluster_code,
     cluster_label,
+    region_box,
     region_id,
-    region_label,
     region_type,
     search,
     select,
@@ -51,13 +51,7 @@ def fields(dash: Dashboard, q: Query, page: Page) -> list[dict]:
     c = Choices.of(dash, q, page)
     return [
         select("type", "Region type", c.types, c.region_type),
-        search(
-            "id",
-            "Region",
-            region_label(dash, c.region_type, page.info.get("_id")),
-            "region",
-            c.region_type,
-        ),
+        region_box(dash, c, page),
         search("cluster", "Cluster", cluster_label(dash, page.info.get("_code")), "cluster"),
         select("year", "Year", c.years, c.year),
     ]

@@ -227,7 +227,8 @@ def _policy(ctx: Context, region: str) -> dict | None:
         return None
     w = measured.sort_values("percentile_all").iloc[0]
     text = (
-        f"Policy diagnostics measure {int(areas.sum())} of {len(areas)} APEC guideline areas; "
+        f"Policy diagnostics have a measured indicator in {int(areas.sum())} of the "
+        f"{len(areas)} APEC guideline areas; "
         f"the lowest reading is {esc(str(w['indicator']).replace(' ($)', ''))} ({esc(w['area'])}) "
         "at percentile "
         f"{ref(labels.cell('percentile_all', w['percentile_all']), table, w['key'], 'percentile_all')} "

@@ -22,6 +22,18 @@ from clusteratlas import tables
 TIDY_COLUMNS = ["term", "estimate", "std_error", "statistic", "p_value", "conf_low", "conf_high"]
 
 
+def figure_axes(ax: Any = None, size: tuple[float, float] = (7, 4)) -> tuple[Any, Any]:
+    """(Figure, Axes) for a result's ``plot()``: the given axes, or new ones on the Agg backend."""
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    if ax is None:
+        return plt.subplots(figsize=size)
+    return ax.figure, ax
+
+
 def normal_table(
     terms: Iterable[Any], estimates: np.ndarray, ses: np.ndarray, alpha: float = 0.05
 ) -> pd.DataFrame:

@@ -1,7 +1,8 @@
 """``clusteratlas did``: difference-in-differences from a data file (clusteratlas.causal.did).
 
-Runs a 2x2 DID, two-way fixed effects, an event study or Callaway-Sant'Anna on a
-CSV/Parquet/Stata file and prints a tidy table; ``--out`` writes it as CSV, LaTeX and HTML.
+Runs a 2x2 DID, two-way fixed effects, an event study, Callaway-Sant'Anna or a
+heterogeneity-robust design (two-stage, imputation, Sun-Abraham, Bacon; :mod:`.did_robust`)
+on a CSV/Parquet/Stata file and prints a tidy table; ``--out`` writes it as CSV, LaTeX and HTML.
 """
 
 from __future__ import annotations
@@ -11,9 +12,10 @@ from pathlib import Path
 import pandas as pd
 import typer
 
+from clusteratlas.cli.did_robust import ROBUST_DESIGNS, run_honest, run_robust_design
 from clusteratlas.errors import InputError, ParameterError
 
-DESIGNS = ("auto", "2x2", "twfe", "event", "cs")
+DESIGNS = ("auto", "2x2", "twfe", "event", "cs", *ROBUST_DESIGNS)
 
 
 def read_table(path: Path) -> pd.DataFrame:
@@ -53,8 +55,12 @@ def did_command(
     design: str = typer.Option(
         "auto",
         "--design",
-        help="2x2 | twfe | event | cs. auto: event with --event-study, cs with --cohort and no "
-        "--treat, 2x2 with --pre/--post or two periods, else twfe.",
+        help="2x2 | twfe | event | cs | did2s | imputation | sunab | bacon. auto: event with "
+        "--event-study, cs with --cohort and no --treat, 2x2 with --pre/--post or two periods, "
+        "else twfe. did2s (Gardner), imputation (Borusyak-Jaravel-Spiess) and sunab "
+        "(Sun-Abraham) need --unit and --cohort (add --event-study for event times with did2s "
+        "and imputation); bacon decomposes TWFE (Goodman-Bacon) and reports "
+        "de Chaisemartin-D'Haultfoeuille weights.",
     ),
     event_study_flag: bool = typer.Option(False, "--event-study", help="Run an event study."),
     cohort: str = typer.Option(
@@ -74,6 +80,30 @@ def did_command(
         "dynamic", "--aggregate", help="CS: simple|group|dynamic|calendar."
     ),
     covariates: list[str] = typer.Option([], "--covariate", help="Covariate (repeatable)."),
+    weights: str = typer.Option(None, "--weights", help="did2s/imputation/sunab: weight column."),
+    pretrends: int = typer.Option(
+        0, "--pretrends", help="imputation: BJS pre-trend test with this many leads."
+    ),
+    control_cohort: str = typer.Option(
+        "never", "--control-cohort", help="sunab: never | last (last-treated cohort as control)."
+    ),
+    balance_e: int = typer.Option(
+        None, "--balance-e", help="CS dynamic: keep cohorts observed this many periods after."
+    ),
+    min_e: int = typer.Option(None, "--min-e", help="CS dynamic: first event time."),
+    max_e: int = typer.Option(None, "--max-e", help="CS dynamic: last event time."),
+    base_period: str = typer.Option(
+        "varying", "--base-period", help="CS: varying | universal (universal for --honest)."
+    ),
+    honest: str = typer.Option(
+        None, "--honest", help="HonestDiD sensitivity of the event study: rm | sd."
+    ),
+    mbar: list[float] = typer.Option(
+        [], "--mbar", help="HonestDiD: value of Mbar (rm) or M (sd); repeatable."
+    ),
+    l_vec: list[float] = typer.Option(
+        [], "--l-vec", help="HonestDiD: weight of each post period in theta; repeatable."
+    ),
     wild_bootstrap: int = typer.Option(
         0, "--wild-bootstrap", help="Wild cluster bootstrap draws (0 = off; 9999 suggested)."
     ),
@@ -81,7 +111,9 @@ def did_command(
     out: Path = typer.Option(None, "--out", help="Write STEM.csv/.tex/.html."),
     plot: Path = typer.Option(None, "--plot", help="Event study / CS: save the plot (PNG)."),
 ) -> None:
-    """Difference-in-differences: 2x2 (Cho et al. 2024 Eq. 1), TWFE, event study, Callaway-Sant'Anna."""
+    """Difference-in-differences: 2x2 (Cho et al. 2024 Eq. 1), TWFE, event study, Callaway-Sant'Anna,
+    two-stage (Gardner), imputation (Borusyak-Jaravel-Spiess), Sun-Abraham, Bacon decomposition,
+    with HonestDiD sensitivity (--honest rm|sd) of any event study."""
     from clusteratlas.causal import did as did_module
 
     frame = read_table(data)
@@ -97,7 +129,35 @@ def did_command(
         else:
             design = "twfe"
     extra: list[tuple[pd.DataFrame, str]] = []
-    if design == "cs":
+    if design in ROBUST_DESIGNS:
+        result, extra = run_robust_design(
+            design,
+            frame,
+            y=y,
+            unit=unit,
+            time=time,
+            cohort=cohort,
+            event_study=event_study_flag,
+            leads=leads,
+            lags=lags,
+            covariates=covariates,
+            cluster=cluster,
+            weights=weights,
+            pretrends=pretrends,
+            control_cohort=control_cohort,
+        )
+        if design == "bacon":
+            typer.echo(result.summary())
+            _print(result.tidy(), "2x2 comparisons")
+            for table, title in extra:
+                _print(table, title)
+            if out is not None:
+                written = result.export(out)
+                typer.echo("wrote " + ", ".join(str(p) for p in written))
+            if plot is not None:
+                _save_plot(result, plot)
+            return
+    elif design == "cs":
         if not (unit and cohort):
             raise ParameterError("--cohort", "Callaway-Sant'Anna needs --unit and --cohort")
         attgt = did_module.callaway_santanna(
@@ -109,8 +169,10 @@ def did_command(
             covariates=covariates,
             control_group=control_group,
             est_method=est_method,
+            base_period=base_period,
         )
-        result = attgt.aggregate(aggregate)
+        bounds = {k: v for k, v in (("min_e", min_e), ("max_e", max_e)) if v is not None}
+        result = attgt.aggregate(aggregate, balance_e=balance_e, **bounds)
         extra.append((attgt.tidy(), "ATT(g,t)"))
         if not result.by.empty:
             extra.append((result.by, f"{aggregate} aggregation"))
@@ -167,6 +229,9 @@ def did_command(
         if key.startswith("pretrend"):
             typer.echo(f"{key}: {value}")
     tables = [result.tidy()]
+    sensitivity = run_honest(result, honest, list(mbar), list(l_vec)) if honest else None
+    if sensitivity is not None:
+        typer.echo(sensitivity.summary())
     if wild_bootstrap:
         param = None if design != "event" else "rel_p0"
         boot = did_module.wild_cluster_bootstrap(
@@ -184,17 +249,25 @@ def did_command(
             from clusteratlas import tables as export_tables
 
             slug = "attgt" if title.startswith("ATT") else aggregate
+            if design in ROBUST_DESIGNS:
+                slug = "cohort_effects"
             written += export_tables.export(table, f"{out}_{slug}", caption=title)
+        if sensitivity is not None:
+            written += sensitivity.export(f"{out}_honest")
         typer.echo("wrote " + ", ".join(str(p) for p in written))
     if plot is not None:
-        if not hasattr(result, "plot"):
-            raise ParameterError("--plot", "only event studies and CS aggregates have a plot")
-        from clusteratlas import atomic
+        _save_plot(result, plot)
 
-        figure = result.plot()
-        with atomic.atomic_path(plot) as target:
-            figure.savefig(target, format="png", dpi=150)
-        typer.echo(f"wrote {plot}")
+
+def _save_plot(result: object, plot: Path) -> None:
+    if not hasattr(result, "plot"):
+        raise ParameterError("--plot", "only event studies and CS aggregates have a plot")
+    from clusteratlas import atomic
+
+    figure = result.plot()
+    with atomic.atomic_path(plot) as target:
+        figure.savefig(target, format="png", dpi=150)
+    typer.echo(f"wrote {plot}")
 
 
 def register(app: typer.Typer) -> None:

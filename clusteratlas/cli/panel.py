@@ -48,6 +48,12 @@ def build(
     definition: str = typer.Option(
         "uscm", "--definition", help="Cluster definition name in cluster_definitions."
     ),
+    definitions_file: str = typer.Option(
+        None,
+        "--definitions",
+        help="Cluster definitions file instead of --definition: Parquet (read by the engine) "
+        "with naics, naics_vintage, cluster_code, cluster_name, traded; or a definition CSV.",
+    ),
     backend: str = typer.Option(
         "duckdb", "--backend", help="duckdb (default) or spark (local mode)."
     ),
@@ -71,74 +77,276 @@ def build(
         help="Parquet file(s) of national 6-digit counts for the denominators (with --counts; "
         "default: the counts' rows with region_type 'nation').",
     ),
+    members_file: str = typer.Option(
+        None,
+        "--members",
+        help="Parquet file of region members (county -> msa / economic_area / custom) for "
+        "--counts (default: the store's region_members).",
+    ),
+    out: Path = typer.Option(
+        None,
+        "--out",
+        help="Write the panel to this Parquet file (straight from the engine) instead of the "
+        "store; no store is opened when --counts and --definitions are given.",
+    ),
+    metrics: str = typer.Option(
+        None,
+        "--metrics",
+        help="Only these metrics, comma-separated (only what they need is computed), e.g. "
+        "'lq,strong' or 'lq,national_share,flags'. Names: emp, emp_reported, est, ap, qp1, "
+        "wage, lq, region_share, national_share, qualifying, significant, strong, strong10, "
+        "emp_region_group, emp_national, the growth columns; groups: measures, shares, flags, "
+        "growth, all. Default: all.",
+    ),
+    sort: bool = typer.Option(
+        False, "--sort", help="Order the rows of --out by region, year and cluster."
+    ),
+    complete: bool = typer.Option(
+        True,
+        "--complete/--no-complete",
+        help="A row for every region x cluster x year, zeros where absent (USCM's layout).",
+    ),
+    growth: bool = typer.Option(
+        True, "--growth/--no-growth", help="The change columns (without --metrics)."
+    ),
+    suppressed: str = typer.Option(
+        "uscm",
+        "--suppressed",
+        help="How withheld cells are filled: uscm (default: the national counts, as USCM), "
+        "hierarchy (adding-up constraints; the counts too) or none.",
+    ),
+    national_parents: Path = typer.Option(
+        None,
+        "--national-parents",
+        help="setzler CBP_national_industry{2,3,4}.csv: the national lines withheld national "
+        "cells are derived from.",
+    ),
 ) -> None:
-    """Build cluster_panel and region_summary for one region type and write them to the store.
+    """Build the cluster panel for one region type: into the store (cluster_panel and
+    region_summary) or, with --out, into a Parquet file.
 
     Reads industry_counts (rows of the region type, or counties plus region_members for msa /
     economic_area / custom) and the national rows (region_type 'nation') for the denominators,
     or the Parquet files given with --counts / --national. Rows of the same region type
-    already in the tables are replaced.
+    already in the tables are replaced. With --counts, --definitions (Parquet) and --out the
+    whole run is file to file on DuckDB: nothing goes through pandas.
     """
-    if counts_files is None and national_files is not None:
-        raise ParameterError("--national", "goes with --counts (the store has its own rows)")
+    from clusteratlas.panel import selection
+
+    selection.select(metrics, growth=growth)  # a bad --metrics fails before any work
+    if counts_files is None and (national_files is not None or members_file is not None):
+        raise ParameterError("--national/--members", "go with --counts (the store has its own)")
     if counts_files is not None and (years or uscm_file is not None):
         raise ParameterError(
             "--counts", "cannot be combined with --years or --uscm", allowed="filter the files"
         )
+    options = {
+        "metrics": metrics,
+        "growth": growth,
+        "complete": complete,
+        "suppressed": suppressed,
+    }
+    lean = (
+        out is not None
+        and counts_files is not None
+        and backend == "duckdb"
+        and definitions_file is not None
+        and definitions_file.lower().endswith((".parquet", ".pq"))
+        and national_parents is None
+        and suppressed != "hierarchy"
+    )
+    if lean:
+        from clusteratlas.panel import engine
+
+        try:
+            outcome, _ = engine.write_files(
+                counts=counts_files,
+                definitions=definitions_file,
+                out=out,
+                region_type=region_type,
+                national=national_files,
+                members=members_file,
+                sort=sort,
+                **options,
+            )
+        except engine.NeedsFill:
+            lean = False  # the national file needs the (pandas) fill: the full path below
+        else:
+            typer.echo(
+                f"cluster panel: {outcome.rows:,} rows (about {outcome.n_regions:,} regions) -> {out}",
+                err=True,
+            )
+            return
+    _build_full(
+        store_path, region_type, definition, definitions_file, backend, years, uscm_file,
+        counts_files, national_files, members_file, out, sort, national_parents, options,
+    )  # fmt: skip
+
+
+def _build_full(
+    store_path, region_type, definition, definitions_file, backend, years, uscm_file,
+    counts_files, national_files, members_file, out, sort, national_parents, options,
+) -> None:  # fmt: skip
+    """Every other case of ``panel build`` (store, USCM download, Spark, CSV inputs)."""
     from rich.console import Console
 
-    from clusteratlas.panel.build import build_panel, panel_from_uscm
-    from clusteratlas.panel.metrics import region_summary
+    from clusteratlas.panel import build as panel
+    from clusteratlas.panel.metrics import SUMMARY_NEEDS, summary_sql
     from clusteratlas.store import Store
 
     console = Console(stderr=True)
-    with Store(store_path) as store:
-        defs = _definitions(store, definition)
-        if uscm_file is not None:
-            panel = _from_uscm(
-                store, uscm_file, region_type, defs, backend, console, panel_from_uscm
+    parents = None
+    if national_parents is not None:
+        from clusteratlas.data.suppression import read_setzler_national_parents
+
+        parents = read_setzler_national_parents(national_parents)
+    needs_store = (
+        definitions_file is None or counts_files is None or out is None or uscm_file is not None
+    )
+    with Store(store_path) if needs_store else _no_store() as store:
+        defs = _definitions_from(store, definition, definitions_file)
+        members = (
+            members_file
+            if members_file is not None
+            else (_members(store, region_type) if store is not None else None)
+        )
+        fill = {"suppressed": options["suppressed"], "national_parents": parents}
+        if out is not None and uscm_file is None:
+            counts = counts_files if counts_files is not None else _store_counts(store, years)
+            national = national_files
+            with console.status(f"building the {region_type} cluster panel -> {out}"):
+                written = panel.write_panel(
+                    counts, defs, out, region_type=region_type, national=national,
+                    backend=backend, members=members, sort=sort,
+                    metrics=options["metrics"], growth=options["growth"],
+                    complete=options["complete"], **fill,
+                )  # fmt: skip
+            console.print(
+                f"[green]cluster panel[/green]: {written.rows:,} rows "
+                f"(about {written.n_regions:,} regions) -> {out}"
             )
-        elif counts_files is not None:
-            members = _members(store, region_type)
-            with console.status(f"building the {region_type} cluster panel from {counts_files}"):
-                panel = build_panel(
-                    counts_files,
-                    defs,
-                    region_type=region_type,
-                    national=national_files,
-                    backend=backend,
-                    members=members,
-                )
-        elif backend == "duckdb":
-            # the counts stay in the store: the panel query runs on its DuckDB connection
-            # (3x faster than through pandas at one year of county data, and no copy in memory)
-            if not store.has("industry_counts"):
-                store.read("industry_counts")  # raises the store's "no table" error
+            return
+        if uscm_file is not None:
+            frame = _from_uscm(
+                store, uscm_file, region_type, defs, backend, console, panel.panel_from_uscm,
+                **fill,
+            )  # fmt: skip
+            if out is not None:
+                from clusteratlas.atomic import atomic_path
+
+                with atomic_path(out) as tmp:
+                    frame.to_parquet(tmp, index=False)
+                console.print(f"[green]cluster panel[/green]: {len(frame):,} rows -> {out}")
+                return
+            _store_frame(store, frame, console)
+            return
+        if backend == "duckdb":
+            # straight from the engine into the store (no pandas): the counts stay in the
+            # store, or are read from the Parquet files by DuckDB
             con = store.ibis()
-            counts = con.table("industry_counts")
-            if years:
-                first, last = _year_range(years)
-                counts = counts.filter(counts.year.between(first, last))
-            members = _members(store, region_type, con)
-            with console.status(f"building the {region_type} cluster panel in {store.path}"):
-                panel = build_panel(
-                    counts, defs, region_type=region_type, members=members, connection=con
-                )
+            if counts_files is not None:
+                counts = counts_files
+            else:
+                if not store.has("industry_counts"):
+                    store.read("industry_counts")  # raises the store's "no table" error
+                counts = con.table("industry_counts")
+                if years:
+                    first, last = _year_range(years)
+                    counts = counts.filter(counts.year.between(first, last))
+            if members is not None and not isinstance(members, str):
+                members = con.table("region_members")
+            status = console.status(f"building the {region_type} cluster panel in {store.path}")
+            with status, store.transaction():
+                outcome, _ = panel.build_into(
+                    "cluster_panel", counts, defs, connection=con,
+                    region_type=region_type, national=national_files, members=members,
+                    metrics=options["metrics"], growth=options["growth"],
+                    complete=options["complete"], **fill,
+                )  # fmt: skip
+                summary = _summary_into_store(store, region_type, SUMMARY_NEEDS, summary_sql)
+            console.print(
+                f"[green]cluster_panel[/green]: {outcome.rows:,} rows "
+                f"(about {outcome.n_regions:,} regions); [green]region_summary[/green]: "
+                f"{summary} -> {store.path}"
+            )
+            return
+        if counts_files is not None:
+            counts = counts_files
         else:
             counts = store.read("industry_counts", where=_year_filter(years))
-            members = _members(store, region_type)
-            with console.status(
-                f"building the {region_type} cluster panel ({len(counts):,} count rows, {backend})"
-            ):
-                panel = build_panel(
-                    counts, defs, region_type=region_type, backend=backend, members=members
-                )
-        summary = region_summary(panel)
-        store.append("cluster_panel", panel, key=PANEL_KEY, replace=["region_type"])
+        with console.status(f"building the {region_type} cluster panel ({backend})"):
+            frame = panel.build_panel(
+                counts, defs, region_type=region_type, backend=backend, members=members,
+                metrics=options["metrics"], growth=options["growth"],
+                complete=options["complete"], national=national_files, **fill,
+            )  # fmt: skip
+        _store_frame(store, frame, console)
+
+
+class _no_store:
+    """Stands for the store when none is needed (``with`` gives None)."""
+
+    def __enter__(self):
+        return None
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+
+def _definitions_from(store, definition: str, definitions_file: str | None):
+    """--definitions (a Parquet path, passed on to the engine, or a CSV), else the store's
+    or the bundled definitions."""
+    if definitions_file is None:
+        return _definitions(store, definition)
+    if definitions_file.lower().endswith((".parquet", ".pq")):
+        return definitions_file
+    from clusteratlas.data.clusters import read_definition_csv
+
+    return read_definition_csv(definitions_file, definition=definition)
+
+
+def _store_counts(store, years: str | None):
+    con = store.ibis()
+    if not store.has("industry_counts"):
+        store.read("industry_counts")
+    counts = con.table("industry_counts")
+    if years:
+        first, last = _year_range(years)
+        counts = counts.filter(counts.year.between(first, last))
+    return counts
+
+
+def _summary_into_store(store, region_type: str, needs, summary_sql) -> str:
+    """region_summary of the rows just written, computed in the store (no pandas)."""
+    from clusteratlas.panel import engine, sqlcache
+
+    columns = sqlcache.describe_columns(store.con.execute("DESCRIBE cluster_panel").fetchall())
+    if not all(any(c[0] == n for c in columns) for n in needs):
+        return "not updated (the panel lacks " + ", ".join(needs) + ")"
+    rows = (
+        "(SELECT * FROM cluster_panel WHERE region_type = "
+        + sqlcache.quote_literal(region_type)
+        + ")"
+    )
+    query = summary_sql(columns).replace(sqlcache.placeholder("panel"), rows)
+    count = engine.insert_rows(store.con, query, "region_summary", region_type)
+    return f"{count:,} rows"
+
+
+def _store_frame(store, frame, console) -> None:
+    """A pandas panel (USCM download, Spark) and its summary into the store."""
+    from clusteratlas.panel.metrics import SUMMARY_NEEDS, region_summary
+
+    store.append("cluster_panel", frame, key=PANEL_KEY, replace=["region_type"])
+    note = "not updated (the panel lacks some of its columns)"
+    if all(c in frame.columns for c in SUMMARY_NEEDS):
+        summary = region_summary(frame)
         store.append("region_summary", summary, key=SUMMARY_KEY, replace=["region_type"])
+        note = f"{len(summary):,} rows"
     console.print(
-        f"[green]cluster_panel[/green]: {len(panel):,} rows ({panel['region_id'].nunique()} regions, "
-        f"{panel['year'].nunique()} years); [green]region_summary[/green]: {len(summary):,} rows -> {store.path}"
+        f"[green]cluster_panel[/green]: {len(frame):,} rows ({frame['region_id'].nunique()} "
+        f"regions, {frame['year'].nunique()} years); [green]region_summary[/green]: {note} "
+        f"-> {store.path}"
     )
 
 
@@ -151,8 +359,9 @@ def _members(store, region_type: str, con=None):
 
 
 def _from_uscm(
-    store, uscm_file: Path, region_type: str, defs, backend: str, console, panel_from_uscm
-):
+    store, uscm_file: Path, region_type: str, defs, backend: str, console, panel_from_uscm,
+    **fill,
+):  # fmt: skip
     """The panel from a USCM download, with national denominators from the store."""
     from clusteratlas.data.uscm import read_uscm
 
@@ -170,7 +379,7 @@ def _from_uscm(
             hint="load the national CBP 6-digit file first (clusteratlas data ...)",
         )
     with console.status(f"computing the {region_type} panel from {uscm_file.name}"):
-        return panel_from_uscm(download, national, defs, backend=backend)
+        return panel_from_uscm(download, national, defs, backend=backend, **fill)
 
 
 @panel_app.command("show")

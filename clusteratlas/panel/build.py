@@ -2,9 +2,12 @@
 
 This module owns the relational work: industry counts -> cluster aggregates -> location
 quotients, shares, growth, expected job creation and the qualifying/significant/strong/strong10
-flags. Every step is one Ibis expression, so the same code runs on DuckDB (default) and on
-PySpark (``backend="spark"``). The rules and the USCM source files they come from are listed in
-``docs/panel.md``.
+flags. Every step is an Ibis expression, so the same code runs on DuckDB (default) and on
+PySpark (``backend="spark"``). On DuckDB the expressions are compiled once per input schemas
+and options (:mod:`clusteratlas.panel.sqlcache`) and run by :mod:`clusteratlas.panel.engine`,
+which writes the result where it is wanted. Only the metrics asked for are computed
+(:mod:`clusteratlas.panel.selection`). The rules and the USCM source files they come from are
+listed in ``docs/panel.md``.
 
 Notation: E = employment with suppressed cells filled, r = region, c = cluster, t = year,
 T(c) = the traded total if c is traded and the local total if c is local, US = the national
@@ -26,16 +29,14 @@ regions with E > 0 (custom regions pooled with economic areas):
 from __future__ import annotations
 
 import dataclasses
-import functools
-import glob as globmod
 import os
-import re
 import warnings
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import ibis
+import ibis.expr.operations as ops
 import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
@@ -43,20 +44,30 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from clusteratlas.data import suppression
 from clusteratlas.errors import InputError, ParameterError
-from clusteratlas.panel import sqlcache
+from clusteratlas.panel import engine, selection, sqlcache
+from clusteratlas.panel.expressions import (
+    LEVELS,
+    MEASURES,
+    SUBCLUSTER_COLUMNS,
+    _checks_expr,
+    _output_columns,
+    _panel_expr,
+    _prepare_counts,
+    _prepare_definitions,
+    _require,
+    aggregate_clusters,
+    cluster_metrics,
+)
+from clusteratlas.panel.options import PanelOptions
+from clusteratlas.panel.selection import Selection
 from clusteratlas.schema import CLUSTER_PANEL, REGION_TYPES
 
 BACKENDS = ("duckdb", "spark")
-LEVELS = ("cluster", "subcluster")
-MEASURES = ("emp", "emp_reported", "est", "ap", "qp1")
-
-#: Region types whose strong-cluster flags are computed in one pool (USCM ranks custom
-#: regions together with BEA economic areas, ``cluster_calcs_reducer.js``).
-FLAG_POOL = {"custom": "economic_area"}
 
 #: Below this many regions the percentile flags say little; build_panel warns.
-MIN_FLAG_REGIONS = 10
+MIN_FLAG_REGIONS = engine.MIN_FLAG_REGIONS
 
 #: Columns build_panel adds to :data:`clusteratlas.schema.CLUSTER_PANEL`.
 PANEL_EXTRA = {
@@ -70,10 +81,6 @@ PANEL_EXTRA = {
     "est_change": "float64",
     "lq_change": "float64",
 }
-
-UNASSIGNED = ("na", "(industries not assigned to a subcluster)")
-
-SUBCLUSTER_COLUMNS = {"subcluster_code": "string", "subcluster_name": "string"}
 
 
 # -------------------------------------------------------------------------------------------
@@ -99,13 +106,13 @@ def connect(backend: str = "duckdb", *, session: Any = None) -> Any:
     raise ParameterError("backend", f"unknown backend {backend!r}", allowed=", ".join(BACKENDS))
 
 
-def _source(obj: Any, what: str) -> sqlcache.Source:
+def _source(obj: Any, what: str) -> engine.Source | ir.Table:
     """Check an input: an Ibis table, a pandas frame, an Arrow table, or the path (or glob) of
     Parquet files the engine reads directly. Frames become Arrow."""
     if isinstance(obj, ir.Table):
         return obj
     if isinstance(obj, str | os.PathLike):
-        return _parquet_files(obj, what)
+        return engine.parquet_files(obj, what)
     if isinstance(obj, pd.DataFrame):
         frame = obj
         blank = [c for c in ("emp", "est") if c in frame.columns and frame[c].isna().any()]
@@ -113,7 +120,7 @@ def _source(obj: Any, what: str) -> sqlcache.Source:
             warnings.warn(
                 f"{what}: {int(frame[column].isna().sum())} row(s) have no {column!r} "
                 "(suppressed without a size-class flag?) and count as 0; fill them first "
-                "(USCM uses the EMPFLAG midpoint) to avoid understating totals",
+                "(clusteratlas.data.suppression) to avoid understating totals",
                 stacklevel=4,
             )
         if "emp_flag" in frame.columns and "emp" in frame.columns:
@@ -122,49 +129,18 @@ def _source(obj: Any, what: str) -> sqlcache.Source:
                 warnings.warn(
                     f"{what}: {int(unfilled.sum())} row(s) are suppressed without a size class "
                     "(emp_flag 'D') and count as 0; fill them first to avoid understating "
-                    "totals (USCM fills such cells from its overrides)",
+                    "totals (clusteratlas.data.suppression, suppressed='hierarchy')",
                     stacklevel=4,
                 )
         # through Arrow: fast for millions of rows, and strings/booleans travel the same way to
         # DuckDB and Spark (pandas extension dtypes do not)
-        return pa.Table.from_pandas(obj, preserve_index=False)
+        return engine.Arrow(pa.Table.from_pandas(obj, preserve_index=False))
     if isinstance(obj, pa.Table):
-        return obj
+        return engine.Arrow(obj)
     raise InputError(
         f"{what} must be a pandas DataFrame, an Arrow table, an Ibis table or the path of "
         f"Parquet files, not {type(obj).__name__}"
     )
-
-
-def _parquet_files(path: str | os.PathLike, what: str) -> sqlcache.ParquetFiles:
-    """A Parquet path or glob, checked before any engine sees it."""
-    pattern = os.fspath(path)
-    if not pattern.lower().endswith((".parquet", ".pq")):
-        raise InputError(
-            f"{what}: {pattern} is not a Parquet file; only Parquet is read directly",
-            hint="read CSV/CBP files with clusteratlas.data (e.g. cbp.read_cbp) and pass the frame",
-        )
-    matches = sorted(globmod.glob(pattern))
-    if not matches:
-        raise InputError(f"{what}: no Parquet file at {pattern}", hint="check the path")
-    first = None
-    for match in matches:  # footers only: cheap, and a broken file is named before the engine
-        try:
-            schema = pq.read_schema(match).remove_metadata()
-        except (OSError, pa.ArrowException) as error:
-            raise InputError(
-                f"{what}: {match} is not a readable Parquet file ({error})",
-                hint="re-download or re-write the file",
-            ) from error
-        if first is None:
-            first = (match, schema)
-        elif not schema.equals(first[1]):
-            raise InputError(
-                f"{what}: {match} has other columns or types than {first[0]} "
-                f"({schema.names} vs {first[1].names})",
-                hint="the files of one glob must share one schema; pass them separately",
-            )
-    return sqlcache.ParquetFiles(pattern, footer_schema=first[1])
 
 
 def _table(obj: Any, what: str, con: Any) -> ir.Table:
@@ -172,400 +148,82 @@ def _table(obj: Any, what: str, con: Any) -> ir.Table:
     return _ibis(_source(obj, what), con)
 
 
-def _ibis(source: sqlcache.Source, con: Any) -> ir.Table:
+def _ibis(source: engine.Source | ir.Table, con: Any, *, nan_option: bool = False) -> ir.Table:
     if isinstance(source, sqlcache.ParquetFiles):
-        if getattr(con, "name", "") == "duckdb" and sqlcache.nan_option_supported(con, source):
-            # this path always applies the NaN guard: DuckDB must not fold it away (sqlcache)
+        if nan_option and getattr(con, "name", "") == "duckdb":
             return con.read_parquet(source.pattern, can_have_nan=True)
         return con.read_parquet(source.pattern)
-    return ibis.memtable(source) if isinstance(source, pa.Table) else source
+    if isinstance(source, engine.Arrow):
+        return ibis.memtable(source.table)
+    return source
 
 
-def _require(table: ir.Table, columns: Sequence[str], what: str) -> None:
-    missing = [c for c in columns if c not in table.columns]
-    if missing:
-        raise InputError(
-            f"{what} is missing column(s) {', '.join(map(repr, missing))}",
-            hint=f"it has {', '.join(table.columns)}",
-        )
+def _bindable(source: engine.Source | ir.Table) -> bool:
+    """Whether ``source`` can stand in for a placeholder without Ibis' execution hooks (an
+    Ibis expression holding in-memory tables needs Ibis to register them)."""
+    return not isinstance(source, ir.Table) or not source.op().find(ops.InMemoryTable)
 
 
-def _vintage_expr(year: ir.IntegerValue) -> ir.IntegerValue:
-    """USCM ``_naics_year`` as an expression (same rule as
-    :func:`clusteratlas.data.clusters.naics_vintage_for_year`)."""
-    return ibis.cases(
-        (year < 2003, 1997),
-        (year < 2008, 2002),
-        (year < 2013, 2007),
-        (year < 2017, 2012),
-        else_=2017,
-    )
-
-
-def _prepare_counts(counts: ir.Table, what: str, *, nan_guard: bool = True) -> ir.Table:
-    """Cast the count columns and add missing optional ones (vintage from the USCM year rule).
-
-    ``nan_guard`` turns NaN measures into NULL, so that sums skip them as pandas does.
-    """
-    _require(counts, ["year", "region_type", "region_id", "naics", "emp", "est"], what)
-    columns = {
-        "year": counts.year.cast("int64"),
-        "region_type": counts.region_type.cast("string"),
-        "region_id": counts.region_id.cast("string"),
-        "naics": counts.naics.cast("string"),
-        "naics_vintage": (
-            counts.naics_vintage.cast("int64")
-            if "naics_vintage" in counts.columns
-            else _vintage_expr(counts.year.cast("int64"))
-        ),
-    }
-    for measure in MEASURES:
-        if measure in counts.columns:
-            value = counts[measure].cast("float64")
-            # pandas NaN arrives as NULL on DuckDB but as NaN on Spark (and a Parquet file may
-            # hold NaN): make both NULL
-            columns[measure] = (
-                value.isnan().ifelse(ibis.null("float64"), value) if nan_guard else value
-            )
-        elif measure == "emp_reported":
-            columns[measure] = counts.emp.cast("float64")
-        else:
-            columns[measure] = ibis.literal(0.0, "float64")
-    return counts.select(**columns)
-
-
-def _prepare_definitions(definitions: ir.Table, level: str) -> ir.Table:
-    needed = ["naics", "cluster_code", "cluster_name", "traded"]
-    if level == "subcluster":
-        needed += ["subcluster_code", "subcluster_name"]
-    _require(definitions, needed, "cluster definitions")
-    columns = {
-        "naics": definitions.naics.cast("string"),
-        "cluster_code": definitions.cluster_code.cast("string"),
-        "cluster_name": definitions.cluster_name.cast("string"),
-        "traded": definitions.traded.cast("boolean"),
-    }
-    if "naics_vintage" in definitions.columns:
-        columns["def_vintage"] = definitions.naics_vintage.cast("int64")
-    if level == "subcluster":
-        # industries without a subcluster get their own bucket, so subclusters add up to clusters
-        columns["subcluster_code"] = definitions.subcluster_code.cast("string").fill_null(
-            UNASSIGNED[0]
-        )
-        columns["subcluster_name"] = definitions.subcluster_name.cast("string").fill_null(
-            UNASSIGNED[1]
-        )
-    return definitions.select(**columns)
-
-
-# -------------------------------------------------------------------------------------------
-# relational steps (each an Ibis expression)
-# -------------------------------------------------------------------------------------------
-def aggregate_members(counts: ir.Table, members: ir.Table, region_types: Sequence[str]) -> ir.Table:
-    """Sum base-unit counts (counties) into the aggregate regions of ``members``.
-
-    USCM builds economic areas and custom regions by summing county records (suppression
-    midpoints included); ``members`` is :data:`clusteratlas.schema.REGION_MEMBERS`.
-    """
-    _require(members, ["region_type", "region_id", "member_type", "member_id"], "region members")
-    m = members.filter(members.region_type.isin(list(region_types))).select(
-        agg_type=members.region_type.cast("string"),
-        agg_id=members.region_id.cast("string"),
-        member_type=members.member_type.cast("string"),
-        member_id=members.member_id.cast("string"),
-    )
-    joined = counts.join(m, [counts.region_type == m.member_type, counts.region_id == m.member_id])
-    return joined.group_by(
-        region_type=joined.agg_type,
-        region_id=joined.agg_id,
-        year=joined.year,
-        naics=joined.naics,
-        naics_vintage=joined.naics_vintage,
-    ).aggregate(**{k: joined[k].sum() for k in MEASURES})
-
-
-def aggregate_clusters(
-    counts: ir.Table, definitions: ir.Table, *, level: str = "cluster", complete: bool = True
-) -> ir.Table:
-    """Region x cluster (or subcluster) x year sums of emp, emp_reported, est, ap, qp1.
-
-    Industries are matched on the 6-digit code within the NAICS vintage of the year (the USCM
-    crosswalk approach). With ``complete``, every region-year gets a row for every cluster of
-    the definition (zeros where the region has none), as USCM publishes them.
-    """
-    sums = _cluster_sums(counts, definitions, level=level, keep_unmapped=False)
-    return _complete(sums, definitions, level) if complete else sums
-
-
-def _cluster_keys(level: str) -> list[str]:
-    keys = ["cluster_code", "cluster_name", "traded"]
-    return keys + (["subcluster_code", "subcluster_name"] if level == "subcluster" else [])
-
-
-def _cluster_sums(
-    counts: ir.Table, definitions: ir.Table, *, level: str, keep_unmapped: bool
-) -> ir.Table:
-    """Sums per region x year x cluster; with ``keep_unmapped`` industries outside the
-    definitions stay in as a cluster_code NULL group (so one scan of the counts also tells
-    what is not mapped)."""
-    keys = _cluster_keys(level)
-    predicates = [counts.naics == definitions.naics]
-    if "def_vintage" in definitions.columns:
-        predicates.append(counts.naics_vintage == definitions.def_vintage)
-    how = "left" if keep_unmapped else "inner"
-    joined = counts.join(definitions, predicates, how=how)
-    return joined.group_by(["region_type", "region_id", "year", *keys]).aggregate(
-        **{k: joined[k].sum() for k in MEASURES}
-    )
-
-
-def _complete(sums: ir.Table, definitions: ir.Table, level: str) -> ir.Table:
-    """Every region-year of ``sums`` x every cluster of the definitions, zeros where absent."""
-    keys = _cluster_keys(level)
-    code_keys = ["cluster_code"] + (["subcluster_code"] if level == "subcluster" else [])
-    catalogue = definitions.group_by(code_keys).aggregate(
-        **{k: definitions[k].max() for k in keys if k not in code_keys}
-    )
-    region_years = sums.select("region_type", "region_id", "year").distinct()
-    grid = region_years.cross_join(catalogue)
-    on = ["region_type", "region_id", "year", *code_keys]
-    mapped = sums.filter(sums.cluster_code.notnull())
-    full = grid.left_join(mapped.select(*on, *MEASURES), on)
-    return full.select(
-        *["region_type", "region_id", "year", *keys],
-        **{k: full[k].fill_null(0.0) for k in MEASURES},
-    )
-
-
-def cluster_metrics(
-    region_clusters: ir.Table,
-    national_clusters: ir.Table,
+def _run(
+    con: Any,
+    sources: dict[str, engine.Source | ir.Table],
+    options: PanelOptions,
     *,
-    flags: bool = True,
-    growth: bool = True,
-) -> ir.Table:
-    """Location quotients, shares, wage, growth and flags from cluster aggregates.
-
-    ``national_clusters`` holds E_{US,c,t} per cluster and year (columns year, cluster_code,
-    traded, emp). Zero denominators give null (e.g. wage where no employment is reported).
-    """
-    rc = region_clusters
-    is_sub = "subcluster_code" in rc.columns
-    # Region traded/local totals come from the top-level clusters only (no double counting)
-    totals = rc.group_by(["region_type", "region_id", "year", "traded"]).aggregate(
-        emp_region_group=rc.emp.sum()
-    )
-    nat = national_clusters
-    nat_keys = ["year", "cluster_code"] + (["subcluster_code"] if is_sub else [])
-    nat_c = nat.group_by(nat_keys).aggregate(emp_national=nat.emp.sum())
-    nat_t = nat.group_by(["year", "traded"]).aggregate(emp_national_group=nat.emp.sum())
-    # one join chain and one select: every extra Ibis node costs building and compiling time
-    joined = (
-        rc.left_join(totals, ["region_type", "region_id", "year", "traded"])
-        .left_join(nat_c, nat_keys)
-        .left_join(nat_t, ["year", "traded"])
-    )
-
-    def ratio(num: ir.NumericValue, den: ir.NumericValue) -> ir.NumericValue:
-        return num / den.nullif(0.0)
-
-    region_share = ratio(joined.emp, joined.emp_region_group)
-    panel = joined.select(
-        *rc.columns,
-        "emp_region_group",
-        "emp_national",
-        wage=ratio(joined.ap * 1000.0, joined.emp_reported),
-        region_share=region_share,
-        national_share=ratio(joined.emp, joined.emp_national),
-        lq=ratio(region_share, ratio(joined.emp_national, joined.emp_national_group)),
-    )
-    if flags and not is_sub:
-        panel = _with_flags(panel)
-    else:
-        panel = panel.mutate(
-            qualifying=ibis.literal(False),
-            significant=ibis.literal(False),
-            strong=ibis.literal(False),
-            strong10=ibis.literal(False),
+    out: str | os.PathLike | None = None,
+    into: str | None = None,
+) -> engine.Outcome:
+    """The panel of ``options``: on DuckDB from the compiled SQL (:mod:`.engine`), else (Spark,
+    or Ibis in-memory inputs) through Ibis with the base table cached by the engine."""
+    if getattr(con, "name", "") == "duckdb" and all(_bindable(s) for s in sources.values()):
+        bound = {
+            role: engine.Relation(f"({con.compile(s)})") if isinstance(s, ir.Table) else s
+            for role, s in sources.items()
+        }
+        return engine.execute(
+            con.con, bound, options, out=out, into=into, arrow=out is None and into is None
         )
-    if growth:
-        panel = _with_growth(panel, is_sub)
-    return panel
+    if into is not None:
+        raise ParameterError("into", "writing into a store table needs the DuckDB backend")
+    return _run_ibis(con, sources, options, out=out)
 
 
-def _pool(region_type: ir.StringValue) -> ir.StringValue:
-    expr = region_type
-    for member, pool in FLAG_POOL.items():
-        expr = (region_type == member).ifelse(pool, expr)
-    return expr
+def _run_ibis(
+    con: Any, sources: dict[str, engine.Source | ir.Table], options: PanelOptions, *, out=None
+) -> engine.Outcome:
+    """The same two expressions executed by Ibis. On Spark pandas NaN arrive as NaN, so the
+    NaN guard is on from the start there."""
+    duck = getattr(con, "name", "") == "duckdb"
+    tables = {role: _ibis(s, con, nan_option=duck) for role, s in sources.items()}
+    checks = con.to_pyarrow(_checks_expr(tables, options)).to_pylist()[0]
+    _require_rows(checks["n_regions"], options.region_type)
+    guard = bool(checks["has_nan"]) or not duck
+    table = con.to_pyarrow(_panel_expr(tables, dataclasses.replace(options, nan_guard=guard)))
+    if out is not None:
+        from clusteratlas.atomic import atomic_path
 
-
-def flag_thresholds(panel: ir.Table) -> ir.Table:
-    """Type-7 quantiles per flag pool x traded cluster x year over regions with E > 0.
-
-    Ibis compiles ``quantile`` to ``quantile_cont`` on DuckDB and to exact ``percentile`` on
-    Spark; both interpolate linearly between order statistics (R type 7 = ``d3.quantile``),
-    which the tests check against numpy's ``method="linear"`` on real data.
-    """
-    return _thresholds(panel.mutate(flag_pool=_pool(panel.region_type)))
-
-
-def _thresholds(tagged: ir.Table) -> ir.Table:
-    positive = tagged.filter(tagged.traded & (tagged.emp > 0))
-    return positive.group_by(["flag_pool", "year", "cluster_code"]).aggregate(
-        lq_q25=positive.lq.quantile(0.25),
-        lq_q50=positive.lq.quantile(0.50),
-        lq_q75=positive.lq.quantile(0.75),
-        lq_q90=positive.lq.quantile(0.90),
-        emp_q25=positive.emp.quantile(0.25),
-        est_q25=positive.est.quantile(0.25),
-        n_regions=positive.emp.count(),
+        with atomic_path(out) as tmp:
+            pq.write_table(table, tmp)
+    return engine.Outcome(
+        rows=table.num_rows,
+        n_regions=int(checks["n_regions"] or 0),
+        unmapped_rows=int(checks["unmapped_rows"] or 0),
+        unmapped_emp=float(checks["unmapped_emp"] or 0.0),
+        guarded=guard,
+        table=None if out is not None else table,
     )
 
 
-def _with_flags(panel: ir.Table) -> ir.Table:
-    columns = panel.columns
-    # thresholds and the join read the same tagged table, so the engine computes it once
-    tagged = panel.mutate(flag_pool=_pool(panel.region_type))
-    q = _thresholds(tagged)
-    joined = tagged.left_join(q, ["flag_pool", "year", "cluster_code"])
-    size_ok = (joined.emp > joined.emp_q25) & (joined.est > joined.est_q25)
-    base = joined.traded & size_ok
-
-    def flag(condition: ir.BooleanValue) -> ir.BooleanValue:
-        return (base & condition).fill_null(False)
-
-    return joined.select(
-        *columns,
-        qualifying=flag(joined.lq > joined.lq_q25),
-        significant=flag(joined.lq > joined.lq_q50),
-        strong=flag((joined.lq >= joined.lq_q75) & (joined.lq >= 1.0)),
-        strong10=flag((joined.lq >= joined.lq_q90) & (joined.lq >= 1.0)),
-    )
-
-
-def _with_growth(panel: ir.Table, is_sub: bool) -> ir.Table:
-    """Change since the previous year present in the panel (USCM report.js / ranker.js).
-
-    ``emp_growth`` is the CAGR (E_t/E_prev)^(1/(t-prev)) - 1; ``expected_emp_change`` =
-    E_prev (E_US,c,t - E_US,c,prev)/E_US,c,prev, the national-growth shift-share benchmark.
-    """
-    group = ["region_type", "region_id", "cluster_code"] + (["subcluster_code"] if is_sub else [])
-    w = ibis.window(group_by=group, order_by="year")
-    lagged = panel.mutate(
-        prev_year=panel.year.lag().over(w),
-        _emp_prev=panel.emp.lag().over(w),
-        _est_prev=panel.est.lag().over(w),
-        _lq_prev=panel.lq.lag().over(w),
-        _nat_prev=panel.emp_national.lag().over(w),
-    )
-    span = (lagged.year - lagged.prev_year).cast("float64")
-    emp_prev = lagged._emp_prev
-    growth_ok = (emp_prev > 0) & (lagged.emp >= 0)
-    return (
-        lagged.mutate(
-            emp_change=lagged.emp - emp_prev,
-            emp_growth=growth_ok.ifelse((lagged.emp / emp_prev) ** (1.0 / span) - 1.0, ibis.null()),
-            expected_emp_change=emp_prev
-            * (lagged.emp_national - lagged._nat_prev)
-            / lagged._nat_prev.nullif(0.0),
-            est_change=lagged.est - lagged._est_prev,
-            lq_change=lagged.lq - lagged._lq_prev,
+def _require_rows(n_regions: int | None, region_type: str) -> None:
+    if not n_regions:
+        raise InputError(
+            f"no {region_type} rows to build a panel from",
+            hint="check the counts' region_type values (or pass members= to aggregate counties)",
         )
-        .mutate(
-            competitive_effect=lambda t: t.emp_change - t.expected_emp_change,
-        )
-        .drop("_emp_prev", "_est_prev", "_lq_prev", "_nat_prev")
-    )
 
 
 # -------------------------------------------------------------------------------------------
 # public API
 # -------------------------------------------------------------------------------------------
-@dataclasses.dataclass(frozen=True)
-class PanelOptions:
-    """Everything besides the input schemas that shapes the panel expression.
-
-    ``nation`` says where the national denominators come from: "given" (the ``national``
-    input), "rows" (the counts' region_type "nation" rows) or "regional" (the sum over the
-    regions built). Without ``nan_guard`` NaN measures are summed as they are (a NaN input
-    then shows as NaN in the result: see :func:`build_panel`).
-    """
-
-    region_type: str
-    level: str = "cluster"
-    complete: bool = True
-    growth: bool = True
-    nation: str = "given"
-    nan_guard: bool = True
-
-
-def _panel_expr(
-    tables: dict[str, ir.Table],
-    options: PanelOptions,
-    materialize: Any = None,
-) -> ir.Table:
-    """The whole panel of :func:`build_panel` as one Ibis expression over its input tables
-    (roles counts, definitions, optional members and national).
-
-    ``materialize`` may turn the cluster sums and the completed grid, each read several
-    times, into engine tables (see :func:`_materialize`); by default they stay CTEs. Two
-    constant columns ``_unmapped_rows``/``_unmapped_emp`` carry the unmapped-industry totals.
-    """
-    materialize = materialize or (lambda table: table)
-    region_type, level = options.region_type, options.level
-    raw = _prepare_counts(tables["counts"], "counts", nan_guard=options.nan_guard)
-    defs = _prepare_definitions(tables["definitions"], level)
-
-    wanted = [region_type]
-    # custom regions are flagged in one pool with economic areas (USCM): build both
-    wanted += [m for m, pool in FLAG_POOL.items() if pool == region_type]
-    wanted += [pool for m, pool in FLAG_POOL.items() if m == region_type]
-    if "members" in tables:
-        regional = aggregate_members(raw, tables["members"], wanted)
-        direct = raw.filter(raw.region_type.isin(wanted))
-        regional = regional.union(direct.select(*regional.columns))
-    else:
-        regional = raw.filter(raw.region_type.isin(wanted))
-
-    if options.nation == "given":
-        nat_counts = _prepare_counts(
-            tables["national"], "national counts", nan_guard=options.nan_guard
-        )
-    elif options.nation == "rows":
-        nat_counts = raw.filter(raw.region_type == "nation")
-    else:
-        nat_counts = regional.filter(regional.region_type == region_type)
-    # one scan of the counts: cluster sums plus a NULL-cluster group for unmapped industries.
-    # It is read several times below (totals, thresholds, flags, lags), and so is the completed
-    # grid; the engine computes each once (see _materialize).
-    sums = materialize(_cluster_sums(regional, defs, level=level, keep_unmapped=True))
-    if options.complete:
-        region_clusters = materialize(_complete(sums, defs, level))
-    else:
-        region_clusters = sums.filter(sums.cluster_code.notnull())
-    national_clusters = aggregate_clusters(nat_counts, defs, level=level, complete=False)
-    panel = cluster_metrics(region_clusters, national_clusters, growth=options.growth)
-    panel = panel.filter(panel.region_type == region_type)
-    # the unmapped-industry totals ride along as two constant columns of the one result query
-    # (instead of a second query over the sums)
-    unmapped = sums.filter(sums.cluster_code.isnull())
-    return panel.cross_join(
-        unmapped.aggregate(_unmapped_rows=unmapped.count(), _unmapped_emp=unmapped.emp.sum())
-    )
-
-
-def _cacheable(con: Any, sources: dict[str, sqlcache.Source]) -> bool:
-    """Whether the compiled-SQL cache (:mod:`clusteratlas.panel.sqlcache`) can run the panel:
-    DuckDB that computes a shared CTE once (so the panel is one statement) and inputs that
-    bind without Ibis' execution hooks."""
-    return (
-        getattr(con, "name", "") == "duckdb"
-        and _duckdb_materializes_ctes()
-        and all(sqlcache.bindable(source) for source in sources.values())
-    )
-
-
 def build_panel(
     counts: Any,
     definitions: Any,
@@ -577,6 +235,10 @@ def build_panel(
     level: str = "cluster",
     complete: bool = True,
     growth: bool = True,
+    metrics: str | Sequence[str] | None = None,
+    sort: bool = True,
+    suppressed: str = "uscm",
+    national_parents: Any = None,
     connection: Any = None,
 ) -> pd.DataFrame:
     """Build the region x cluster x year panel of one region type.
@@ -602,88 +264,198 @@ def build_panel(
     complete
         Emit a row for every region x cluster x year, zeros where absent (as USCM does).
     growth
-        Add the change columns (:data:`PANEL_EXTRA`) against the previous year in the panel.
+        Add the change columns (:data:`PANEL_EXTRA`) against the previous year in the panel
+        (with ``metrics=None``).
+    metrics
+        Only these metrics (:mod:`clusteratlas.panel.selection`: e.g. ``"lq,strong"`` or
+        ``["lq", "national_share", "flags"]``); only what they need is computed. Every row
+        keeps the keys, cluster_name, traded and emp. None (default): all of them.
+    sort
+        Order the rows by region type, region, year, cluster (codes in natural order).
+    suppressed
+        How withheld cells are filled (:mod:`clusteratlas.data.suppression`). "uscm"
+        (default): the national counts as USCM does (the CBP readers already put size-class
+        midpoints into regional counts); "hierarchy": the regional counts too, from their own
+        parent lines (read into pandas: an option for national/state files, not millions of
+        county rows); "none": as given. ``national_parents``: national 2- to 5-digit lines.
+        What was filled, per cluster, is in ``panel.attrs["suppression"]``.
 
     Every table input may be a pandas frame, an Arrow table, an Ibis table or the path (or
     glob) of Parquet files, which the engine then reads itself (the fastest way in for large
     inputs). NaN measures count as missing, as in pandas sums.
 
     Returns a pandas frame with the :data:`~clusteratlas.schema.CLUSTER_PANEL` columns plus
-    :data:`PANEL_EXTRA` (and subcluster_code/name at subcluster level), sorted by region type,
-    region, year, cluster.
+    :data:`PANEL_EXTRA` (and subcluster_code/name at subcluster level), or the selected ones.
+    :func:`write_panel` writes the same panel straight to a Parquet file instead.
 
-    On DuckDB the compiled SQL of the panel expression is reused for inputs with the same
+    On DuckDB the compiled SQL of the panel expressions is reused for inputs with the same
     schemas and options (:mod:`clusteratlas.panel.sqlcache`): only the first such call pays
-    the ~0.1 s of building and compiling the Ibis expression.
+    the ~0.1 s of building and compiling the Ibis expressions.
     """
+    con, sources, options, report = _prepare(
+        counts, definitions, region_type=region_type, national=national, backend=backend,
+        members=members, level=level, complete=complete, growth=growth, metrics=metrics,
+        sort=False, suppressed=suppressed, national_parents=national_parents,
+        connection=connection,
+    )  # fmt: skip
+    outcome = _run(con, sources, options)
+    _warn_outcome(outcome, options)
+    # one region type by construction: its column needs neither ranking nor reordering
+    panel = _finish(outcome.table, level, options.selection, constant=("region_type",), sort=sort)
+    panel.attrs["suppression"] = report
+    return panel
+
+
+@dataclasses.dataclass
+class PanelFile:
+    """What :func:`write_panel` wrote: the file, its rows and columns, the number of regions
+    (exact up to a few hundred, then a HyperLogLog estimate), the unmapped jobs left out and
+    the per-cluster report of filled withheld cells."""
+
+    path: str
+    rows: int
+    columns: list[str]
+    n_regions: int
+    unmapped_rows: int
+    unmapped_emp: float
+    suppression: list[dict]
+
+
+def write_panel(
+    counts: Any,
+    definitions: Any,
+    out: str | os.PathLike,
+    *,
+    region_type: str,
+    national: Any = None,
+    backend: str = "duckdb",
+    members: Any = None,
+    level: str = "cluster",
+    complete: bool = True,
+    growth: bool = True,
+    metrics: str | Sequence[str] | None = None,
+    sort: bool = False,
+    suppressed: str = "uscm",
+    national_parents: Any = None,
+    connection: Any = None,
+) -> PanelFile:
+    """:func:`build_panel` written straight from the engine to the Parquet file ``out``
+    (DuckDB ``COPY``, atomically; no pandas round trip), unsorted unless ``sort``."""
+    con, sources, options, report = _prepare(
+        counts, definitions, region_type=region_type, national=national, backend=backend,
+        members=members, level=level, complete=complete, growth=growth, metrics=metrics,
+        sort=sort, suppressed=suppressed, national_parents=national_parents,
+        connection=connection,
+    )  # fmt: skip
+    outcome = _run(con, sources, options, out=out)
+    _warn_outcome(outcome, options)
+    return PanelFile(
+        path=os.fspath(out),
+        rows=outcome.rows,
+        columns=_output_columns(options.selection, level),
+        n_regions=outcome.n_regions,
+        unmapped_rows=outcome.unmapped_rows,
+        unmapped_emp=outcome.unmapped_emp,
+        suppression=report,
+    )
+
+
+def build_into(
+    table: str,
+    counts: Any,
+    definitions: Any,
+    *,
+    connection: Any,
+    region_type: str,
+    national: Any = None,
+    members: Any = None,
+    level: str = "cluster",
+    complete: bool = True,
+    growth: bool = True,
+    metrics: str | Sequence[str] | None = None,
+    suppressed: str = "uscm",
+    national_parents: Any = None,
+) -> tuple[engine.Outcome, list[dict]]:
+    """:func:`build_panel` inserted by the engine into ``table`` of the DuckDB Ibis
+    ``connection`` (a store's), replacing that table's rows of ``region_type``; columns the
+    table lacks are added. Run it inside the store's transaction."""
+    con, sources, options, report = _prepare(
+        counts, definitions, region_type=region_type, national=national, backend="duckdb",
+        members=members, level=level, complete=complete, growth=growth, metrics=metrics,
+        sort=False, suppressed=suppressed, national_parents=national_parents,
+        connection=connection,
+    )  # fmt: skip
+    outcome = _run(con, sources, options, into=table)
+    _warn_outcome(outcome, options)
+    return outcome, report
+
+
+def _prepare(
+    counts: Any,
+    definitions: Any,
+    *,
+    region_type: str,
+    national: Any,
+    backend: str,
+    members: Any,
+    level: str,
+    complete: bool,
+    growth: bool,
+    metrics: Any,
+    sort: bool,
+    suppressed: str,
+    national_parents: Any,
+    connection: Any,
+) -> tuple[Any, dict, PanelOptions, list[dict]]:
+    """Checked inputs as engine sources, the options, and the suppression report."""
     if region_type not in REGION_TYPES:
         raise ParameterError(
             "region_type", f"unknown region type {region_type!r}", allowed=", ".join(REGION_TYPES)
         )
     if level not in LEVELS:
         raise ParameterError("level", f"unknown level {level!r}", allowed=", ".join(LEVELS))
+    sel = selection.select(metrics, growth=growth)
     con = connection if connection is not None else connect(backend)
-    sources = {"counts": _source(counts, "counts")}
+    suppressed = suppression.check_method(suppressed)
+    report: list[dict] = []
+    if suppressed == "hierarchy":
+        fill = suppression.fill_suppressed(_small_frame(counts, con), method="hierarchy")
+        counts = pa.Table.from_pandas(fill.counts, preserve_index=False)
+        report += fill.by_cluster(_small_frame(definitions, con)).to_dict("records")
+    sources: dict[str, Any] = {"counts": _source(counts, "counts")}
     sources["definitions"] = _source(definitions, "cluster definitions")
     if members is not None:
         sources["members"] = _source(members, "region members")
-    if national is not None:
-        sources["national"] = _source(national, "national counts")
-        nation = "given"
-    else:
-        raw = _prepare_counts(_ibis(sources["counts"], con), "counts")
-        nation = "rows"
-        if int(con.execute(raw.filter(raw.region_type == "nation").count())) == 0:
-            warnings.warn(
-                "no national counts given: the national denominators are the sum over the "
-                f"{region_type} regions built here (USCM uses the national CBP record)",
-                stacklevel=2,
-            )
+    nation = "given"
+    if national is None and sel.has("emp_national"):
+        # the counts' own nation rows (one scan of the counts; small when present)
+        given = _ibis(sources["counts"], con)
+        _require(given, ["region_type"], "counts")
+        rows = con.to_pyarrow(given.filter(given.region_type.cast("string") == "nation"))
+        if rows.num_rows:
+            national = rows
+        else:
+            engine.no_national_warning(region_type, stacklevel=4)
             nation = "regional"
-    options = PanelOptions(region_type, level, complete, growth, nation)
-    if _cacheable(con, sources):
-        schemas = {role: sqlcache.source_schema(con, s) for role, s in sources.items()}
-
-        def run_cached(options: PanelOptions) -> pa.Table:
-            query = sqlcache.compiled(
-                con,
-                dataclasses.asdict(options),
-                schemas,
-                lambda tables: _panel_expr(tables, options),
-            )
-            return sqlcache.run(con, query, sources, parquet_nan=options.nan_guard)
-
-        # Frames reach DuckDB with NaN as NULL, so the NaN -> NULL guard on every input value
-        # is usually wasted work (~5% of a one-year county panel). A NaN that got in anyway
-        # propagates through the sums into the result: then the guarded query runs instead.
-        table = run_cached(dataclasses.replace(options, nan_guard=False))
-        if _has_nan(table):
-            table = run_cached(options)
-    else:
-        temporaries: list[ir.Table] = []
-        tables = {role: _ibis(s, con) for role, s in sources.items()}
-        panel = _panel_expr(tables, options, lambda t: _materialize(con, t, temporaries))
-        try:
-            table = con.to_pyarrow(panel)
-        finally:
-            for temporary in temporaries:
-                _drop_temporary(con, temporary)
-    _warn_unmapped(table)
-    if table.num_rows == 0:
-        raise InputError(
-            f"no {region_type} rows to build a panel from",
-            hint="check the counts' region_type values (or pass members= to aggregate counties)",
+    if national is not None and sel.has("emp_national"):
+        national, filled = _filled_national(
+            national, suppressed, national_parents, definitions, con
         )
-    n_regions = pc.count_distinct(table["region_id"]).as_py()
-    if level == "cluster" and n_regions < MIN_FLAG_REGIONS:
-        warnings.warn(
-            f"only {n_regions} {region_type} region(s): strong-cluster flags compare a region with "
-            "the other regions of its type, so build the panel for all of them (e.g. all states) "
-            "to get USCM's flags",
-            stacklevel=2,
-        )
-    # one region type by construction: its column needs neither ranking nor reordering
-    return _finish(table, level, growth, constant=("region_type",))
+        report += filled
+        sources["national"] = _source(national, "national counts")
+    options = PanelOptions(
+        region_type=region_type,
+        selection=sel,
+        level=level,
+        complete=complete,
+        nation=nation,
+        sort=sort,
+    )
+    return con, sources, options, report
+
+
+def _warn_outcome(outcome: engine.Outcome, options: PanelOptions) -> None:
+    engine.warn_outcome(outcome, options, stacklevel=4)
 
 
 def panel_from_uscm(
@@ -691,6 +463,8 @@ def panel_from_uscm(
     national_counts: Any,
     definitions: Any,
     *,
+    suppressed: str = "uscm",
+    national_parents: Any = None,
     backend: str = "duckdb",
     growth: bool = True,
     connection: Any = None,
@@ -701,8 +475,18 @@ def panel_from_uscm(
     emp_reported, est, ap, qp1 (``clusteratlas.data.uscm.read_uscm``); national cluster
     employment comes from ``national_counts`` (6-digit national CBP) mapped with
     ``definitions``.
+
+    Withheld national cells are filled by ``suppressed`` (:mod:`clusteratlas.data.suppression`:
+    "uscm" by default, "hierarchy" or "none") from the national parent lines, given as
+    ``national_parents`` or as rows of ``national_counts`` with 2- to 5-digit codes (e.g.
+    :func:`clusteratlas.data.suppression.read_setzler_national_parents`). With the CBP 2016
+    national 6-digit and 4-digit lines this reproduces USCM's published 2016 LQs (tested). What
+    was filled, per cluster, is in ``panel.attrs["suppression"]`` (records).
     """
     con = connection if connection is not None else connect(backend)
+    national_counts, report = _filled_national(
+        national_counts, suppressed, national_parents, definitions, con
+    )
     rc = _table(uscm_frame, "USCM frame", con)
     _require(
         rc,
@@ -734,27 +518,63 @@ def panel_from_uscm(
     nat = _prepare_counts(_table(national_counts, "national counts", con), "national counts")
     national_clusters = aggregate_clusters(nat, defs, complete=False)
     table = con.to_pyarrow(cluster_metrics(rc, national_clusters, growth=growth))
-    return _finish(table, "cluster", growth)
+    panel = _finish(table, "cluster", selection.select(None, growth=growth))
+    panel.attrs["suppression"] = report
+    return panel
 
 
-def _has_nan(table: pa.Table) -> bool:
-    """Whether any floating-point column of ``table`` holds a NaN."""
-    return any(
-        pc.any(pc.is_nan(table[name])).as_py()
-        for name, kind in zip(table.column_names, table.schema.types, strict=True)
-        if pa.types.is_floating(kind)
+def _small_frame(obj: Any, con: Any) -> pd.DataFrame:
+    """A small input (national counts, parent lines, definitions) as pandas."""
+    if isinstance(obj, pd.DataFrame):
+        return obj
+    if isinstance(obj, pa.Table):
+        return obj.to_pandas()
+    source = _source(obj, "input")
+    if isinstance(source, sqlcache.ParquetFiles):
+        return con.execute(con.read_parquet(source.pattern))
+    if isinstance(source, engine.Arrow):
+        return source.table.to_pandas()
+    return con.execute(source)
+
+
+def _filled_national(
+    national: Any, method: str, parents: Any, definitions: Any, con: Any
+) -> tuple[Any, list[dict]]:
+    """The national counts with withheld cells filled by ``method`` (unchanged, and no
+    report, when nothing is withheld and no parent lines are given), and the per-cluster
+    records of what was filled."""
+    method = suppression.check_method(method)
+    if method == "none":
+        return national, []
+    if parents is None and isinstance(national, str | os.PathLike):
+        files = engine.parquet_files(national, "national counts")
+        if not engine.withheld_or_lines(engine._probe(), files):
+            return national, []  # nothing withheld: the engine reads the files itself
+    frame = _small_frame(national, con)
+    codes = frame["naics"].astype(str).str.strip() if "naics" in frame.columns else None
+    has_lines = codes is not None and bool((~codes.str.fullmatch(r"\d{6}")).any())
+    nothing_to_fill = not has_lines and parents is None and suppression.withheld_count(frame) == 0
+    if method == "none" or nothing_to_fill:
+        return national, []
+    fill = suppression.fill_suppressed(
+        frame,
+        method=method,
+        parents=None if parents is None else _small_frame(parents, con),
     )
-
-
-def _warn_unmapped(table: pa.Table) -> None:
-    """Warn about the jobs in unmapped industries (columns added by :func:`build_panel`)."""
-    if table.num_rows and table["_unmapped_rows"][0].as_py():
+    defs = _small_frame(definitions, con)
+    records = fill.by_cluster(defs).to_dict("records")
+    unfilled = fill.unfilled
+    if len(unfilled):
         warnings.warn(
-            f"{float(table['_unmapped_emp'][0].as_py() or 0):,.0f} jobs are in industry codes the "
-            "cluster definitions do not map and are left out (list them with "
-            "unmapped_industries())",
+            f"national counts: {len(unfilled)} withheld cell(s) without a size class and "
+            "without a parent line to derive them from ("
+            + ", ".join(f"{r.naics} in {r.year}" for r in unfilled.head(5).itertuples())
+            + ") count as 0; give the national parent lines (national_parents=, e.g. "
+            "clusteratlas.data.suppression.read_setzler_national_parents on setzler's "
+            "CBP_national_industry4.csv) to fill them as USCM did",
             stacklevel=3,
         )
+    return pa.Table.from_pandas(fill.counts, preserve_index=False), records
 
 
 def unmapped_industries(counts: Any, definitions: Any, *, backend: str = "duckdb") -> pd.DataFrame:
@@ -771,42 +591,6 @@ def unmapped_industries(counts: Any, definitions: Any, *, backend: str = "duckdb
         emp=anti.emp.sum(), est=anti.est.sum()
     )
     return con.execute(out.order_by(ibis.desc("emp")))
-
-
-def _materialize(con: Any, table: ir.Table, temporaries: list[ir.Table]) -> ir.Table:
-    """Compute ``table`` once into a temporary table on old DuckDB versions (else unchanged).
-
-    ``table`` is read several times by the panel query. Ibis emits it as one CTE; DuckDB 2
-    materializes a CTE referenced more than once (checked in its query profile), so one query
-    computes it once with no temporary table, extra compilation or write on top. Older DuckDB
-    could inline such a CTE (the 6-digit join and aggregation would run once per reference),
-    hence the temporary table there. Spark plans the query as a whole.
-    """
-    if getattr(con, "name", "") != "duckdb" or _duckdb_materializes_ctes():
-        return table
-    temporary = con.create_table(ibis.util.gen_name("cluster_aggregate"), table, temp=True)
-    temporaries.append(temporary)  # dropped by the caller once the panel is read
-    return temporary
-
-
-@functools.cache
-def _duckdb_materializes_ctes() -> bool:
-    import duckdb
-
-    version = tuple(int(part) for part in re.findall(r"\d+", duckdb.__version__)[:2])
-    return version >= (2, 0)
-
-
-def _drop_temporary(con: Any, table: ir.Table) -> None:
-    """Drop a table made by :func:`_materialize` (user connections stay clean)."""
-    if getattr(con, "name", "") != "duckdb":
-        return
-    try:
-        name = table.get_name().rsplit(".", 1)[-1]
-    except AttributeError:  # an expression, not a materialized table
-        return
-    if name.startswith("ibis_cluster_aggregate"):
-        con.raw_sql(f'DROP TABLE IF EXISTS temp.main."{name}"').fetchall()
 
 
 #: Row order of a panel: region type, region, year, then cluster codes in natural order.
@@ -875,10 +659,16 @@ def _rank(column: pa.ChunkedArray, *, natural: bool = False) -> tuple[np.ndarray
 
 
 def _finish(
-    table: pa.Table, level: str, growth: bool, constant: Sequence[str] = ()
+    table: pa.Table,
+    level: str,
+    sel: Selection,
+    constant: Sequence[str] = (),
+    *,
+    sort: bool = True,
 ) -> pd.DataFrame:
-    """The published columns and dtypes in :func:`_sort` order (picked and ordered on the
-    Arrow side, which Arrow does faster than pandas); ``constant`` as in :func:`_sort`."""
+    """The panel's columns in their published order and dtypes (picked and ordered on the
+    Arrow side, which Arrow does faster than pandas), in :func:`_sort` order if ``sort``;
+    ``constant`` as in :func:`_sort`."""
     columns = dict(CLUSTER_PANEL)
     if level == "subcluster":
         columns = {
@@ -886,9 +676,8 @@ def _finish(
             "cluster_name": "string",
             **SUBCLUSTER_COLUMNS,
         }
-    extra = (
-        PANEL_EXTRA if growth else {k: PANEL_EXTRA[k] for k in ("emp_region_group", "emp_national")}
-    )
-    columns.update(extra)
+    columns.update(PANEL_EXTRA)
+    columns = {k: v for k, v in columns.items() if k in table.column_names}
+    picked = table.select(list(columns))
     # sorted after the query and after dropping the helper columns: less to reorder
-    return _sort(table.select(list(columns)), constant).to_pandas().astype(columns)
+    return (_sort(picked, constant) if sort else picked).to_pandas().astype(columns)

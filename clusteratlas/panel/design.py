@@ -2,7 +2,9 @@
 
 Owns :func:`treatment_from_panel` and :data:`TREATMENT_RULES`: the treatment indicator (or
 intensity) of each region measured in a year before the shock, from its strong clusters, its
-cluster strength or one cluster's location quotient. The DID estimators, the main job's study
+cluster strength or one cluster's location quotient; and :func:`cohort_from_panel`, the year
+each region's cluster portfolio first turns strong under a rule (the cohort of a staggered
+design). The DID estimators, the main job's study
 and the Cho et al. replication all take treatment from here.
 """
 
@@ -149,3 +151,53 @@ def treatment_from_panel(
             raise ParameterError("rule", problem, allowed="another rule or threshold")
         warnings.warn(problem, stacklevel=2)
     return out.reset_index(drop=True)
+
+
+def cohort_from_panel(
+    panel: pd.DataFrame,
+    rule: str = "any_strong",
+    *,
+    years: list[int] | None = None,
+    region_type: str | None = None,
+    **rule_options: object,
+) -> pd.DataFrame:
+    """First year each region is treated under a 0/1 rule: the cohort of a staggered design.
+
+    The rule of :func:`treatment_from_panel` (``quantile``, ``min_strong``, ``cluster_code``
+    ... in ``rule_options``) is applied to every panel year (or ``years``); a region's cohort
+    is the first year it holds, and treatment is taken as absorbing from then on (a region
+    that later falls below the threshold stays treated, as the staggered DID estimators
+    assume). Regions never treated get ``first_treated = 0`` (the estimators' never-treated
+    code); regions already treated in the first year are kept with that year, and the
+    estimators drop them (no pre-treatment year). Returns ``region_type, region_id,
+    first_treated``, ready to merge onto the outcome panel as the ``cohort`` column.
+    """
+    if rule == "intensity":
+        raise ParameterError("rule", "a cohort needs a 0/1 rule", allowed="any rule but intensity")
+    if "year" not in panel.columns:
+        raise InputError("panel has no column 'year'")
+    chosen = sorted(panel["year"].unique().tolist()) if years is None else sorted(years)
+    pieces = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # single years with one group are normal here
+        for year in chosen:
+            out = treatment_from_panel(
+                panel,
+                rule,
+                year=int(year),
+                shock_year=int(year) + 1,
+                region_type=region_type,
+                **rule_options,  # type: ignore[arg-type]
+            )
+            pieces.append(out.loc[:, ["region_type", "region_id", "measured_year", "treated"]])
+    yearly = pd.concat(pieces, ignore_index=True)
+    first = (
+        yearly.loc[yearly["treated"] == 1]
+        .groupby(["region_type", "region_id"])["measured_year"]
+        .min()
+        .rename("first_treated")
+    )
+    regions = yearly.loc[:, ["region_type", "region_id"]].drop_duplicates()
+    out = regions.merge(first.reset_index(), on=["region_type", "region_id"], how="left")
+    out["first_treated"] = out["first_treated"].fillna(0).astype(int)
+    return out.sort_values(["region_type", "region_id"]).reset_index(drop=True)

@@ -16,6 +16,26 @@ from clusteratlas.schema import require_columns
 REGION_KEYS = ["region_type", "region_id", "year"]
 
 
+#: region_summary's columns, in order
+SUMMARY_COLUMNS = [
+    *REGION_KEYS,
+    "emp",
+    "emp_traded",
+    "emp_local",
+    "est",
+    "est_traded",
+    "ap",
+    "wage",
+    "wage_traded",
+    "n_clusters_present",
+    "n_strong",
+    "n_strong10",
+    "strong_emp",
+    "cluster_strength",
+]
+SUMMARY_NEEDS = ["traded", "emp", "emp_reported", "est", "ap", "strong"]
+
+
 def region_summary(panel: pd.DataFrame) -> pd.DataFrame:
     """One row per region x year: totals and USCM cluster strength.
 
@@ -25,62 +45,106 @@ def region_summary(panel: pd.DataFrame) -> pd.DataFrame:
 
         \\text{cluster\\_strength}_r = \\frac{\\sum_{c\\ strong} E_{rc}}{\\sum_{c\\ traded} E_{rc}}
 
-    Columns: emp, emp_traded, emp_local, est, est_traded, ap, emp_reported, wage (AP x 1000 /
-    reported employment), wage_traded, n_clusters_present (traded clusters with E > 0),
-    n_strong, n_strong10, strong_emp (USCM ``str_emp_tl``), cluster_strength (``str_emp_per``).
+    Columns: emp, emp_traded, emp_local, est, est_traded, ap, wage (AP x 1000 / reported
+    employment), wage_traded, n_clusters_present (traded clusters with E > 0), n_strong,
+    n_strong10, strong_emp (USCM ``str_emp_tl``), cluster_strength (``str_emp_per``). Sums
+    skip missing values (a column with none counts 0), as pandas sums do.
+
+    Computed by :func:`summary_expr` on DuckDB (the same expression ``clusteratlas panel
+    build`` runs inside the store).
     """
-    require_columns(
-        panel,
-        [*REGION_KEYS, "traded", "emp", "emp_reported", "est", "ap", "strong"],
-        what="cluster panel",
-    )
+    require_columns(panel, [*REGION_KEYS, *SUMMARY_NEEDS], what="cluster panel")
     if "subcluster_code" in panel.columns:
         raise InputError("region_summary needs a cluster-level panel, not a subcluster panel")
-    frame = panel.assign(
-        _emp_traded=panel["emp"].where(panel["traded"], 0.0),
-        _est_traded=panel["est"].where(panel["traded"], 0.0),
-        _ap_traded=panel["ap"].where(panel["traded"], 0.0),
-        _rep_traded=panel["emp_reported"].where(panel["traded"], 0.0),
-        _strong_emp=panel["emp"].where(panel["strong"] & panel["traded"], 0.0),
-        _present=(panel["traded"] & (panel["emp"] > 0)).astype(int),
-        _strong=(panel["strong"] & panel["traded"]).astype(int),
-        _strong10=(panel.get("strong10", False) & panel["traded"]).astype(int),
+    import duckdb
+    import pyarrow as pa
+
+    from clusteratlas.panel import sqlcache
+
+    columns = [*REGION_KEYS, *SUMMARY_NEEDS] + (["strong10"] if "strong10" in panel else [])
+    table = pa.Table.from_pandas(panel.loc[:, columns], preserve_index=False)
+    con = duckdb.connect()
+    con.register("panel", table)
+    description = sqlcache.describe_columns(con.execute("DESCRIBE panel").fetchall())
+    text = summary_sql(description)
+    out = con.execute(text.replace(sqlcache.placeholder("panel"), "panel")).df()
+    dtypes = {
+        **dict.fromkeys(SUMMARY_COLUMNS, "float64"),
+        **dict.fromkeys(["n_clusters_present", "n_strong", "n_strong10"], "int64"),
+        **{k: panel[k].dtype for k in REGION_KEYS},
+    }
+    return out.astype(dtypes).loc[:, SUMMARY_COLUMNS]
+
+
+def summary_sql(description) -> str:
+    """The compiled DuckDB SQL of :func:`summary_expr` over a placeholder "panel" table with
+    the described columns (cached like the panel's own SQL)."""
+    from clusteratlas.panel import sqlcache
+
+    def build() -> dict[str, str]:
+        import ibis
+        from ibis.backends.sql.datatypes import DuckDBType
+
+        schema = ibis.schema(
+            {name: DuckDBType.from_string(kind, nullable=null) for name, kind, null in description}
+        )
+        panel = ibis.table(schema, name=sqlcache.PLACEHOLDER.format(role="panel"))
+        expr = summary_expr(panel).order_by(REGION_KEYS)
+        return {"summary": str(ibis.duckdb.connect().compile(expr))}
+
+    return sqlcache.compiled({"query": "region_summary"}, {"panel": description}, build)["summary"]
+
+
+def summary_expr(panel):
+    """:func:`region_summary` as an Ibis expression over a cluster panel table."""
+    import ibis
+
+    t = panel
+    traded = t.traded.fill_null(False)
+    strong = t.strong.fill_null(False) & traded
+    strong10 = t.strong10.fill_null(False) if "strong10" in t.columns else ibis.literal(False)
+    strong10 = strong10 & traded
+
+    def total(value):  # pandas sums skip missing values and give 0 for none
+        return value.sum().fill_null(0.0)
+
+    def count(condition):
+        return condition.cast("int64").sum().fill_null(0)
+
+    agg = t.group_by(REGION_KEYS).aggregate(
+        emp=total(t.emp),
+        emp_traded=total(traded.ifelse(t.emp, 0.0)),
+        est=total(t.est),
+        est_traded=total(traded.ifelse(t.est, 0.0)),
+        ap=total(t.ap),
+        ap_traded=total(traded.ifelse(t.ap, 0.0)),
+        emp_reported=total(t.emp_reported),
+        emp_reported_traded=total(traded.ifelse(t.emp_reported, 0.0)),
+        n_clusters_present=count(traded & (t.emp > 0)),
+        n_strong=count(strong),
+        n_strong10=count(strong10),
+        strong_emp=total(strong.ifelse(t.emp, 0.0)),
     )
-    out = frame.groupby(REGION_KEYS, as_index=False, sort=True).agg(
-        emp=("emp", "sum"),
-        emp_traded=("_emp_traded", "sum"),
-        est=("est", "sum"),
-        est_traded=("_est_traded", "sum"),
-        ap=("ap", "sum"),
-        ap_traded=("_ap_traded", "sum"),
-        emp_reported=("emp_reported", "sum"),
-        emp_reported_traded=("_rep_traded", "sum"),
-        n_clusters_present=("_present", "sum"),
-        n_strong=("_strong", "sum"),
-        n_strong10=("_strong10", "sum"),
-        strong_emp=("_strong_emp", "sum"),
-    )
-    out["emp_local"] = out["emp"] - out["emp_traded"]
-    out["wage"] = _ratio(out["ap"] * 1000.0, out["emp_reported"])
-    out["wage_traded"] = _ratio(out["ap_traded"] * 1000.0, out["emp_reported_traded"])
-    out["cluster_strength"] = _ratio(out["strong_emp"], out["emp_traded"])
-    columns = [
+
+    def ratio(num, den):
+        return num / den.nullif(0.0)
+
+    return agg.select(
         *REGION_KEYS,
         "emp",
         "emp_traded",
-        "emp_local",
-        "est",
-        "est_traded",
-        "ap",
-        "wage",
-        "wage_traded",
-        "n_clusters_present",
-        "n_strong",
-        "n_strong10",
-        "strong_emp",
-        "cluster_strength",
-    ]
-    return out.loc[:, columns]
+        emp_local=agg.emp - agg.emp_traded,
+        est=agg.est,
+        est_traded=agg.est_traded,
+        ap=agg.ap,
+        wage=ratio(agg.ap * 1000.0, agg.emp_reported),
+        wage_traded=ratio(agg.ap_traded * 1000.0, agg.emp_reported_traded),
+        n_clusters_present=agg.n_clusters_present,
+        n_strong=agg.n_strong,
+        n_strong10=agg.n_strong10,
+        strong_emp=agg.strong_emp,
+        cluster_strength=ratio(agg.strong_emp, agg.emp_traded),
+    )
 
 
 def strong_flags(panel: pd.DataFrame, *, which: str = "strong") -> pd.DataFrame:

@@ -142,3 +142,127 @@ def _has_moderndid() -> bool:
     except ImportError:
         return False
     return True
+
+
+@pytest.fixture(scope="module")
+def df_het_path(tmp_path_factory):
+    pytest.importorskip("pyfixest")
+    source = importlib.resources.files("pyfixest") / "did/data/df_het.csv"
+    data = pd.read_csv(source)
+    path = tmp_path_factory.mktemp("het") / "df_het.csv"
+    data.to_csv(path, index=False)
+    return path, data
+
+
+@pytest.mark.parametrize("design", ["did2s", "imputation", "sunab"])
+def test_robust_designs_reach_the_estimators(tmp_path, runner, df_het_path, design):
+    """``--design did2s|imputation|sunab --event-study --honest sd`` equals the Python API."""
+    from clusteratlas.causal import did
+
+    path, data = df_het_path
+    stem = tmp_path / design
+    args = [
+        "did",
+        "--data",
+        str(path),
+        "--y",
+        "dep_var",
+        "--unit",
+        "unit",
+        "--time",
+        "year",
+        "--cohort",
+        "g",
+        "--design",
+        design,
+        "--event-study",
+        "--leads",
+        "3",
+        "--lags",
+        "3",
+        "--pretrends",
+        "3",
+        "--honest",
+        "sd",
+        "--mbar",
+        "0",
+        "--mbar",
+        "0.05",
+        "--out",
+        str(stem),
+    ]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    written = pd.read_csv(f"{stem}.csv")
+    if design == "did2s":
+        api = did.did2s(data, "dep_var", "unit", "year", "g", event_study=True, leads=3, lags=3)
+    elif design == "imputation":
+        api = did.did_imputation(
+            data, "dep_var", "unit", "year", "g", horizons=[0, 1, 2, 3], pretrends=3
+        )
+    else:
+        api = did.sun_abraham(data, "dep_var", "unit", "year", "g", leads=3, lags=3)
+    assert written["estimate"].to_numpy() == pytest.approx(api.tidy()["estimate"].to_numpy())
+    honest = pd.read_csv(f"{stem}_honest.csv")
+    assert honest["M"].tolist() == [0.0, 0.05]
+    assert (honest["lb"] < honest["ub"]).all()
+    assert "HonestDiD" in result.output
+
+
+def test_bacon_design_and_cs_balance(tmp_path, runner, df_het_path):
+    path, _ = df_het_path
+    result = runner.invoke(
+        app,
+        [
+            "did",
+            "--data",
+            str(path),
+            "--y",
+            "dep_var",
+            "--unit",
+            "unit",
+            "--time",
+            "year",
+            "--cohort",
+            "g",
+            "--design",
+            "bacon",
+            "--out",
+            str(tmp_path / "bacon"),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    comparisons = pd.read_csv(tmp_path / "bacon.csv")
+    assert comparisons["weight"].sum() == pytest.approx(1.0)
+    assert "de Chaisemartin" in result.output
+    result = runner.invoke(
+        app,
+        [
+            "did",
+            "--data",
+            str(path),
+            "--y",
+            "dep_var",
+            "--unit",
+            "unit",
+            "--time",
+            "year",
+            "--cohort",
+            "g",
+            "--design",
+            "cs",
+            "--aggregate",
+            "dynamic",
+            "--balance-e",
+            "2",
+            "--min-e",
+            "-3",
+            "--max-e",
+            "2",
+            "--out",
+            str(tmp_path / "cs"),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    by_event = pd.read_csv(tmp_path / "cs_dynamic.csv")
+    assert by_event["event_time"].tolist() == [-3, -2, -1, 0, 1, 2]

@@ -122,6 +122,42 @@ def test_mpdta_matches_moderndid(mpdta, est_method, control_group, covariates):
             np.testing.assert_allclose(mine.by["std_error"], theirs.se_by_event, rtol=1e-9)
 
 
+@pytest.mark.realdata
+@pytest.mark.parametrize(
+    "window",
+    [
+        {"balance_e": 0},
+        {"balance_e": 1},
+        {"balance_e": 2, "min_e": -2, "max_e": 1},
+        {"balance_e": 1, "max_e": 0},
+    ],
+)
+@pytest.mark.parametrize("base_period", ["varying", "universal"])
+def test_dynamic_balance_e_matches_moderndid(mpdta, window, base_period):
+    """R did's ``aggte(type="dynamic", balance_e=...)`` (with min_e/max_e) on mpdta, against
+    moderndid 0.2.0's aggte (a port of R did 2.x): every event-time effect, the overall ATT
+    and all analytic SEs to 1e-9 relative."""
+    ours = att_gt(mpdta, "lemp", "countyreal", "year", "first.treat", base_period=base_period)
+    ref = _moderndid(mpdta, "lemp", "countyreal", "year", "first.treat", base_period=base_period)
+    got = ours.aggregate("dynamic", **window)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        expected = md.aggte(ref, type="dynamic", **window)
+    assert got.estimate == pytest.approx(expected.overall_att, rel=1e-9)
+    assert got.se == pytest.approx(expected.overall_se, rel=1e-9)
+    assert got.by["event_time"].tolist() == [int(e) for e in expected.event_times]
+    np.testing.assert_allclose(got.by["estimate"], expected.att_by_event, rtol=1e-9, atol=1e-15)
+    np.testing.assert_allclose(got.by["std_error"], expected.se_by_event, rtol=1e-9)
+
+
+def test_balance_e_only_for_dynamic(mpdta):
+    result = att_gt(mpdta, "lemp", "countyreal", "year", "first.treat")
+    with pytest.raises(ParameterError, match="balance_e"):
+        result.aggregate("group", balance_e=1)
+    with pytest.raises(ParameterError, match="balance_e"):
+        result.aggregate("dynamic", balance_e=-1)
+
+
 @pytest.fixture(scope="module")
 def castle() -> pd.DataFrame:
     causaldata = pytest.importorskip("causaldata")

@@ -161,3 +161,31 @@ def test_n_strong_at_least_at_quantile_and_required_groups(panel):
         )
     with pytest.raises(ParameterError, match="min_strong"):
         treatment_from_panel(panel, "n_strong_at_least", year=2019, shock_year=2020, min_strong=0)
+
+
+def test_cohort_from_panel_first_year_strong(panel):
+    """SYNTHETIC: region 04 turns strong in 2019, 01/02/05 are strong from 2018 (the first
+    year), and a region strong only in 2018 stays treated (absorbing)."""
+    from clusteratlas.panel.design import cohort_from_panel
+
+    later = panel.copy()
+    turns = (later["region_id"] == "04") & (later["year"] == 2019) & (later["cluster_code"] == "1")
+    later.loc[turns, "strong"] = True
+    drops = (later["region_id"] == "02") & (later["year"] == 2019)
+    later.loc[drops, "strong"] = False
+    out = cohort_from_panel(later, "any_strong")
+    assert dict(zip(out["region_id"], out["first_treated"], strict=True)) == {
+        "01": 2018,
+        "02": 2018,
+        "04": 2019,
+        "05": 2018,
+    }
+    never = cohort_from_panel(panel, "n_strong_at_least", min_strong=2)
+    assert dict(zip(never["region_id"], never["first_treated"], strict=True)) == {
+        "01": 0,
+        "02": 0,
+        "04": 0,
+        "05": 2018,
+    }
+    with pytest.raises(ParameterError, match="0/1 rule"):
+        cohort_from_panel(panel, "intensity")

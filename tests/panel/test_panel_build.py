@@ -365,7 +365,7 @@ def test_vintage_rule_matches_the_data_module():
     import ibis
 
     from clusteratlas.data.clusters import naics_vintage_for_year
-    from clusteratlas.panel.build import _vintage_expr
+    from clusteratlas.panel.expressions import _vintage_expr
 
     years = pd.DataFrame({"year": list(range(1998, 2023))})
     table = ibis.memtable(years)

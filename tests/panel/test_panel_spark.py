@@ -87,3 +87,20 @@ def test_build_panel_with_growth_same_on_spark(spark, national_panel_years, defi
             duck[column], sp[column], rtol=1e-9, atol=1e-9, equal_nan=True, err_msg=column
         )
     assert duck["emp_growth"].notna().sum() == 67
+
+
+def test_selected_metrics_same_on_spark(spark, national_panel_years, definitions_2012):
+    """--metrics on Spark: the same columns and values as on DuckDB, growth windows included."""
+    two = national_panel_years.loc[national_panel_years["year"] >= 2015]
+    for metrics in ("lq,strong", "national_share,wage,growth"):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            duck = build_panel(
+                two, definitions_2012, region_type="nation", national=two, metrics=metrics
+            )
+            sp = build_panel(
+                two, definitions_2012, region_type="nation", national=two, metrics=metrics,
+                connection=spark,
+            )  # fmt: skip
+        assert list(sp.columns) == list(duck.columns), metrics
+        pd.testing.assert_frame_equal(sp, duck, check_exact=False, rtol=1e-9, atol=1e-9)

@@ -1,6 +1,6 @@
 """The compiled-SQL cache of build_panel (clusteratlas.panel.sqlcache) on real CBP data: the
-cached DuckDB statement gives the panel Ibis executes itself, from memory and from disk, and
-the key tells apart everything the SQL depends on."""
+cached DuckDB statements (run by clusteratlas.panel.engine) give the panel Ibis executes
+itself, from memory and from disk, and the key tells apart everything the SQL depends on."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import pyarrow as pa
 import pytest
 
 from clusteratlas.panel import build as panel_build
-from clusteratlas.panel import build_panel, sqlcache
+from clusteratlas.panel import build_panel, engine, sqlcache
 
 
 @pytest.fixture(autouse=True)
@@ -31,13 +31,13 @@ def own_cache(tmp_path, monkeypatch):
 def runs(monkeypatch) -> list[int]:
     """Counts the panels executed from the cached SQL (the other path is Ibis' own)."""
     calls: list[int] = []
-    original = sqlcache.run
+    original = engine.execute
 
     def counting(*args, **kwargs):
         calls.append(1)
         return original(*args, **kwargs)
 
-    monkeypatch.setattr(sqlcache, "run", counting)
+    monkeypatch.setattr(engine, "execute", counting)
     return calls
 
 
@@ -137,7 +137,9 @@ def test_disk_copy_skips_building_the_expression(
     first = _build(alabama_2021, definitions_2017, **options)
     stored = list((tmp_path / "cache" / "panel-sql").glob("*.json"))
     assert len(stored) == 1
-    assert sqlcache.PLACEHOLDER.format(role="counts") in json.loads(stored[0].read_text())["sql"]
+    texts = json.loads(stored[0].read_text())
+    assert set(texts) == {"checks", "panel"}
+    assert all(sqlcache.placeholder("counts") in text for text in texts.values())
 
     # a new process: nothing in memory, and the expression cannot even be built
     sqlcache.clear()
@@ -145,18 +147,18 @@ def test_disk_copy_skips_building_the_expression(
     def no_build(*args, **kwargs):
         raise AssertionError("the expression was rebuilt despite the disk copy")
 
-    original = panel_build._panel_expr
-    monkeypatch.setattr(panel_build, "_panel_expr", no_build)
+    original = panel_build.compile_panel
+    monkeypatch.setattr(panel_build, "compile_panel", no_build)
     second = _build(alabama_2021, definitions_2017, **options)
     _assert_same_panel(second, first)
 
     # a damaged copy is recompiled and rewritten, not trusted
-    monkeypatch.setattr(panel_build, "_panel_expr", original)
+    monkeypatch.setattr(panel_build, "compile_panel", original)
     sqlcache.clear()
     stored[0].write_text("{not json")
     third = _build(alabama_2021, definitions_2017, **options)
     _assert_same_panel(third, first)
-    assert "sql" in json.loads(stored[0].read_text())
+    assert "panel" in json.loads(stored[0].read_text())
 
 
 @pytest.mark.realdata
@@ -191,14 +193,16 @@ def test_ibis_expression_inputs_bind_as_subqueries(
 
 
 def test_key_tells_apart_schemas_options_and_code(monkeypatch):
-    schema = ibis.schema({"naics": "string", "emp": "float64"})
+    schema = (("naics", "VARCHAR", True), ("emp", "DOUBLE", True))
     base = sqlcache._key({"level": "cluster"}, {"counts": schema})
     assert base == sqlcache._key({"level": "cluster"}, {"counts": schema})
     assert base != sqlcache._key({"level": "subcluster"}, {"counts": schema})
-    assert base != sqlcache._key({"level": "cluster"}, {"counts": schema | {"est": "float64"}})
-    wider = ibis.schema({"naics": "string", "emp": "int64"})
+    assert base != sqlcache._key(
+        {"level": "cluster"}, {"counts": (*schema, ("est", "DOUBLE", True))}
+    )
+    wider = (("naics", "VARCHAR", True), ("emp", "BIGINT", True))
     assert base != sqlcache._key({"level": "cluster"}, {"counts": wider})
-    strict = ibis.schema({"naics": "!string", "emp": "float64"})
+    strict = (("naics", "VARCHAR", False), ("emp", "DOUBLE", True))
     assert base != sqlcache._key({"level": "cluster"}, {"counts": strict})
     monkeypatch.setattr(sqlcache, "_CODE_VERSION", ["another version of the panel code"])
     assert base != sqlcache._key({"level": "cluster"}, {"counts": schema})

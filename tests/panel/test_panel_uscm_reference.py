@@ -10,24 +10,28 @@ aousabdo/clustermapping@086a036, see their headers.
 
 from __future__ import annotations
 
+import warnings
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
 
+from clusteratlas.data.suppression import read_setzler_national_parents
 from clusteratlas.panel import flag_thresholds, national_coverage, panel_from_uscm, region_summary
 from clusteratlas.panel.build import _table, connect
 
 pytestmark = pytest.mark.realdata
 
 FLAGS = ["qualifying", "significant", "strong", "strong10"]
-#: Cells the national CBP file leaves suppressed (no employment) but USCM's national record
-#: fills: 522190 -> 1,750 (EMPFLAG "G" midpoint, naics_reducer.js); 335224 -> 7,264 (the value
-#: implied by USCM's published cluster_emp_per_tf for cluster 44; from other/overrides.csv?).
-USCM_NATIONAL_FILLS = {"522190": 1750.0, "335224": 7264.0}
 #: float32 precision of the published file
 PUBLISHED_RTOL = 2e-6
+#: the issue's tolerance for the LQs computed with defaults
+LQ_RTOL = 1e-6
 #: states in uscm_published_2016_traded_all_states.csv (all 50; DC not included)
 N_TRADED_REFERENCE_STATES = 50
+#: national 4-digit CBP 2016 lines (provenance in tests/data/fixtures.md)
+PARENTS_2016 = Path(__file__).parents[1] / "data" / "cbp_national_naics4_2016.csv"
 
 
 @pytest.fixture(scope="module")
@@ -39,19 +43,25 @@ def reference(reference_csv) -> pd.DataFrame:
 
 @pytest.fixture(scope="module")
 def panel(uscm_2016, national_2016, definitions_2012) -> pd.DataFrame:
+    """The national 6-digit file alone: its two withheld cells cannot be derived."""
     with pytest.warns(UserWarning, match="count as 0"):
         return panel_from_uscm(uscm_2016, national_2016, definitions_2012)
 
 
 @pytest.fixture(scope="module")
-def panel_filled(uscm_2016, national_2016, definitions_2012) -> pd.DataFrame:
-    national = national_2016.copy()
-    for naics, emp in USCM_NATIONAL_FILLS.items():
-        hit = national["naics"] == naics
-        # suppressed in the national file: NaN, or 0 with emp_flag "D" (clusteratlas.data)
-        assert (national.loc[hit, "emp"].fillna(0) == 0).all() and hit.sum() == 1
-        national.loc[hit, ["emp", "emp_reported"]] = emp
-    return panel_from_uscm(uscm_2016, national, definitions_2012)
+def parents_2016() -> pd.DataFrame:
+    return read_setzler_national_parents(PARENTS_2016)
+
+
+@pytest.fixture(scope="module")
+def panel_filled(uscm_2016, national_2016, parents_2016, definitions_2012) -> pd.DataFrame:
+    """Defaults, with the national parent lines given: the withheld cells are filled by the
+    USCM rule (clusteratlas.data.suppression), no value written by hand."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # nothing left unfilled
+        return panel_from_uscm(
+            uscm_2016, national_2016, definitions_2012, national_parents=parents_2016
+        )
 
 
 def _merged(panel: pd.DataFrame, reference: pd.DataFrame) -> pd.DataFrame:
@@ -90,7 +100,8 @@ def test_lq_with_setzler_national_file(panel, reference):
     assert rel[merged["cluster_code"] == "44"].between(0.05, 0.06).all()
 
 
-def test_lq_and_shares_exact_once_national_suppressions_filled(panel_filled, reference):
+def test_lq_and_shares_exact_with_defaults(panel_filled, reference):
+    """Alabama and Alaska, all 67 clusters: LQ, region share and national share within 1e-6."""
     merged = _merged(panel_filled, reference)
     for ours, theirs in [
         ("lq", "lq_tf"),
@@ -98,7 +109,7 @@ def test_lq_and_shares_exact_once_national_suppressions_filled(panel_filled, ref
         ("national_share", "cluster_emp_per_tf"),
     ]:
         np.testing.assert_allclose(
-            merged[ours], merged[theirs], rtol=PUBLISHED_RTOL, atol=1e-12, err_msg=ours
+            merged[ours], merged[theirs], rtol=LQ_RTOL, atol=1e-12, err_msg=ours
         )
     traded = merged.loc[merged["traded"]]
     for flag in FLAGS:
@@ -215,13 +226,12 @@ def traded_reference(traded_reference_csv) -> pd.DataFrame:
 
 
 def test_all_states_traded_flags_and_lq_equal_published(panel_filled, traded_reference):
-    """Every traded state x cluster row of USCM's published file, 2016.
+    """Every traded state x cluster row of USCM's published file, 2016, with defaults.
 
-    Uses ``panel_filled`` (national 522190 and 335224 filled as USCM did, see
-    ``USCM_NATIONAL_FILLS``), as in the exact-LQ test above. With the raw national file the
-    LQs do not match (2,494 of the 2,550 differ beyond float32 precision, cluster 44 by 5.5%),
-    although in 2016 no flag happens to change. With the fills: 0 flag mismatches, LQ max
-    relative error 9.9e-8.
+    Uses ``panel_filled``: defaults, the national 6-digit and 4-digit lines as inputs. With
+    the 6-digit file alone the LQs do not match (2,494 of the 2,550 differ beyond float32
+    precision, cluster 44 by 5.5%), although in 2016 no flag happens to change. With the
+    parent lines: 0 flag mismatches, LQ max relative error 9.9e-8 (within 1e-6 asserted).
     """
     merged = _merged(panel_filled, traded_reference)
     assert merged["traded"].all()
@@ -231,7 +241,62 @@ def test_all_states_traded_flags_and_lq_equal_published(panel_filled, traded_ref
         wrong = merged.loc[merged[flag] != published, ["region_id", "cluster_code"]]
         assert wrong.empty, f"{flag} differs from USCM for {wrong.values.tolist()}"
     np.testing.assert_allclose(
-        merged["lq"], merged["lq_tf"], rtol=PUBLISHED_RTOL, atol=1e-12, err_msg="lq"
+        merged["lq"], merged["lq_tf"], rtol=LQ_RTOL, atol=1e-12, err_msg="lq"
     )
     assert len(merged) == 51 * N_TRADED_REFERENCE_STATES
     assert merged["strong"].sum() == 512  # published strong_b TRUE count: not vacuous
+
+
+def test_filled_national_record_is_uscms(panel_filled, reference, national_2016, definitions_2012):
+    """USCM's national employment per cluster, read off its published national shares
+    (emp_tl / cluster_emp_per_tf, Alabama and Alaska), equals the filled national counts for
+    all 67 clusters; 16 and 44 are the two that contain a withheld cell."""
+    implied = (reference["emp_tl"] / reference["cluster_emp_per_tf"]).groupby(
+        reference["cluster_code"]
+    )
+    implied = implied.mean()
+    ours = panel_filled.groupby("cluster_code")["emp_national"].first()
+    assert len(implied) == 67
+    np.testing.assert_allclose(ours.loc[implied.index], implied, rtol=PUBLISHED_RTOL)
+    raw = national_2016.merge(definitions_2012, on=["naics", "naics_vintage"])
+    raw = raw.groupby("cluster_code")["emp"].sum()
+    changed = (ours - raw.loc[ours.index]).loc[lambda gap: gap != 0]
+    assert changed.to_dict() == {"16": 1750.0, "44": 7264.0}
+    report = pd.DataFrame(panel_filled.attrs["suppression"]).set_index("cluster_code")
+    assert report.loc["44", ["cells", "jobs", "exact_cells"]].tolist() == [1, 7264.0, 1]
+    assert report.loc["16", ["cells", "jobs", "exact_cells"]].tolist() == [1, 1750.0, 0]
+
+
+def test_parent_lines_inside_the_national_counts(
+    uscm_2016, national_2016, parents_2016, definitions_2012, panel_filled
+):
+    """The parent lines may also come as rows of the national counts (as in cbp16us.txt)."""
+    both = pd.concat([national_2016, parents_2016], ignore_index=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        panel = panel_from_uscm(uscm_2016, both, definitions_2012, growth=True)
+    pd.testing.assert_frame_equal(panel, panel_filled)
+
+
+def test_hierarchy_option_against_published(
+    uscm_2016, national_2016, parents_2016, definitions_2012, traded_reference
+):
+    """suppressed="hierarchy" uses the exact residual for 522190 too (2,490 jobs, where USCM
+    used the class midpoint 1,750): every traded LQ moves by 740 / E_US,traded (1.6e-5),
+    Financial Services' by ~3.6e-4; the flags stay USCM's."""
+    panel = panel_from_uscm(
+        uscm_2016,
+        national_2016,
+        definitions_2012,
+        national_parents=parents_2016,
+        suppressed="hierarchy",
+    )
+    merged = _merged(panel, traded_reference)
+    positive = merged.loc[merged["emp"] > 0]  # LQ 0 where the state has none of the cluster
+    assert len(positive) == 2494
+    rel = positive["lq"] / positive["lq_tf"] - 1
+    others = positive["cluster_code"] != "16"
+    assert rel[others].between(1.5e-5, 1.8e-5).all(), rel[others].describe()
+    assert rel[~others].between(-4e-4, -3e-4).all()
+    for flag in FLAGS:
+        assert (merged[flag] == merged[f"{flag}_b"].astype(str).str.upper().eq("TRUE")).all()

@@ -38,7 +38,7 @@ import pandas as pd
 from scipy import stats
 
 from clusteratlas.causal.frames import check_frame
-from clusteratlas.causal.results import EffectResult
+from clusteratlas.causal.results import EffectResult, figure_axes
 from clusteratlas.errors import EstimationError, InputError, ParameterError
 
 __all__ = ["ATTgtResult", "AggregateResult", "att_gt"]
@@ -161,20 +161,14 @@ class AggregateResult(EffectResult):
 
     kind: str = "simple"
     by: pd.DataFrame = field(default_factory=pd.DataFrame)
+    #: influence functions of the rows of :attr:`by` (units x rows; HonestDiD covariance)
+    by_influence: np.ndarray | None = None
 
     def plot(self, ax: Any = None) -> Any:
         """Dynamic (or group/calendar) effects with pointwise CIs; returns the Figure."""
-        import matplotlib
-
-        matplotlib.use("Agg", force=False)
-        import matplotlib.pyplot as plt
-
         if self.by.empty:
             raise ParameterError("kind", "the simple aggregate has nothing to plot")
-        if ax is None:
-            fig, ax = plt.subplots(figsize=(7, 4))
-        else:
-            fig = ax.figure
+        fig, ax = figure_axes(ax)
         by = self.by
         x = by[by.columns[0]]
         ax.axhline(0, color="grey", lw=0.8)
@@ -250,6 +244,7 @@ class ATTgtResult:
         *,
         min_e: float = -np.inf,
         max_e: float = np.inf,
+        balance_e: int | None = None,
     ) -> AggregateResult:
         """Aggregate ATT(g,t) (R ``did::aggte``).
 
@@ -257,9 +252,19 @@ class ATTgtResult:
         each cohort's post periods, then cohort-size weighted; ``dynamic``: by event time
         :math:`e=t-g` (overall = mean over :math:`e \\ge 0`); ``calendar``: by period
         (overall = mean over periods).
+
+        ``balance_e`` (dynamic only, R's ``balance_e``): keep only cohorts observed at least
+        ``balance_e`` periods after treatment (:math:`T_{max} - g \\ge` ``balance_e``), and
+        event times in :math:`[\\text{balance\\_e} - (T_{max} - T_{min}),\\ \\text{balance\\_e}]`,
+        so every event time averages the same cohorts and dynamics are not composition
+        changes. ``min_e``/``max_e`` then trim the event times, as in R.
         """
         if kind not in AGGREGATIONS:
             raise ParameterError("kind", f"unknown {kind!r}", allowed=", ".join(AGGREGATIONS))
+        if balance_e is not None and (kind != "dynamic" or int(balance_e) != balance_e):
+            raise ParameterError("balance_e", "a non-negative integer, with kind='dynamic' only")
+        if balance_e is not None and balance_e < 0:
+            raise ParameterError("balance_e", f"{balance_e} is negative")
         table = self.table
         group = table["group"].to_numpy(dtype=float)
         time = table["time"].to_numpy(dtype=float)
@@ -305,10 +310,21 @@ class ATTgtResult:
         elif kind == "dynamic":
             label = "event_time"
             event = time - group
-            for e in np.unique(event):
+            balanced = np.ones(len(event), dtype=bool)
+            event_list = np.unique(event)
+            if balance_e is not None:
+                last, first_period = float(time.max()), float(time.min())
+                balanced = last - group >= balance_e
+                event_list = np.unique(event[balanced])
+                event_list = event_list[
+                    (event_list >= balance_e - (last - first_period)) & (event_list <= balance_e)
+                ]
+            for e in event_list:
                 if e < min_e or e > max_e:
                     continue
-                which = np.flatnonzero(event == e)
+                which = np.flatnonzero((event == e) & balanced)
+                if not which.size:
+                    continue
                 e_est, e_inf = combine(which, pg[which] / pg[which].sum(), True)
                 rows.append((int(e), e_est, e_inf))
             positive = [r for r in rows if r[0] >= 0]
@@ -345,7 +361,10 @@ class ATTgtResult:
         )
         by = pd.DataFrame()
         if rows:
-            by_se, by_crit = self._se(np.column_stack([r[2] for r in rows]))
+            by_inf = np.column_stack([r[2] for r in rows])
+            by_se, by_crit = self._se(by_inf)
+            # a normalised row (universal base period: ATT = 0 by construction) has no SE
+            by_se = np.where(np.abs(by_inf).sum(axis=0) == 0, np.nan, by_se)
             by_est = np.array([r[1] for r in rows])
             by = pd.DataFrame(
                 {
@@ -367,6 +386,7 @@ class ATTgtResult:
             info={"n_units": self.n_units},
             kind=kind,
             by=by,
+            by_influence=np.column_stack([r[2] for r in rows]) if rows else None,
         )
 
 

@@ -23,7 +23,7 @@ from clusteratlas.causal.inference.vcov import (
     tidy_from_fit,
     vcov_spec,
 )
-from clusteratlas.causal.results import EffectResult
+from clusteratlas.causal.results import EffectResult, figure_axes
 from clusteratlas.errors import EstimationError, InputError, ParameterError
 
 
@@ -44,18 +44,13 @@ class EventStudyResult(EffectResult):
 
     reference: int = -1
     coefs: pd.DataFrame = field(default_factory=pd.DataFrame)
+    #: covariance of the event-time coefficients (rows/columns = ``coefs["term"]``), the
+    #: input of :mod:`clusteratlas.causal.did.honest` sensitivity analysis
+    vcov: pd.DataFrame | None = None
 
     def plot(self, ax: Any = None, title: str | None = None) -> Any:
         """Coefficients with confidence intervals against event time; returns the Figure."""
-        import matplotlib
-
-        matplotlib.use("Agg", force=False)
-        import matplotlib.pyplot as plt
-
-        if ax is None:
-            fig, ax = plt.subplots(figsize=(7, 4))
-        else:
-            fig = ax.figure
+        fig, ax = figure_axes(ax)
         coefs = self.coefs
         ax.axhline(0, color="grey", lw=0.8)
         ax.axvline(self.reference + 0.5, color="grey", lw=0.8, ls="--")
@@ -216,6 +211,92 @@ def event_study(
         info=info,
         reference=reference,
         coefs=coefs,
+        vcov=vcov_matrix.loc[kept, kept],
     )
     result._spec = FitSpec(formula, frame, y, cluster, weights)  # type: ignore[attr-defined]
     return result
+
+
+def event_result(
+    *,
+    method: str,
+    event_times: Sequence[int],
+    estimates: np.ndarray,
+    vcov: np.ndarray,
+    nobs: int,
+    se_type: str,
+    alpha: float,
+    reference: int = -1,
+    df: float | None = None,
+    headline: tuple[str, np.ndarray] | None = None,
+    info: dict[str, Any] | None = None,
+) -> EventStudyResult:
+    """Assemble an :class:`EventStudyResult` from event-time estimates and their covariance.
+
+    Shared by the heterogeneity-robust event studies (two-stage, imputation, Sun-Abraham).
+    Inference uses a t distribution with ``df`` degrees of freedom, or the normal when
+    ``df`` is None. The headline row is ``avg_post`` (mean of the post coefficients) unless
+    ``headline=(term, weights)`` gives another linear combination of the coefficients. The
+    joint Wald test of the lead coefficients goes to ``info`` as in :func:`event_study`.
+    """
+    estimates = np.asarray(estimates, dtype=float)
+    vcov = np.asarray(vcov, dtype=float)
+    names = [_rel_name(int(k)) for k in event_times]
+    ses = np.sqrt(np.clip(np.diag(vcov), 0, None))
+    dist = stats.norm if df is None else stats.t(df)
+    crit = float(dist.ppf(1 - alpha / 2))
+
+    def row(term: str, k: float, est: float, se: float) -> dict[str, Any]:
+        stat = est / se if se > 0 else np.nan
+        return {
+            "term": term,
+            "event_time": k,
+            "estimate": est,
+            "std_error": se,
+            "statistic": stat,
+            "p_value": float(2 * dist.sf(abs(stat))) if se > 0 else np.nan,
+            "conf_low": est - crit * se,
+            "conf_high": est + crit * se,
+        }
+
+    coefs = pd.DataFrame(
+        [
+            row(n, int(k), e, s)
+            for n, k, e, s in zip(names, event_times, estimates, ses, strict=True)
+        ]
+    )
+    info = dict(info or {})
+    if headline is None:
+        post = np.array([k >= 0 for k in event_times])
+        headline = ("avg_post", post / post.sum()) if post.any() else None
+    rows = []
+    if headline is not None:
+        term, weights_vec = headline
+        est = float(weights_vec @ estimates)
+        se = float(np.sqrt(weights_vec @ vcov @ weights_vec))
+        rows.append(row(term, np.nan, est, se))
+    leads = np.array([k < 0 for k in event_times])
+    if leads.any():
+        b = estimates[leads]
+        v = vcov[np.ix_(leads, leads)]
+        wald = float(b @ np.linalg.lstsq(v, b, rcond=None)[0])
+        q = int(leads.sum())
+        info["pretrend_chi2"] = wald
+        info["pretrend_chi2_p"] = float(stats.chi2.sf(wald, q))
+        if df is not None:
+            info["pretrend_F"] = wald / q
+            info["pretrend_df"] = f"({q}, {df:.0f})"
+            info["pretrend_p"] = float(stats.f.sf(wald / q, q, df))
+    table = pd.concat([coefs, pd.DataFrame(rows)], ignore_index=True) if rows else coefs
+    return EventStudyResult(
+        method=method,
+        term=rows[0]["term"] if rows else names[-1],
+        table=table,
+        nobs=nobs,
+        se_type=se_type,
+        alpha=alpha,
+        info=info,
+        reference=reference,
+        coefs=coefs,
+        vcov=pd.DataFrame(vcov, index=names, columns=names),
+    )

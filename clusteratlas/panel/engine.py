@@ -1,0 +1,376 @@
+"""The panel on DuckDB from compiled SQL: inputs bound in place, a base table, the checks, and
+the result written where it is wanted (a Parquet file, a store table, or Arrow).
+
+Owns :func:`execute`, :class:`PanelOptions` and the input kinds (:class:`Arrow`,
+:class:`Relation`, :class:`clusteratlas.panel.sqlcache.ParquetFiles`). It imports only DuckDB
+and the standard library unless the compiled SQL is missing from the cache (then
+:mod:`clusteratlas.panel.build` compiles it with Ibis) or an Arrow result is asked for: the
+command line's file-to-file path stays as lean as a hand-written query.
+
+Two statements, compiled from the Ibis expressions of :mod:`clusteratlas.panel.build`:
+
+1. ``checks``, over the inputs: the rows and jobs in industries the definitions do not map,
+   (about) how many regions there are, and whether a NaN is in a measure (DuckDB reads
+   pandas NaN as NULL, but Arrow tables and Parquet files may hold NaN, which sums carry
+   along: then 2 applies a NaN -> NULL guard to every input value, left out otherwise as it
+   costs ~5% of the scan). One join probe, ~5-10% of the panel query;
+2. ``panel``: counts -> cluster sums -> the regional and national denominators (window
+   sums) and the ratios asked for (a CTE, computed once) -> the flags (quantiles within
+   region type x cluster x year), growth and the columns asked for, as one statement,
+   written straight to Parquet (``COPY``, atomically), inserted into a store table, or
+   fetched as Arrow. No ORDER BY unless asked.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from clusteratlas.errors import InputError
+from clusteratlas.panel import selection as selection_
+from clusteratlas.panel import sqlcache
+from clusteratlas.panel.options import MIN_FLAG_REGIONS, PanelOptions
+from clusteratlas.panel.sqlcache import ParquetFiles
+
+
+@dataclass(frozen=True)
+class Arrow:
+    """An Arrow table (or anything DuckDB can register) to bind by name for one run."""
+
+    table: Any
+
+
+@dataclass(frozen=True)
+class Relation:
+    """SQL of a relation on the connection: a quoted table name or a parenthesised query."""
+
+    sql: str
+
+
+Source = ParquetFiles | Arrow | Relation
+
+
+@dataclass
+class Outcome:
+    """What a run produced and found."""
+
+    rows: int
+    n_regions: int  # approximate (HyperLogLog) above a few hundred
+    unmapped_rows: int
+    unmapped_emp: float
+    guarded: bool
+    table: Any = None  # the Arrow result, when asked for
+
+
+def execute(
+    con: duckdb.DuckDBPyConnection,
+    sources: Mapping[str, Source],
+    options: PanelOptions,
+    *,
+    out: str | os.PathLike | None = None,
+    into: str | None = None,
+    arrow: bool = False,
+) -> Outcome:
+    """Run the panel of ``options`` over ``sources`` (roles counts, definitions, and
+    optionally members, national) on ``con``: into the Parquet file ``out``, the table
+    ``into`` (rows of the region type replaced; columns added where the table lacks them),
+    or as an Arrow table (``arrow``)."""
+    registered: list[str] = []
+    try:
+        bound: dict[str, Source | str] = {}
+        for role, source in sources.items():
+            if isinstance(source, Arrow):
+                name = f"clusteratlas_input_{role}_{uuid.uuid4().hex[:12]}"
+                con.register(name, source.table)
+                registered.append(name)
+                bound[role] = f'"{name}"'
+            elif isinstance(source, Relation):
+                bound[role] = source.sql
+            else:
+                bound[role] = source
+        descriptions = {
+            role: sqlcache.describe_columns(
+                con.execute(f"DESCRIBE SELECT * FROM {_sql(value, nan=False)}").fetchall()
+            )
+            for role, value in bound.items()
+        }
+        parquet = any(isinstance(v, ParquetFiles) for v in bound.values())
+        nan_option = parquet and nan_option_supported(con, bound)
+        texts = _texts(dataclasses.replace(options, nan_guard=False), descriptions)
+        # Parquet statistics must not hide NaN from the check (duckdb/duckdb#25521)
+        unmapped_rows, unmapped_emp, n_regions, has_nan = con.execute(
+            _bind(texts["checks"], bound, nan=nan_option)
+        ).fetchall()[0]
+        if not n_regions:
+            raise InputError(
+                f"no {options.region_type} rows to build a panel from",
+                hint="check the counts' region_type values (or pass members= to aggregate "
+                "counties)",
+            )
+        if has_nan:  # the guarded statement: NaN measures count as missing
+            texts = _texts(dataclasses.replace(options, nan_guard=True), descriptions)
+        panel = _bind(texts["panel"], bound, nan=bool(has_nan) and nan_option)
+        table = None
+        if out is not None:
+            rows = _copy(con, panel, Path(out))
+        elif into is not None:
+            rows = insert_rows(con, panel, into, options.region_type)
+        else:
+            table = con.sql(panel).to_arrow_table()
+            rows = table.num_rows
+        return Outcome(
+            rows=int(rows),
+            n_regions=int(n_regions),
+            unmapped_rows=int(unmapped_rows or 0),
+            unmapped_emp=float(unmapped_emp or 0.0),
+            guarded=bool(has_nan),
+            table=table,
+        )
+    finally:
+        for name in registered:
+            con.unregister(name)
+
+
+def _texts(options: PanelOptions, descriptions: Mapping[str, sqlcache.Description]):
+    return sqlcache.compiled(
+        options.signature(), descriptions, lambda: _compile(options, descriptions)
+    )
+
+
+def _sql(value: Source | str, *, nan: bool) -> str:
+    if isinstance(value, ParquetFiles):
+        return value.sql(nan_option=nan)
+    return str(value)
+
+
+def _bind(text: str, bound: Mapping[str, Source | str], *, nan: bool = False) -> str:
+    for role, value in bound.items():
+        text = text.replace(sqlcache.placeholder(role), _sql(value, nan=nan))
+    return text
+
+
+def _compile(options: PanelOptions, descriptions: Mapping[str, sqlcache.Description]):
+    """The SQL texts, from the Ibis expressions (imports Ibis: only on a cache miss)."""
+    from clusteratlas.panel import expressions
+
+    return expressions.compile_panel(options, descriptions)
+
+
+_nan_supported: list[bool] = []
+
+
+def nan_option_supported(con: duckdb.DuckDBPyConnection, bound: Mapping[str, Any]) -> bool:
+    """Whether this DuckDB knows ``read_parquet(..., can_have_nan)`` (asked once)."""
+    if not _nan_supported:
+        source = next(v for v in bound.values() if isinstance(v, ParquetFiles))
+        try:
+            con.execute(f"SELECT * FROM {source.sql(nan_option=True)} LIMIT 0")
+            _nan_supported.append(True)
+        except duckdb.Error as error:
+            if "can_have_nan" not in str(error):
+                raise
+            _nan_supported.append(False)
+    return _nan_supported[0]
+
+
+def _copy(con: duckdb.DuckDBPyConnection, final: str, out: Path) -> int:
+    """COPY the result to ``out`` (Parquet) through a temporary file beside it."""
+    from clusteratlas.atomic import atomic_path
+
+    with atomic_path(out) as tmp:
+        result = con.execute(
+            f"COPY ({final}) TO {sqlcache.quote_literal(str(tmp))} (FORMAT parquet)"
+        ).fetchall()
+        rows = int(result[0][0]) if result else 0
+        if not rows:  # nothing to write: the previous file (if any) stays
+            raise InputError(
+                "the panel has no rows (every industry outside the cluster definitions?)",
+                hint="check the counts' naics codes and vintage against the definitions",
+            )
+    return rows
+
+
+def insert_rows(con: duckdb.DuckDBPyConnection, final: str, table: str, region_type: str) -> int:
+    """Replace the rows of ``region_type`` in ``table`` by the result (one transaction,
+    the caller's). Columns the table lacks are added; columns the result lacks stay NULL."""
+    name = '"' + table.replace('"', '""') + '"'
+    exists = con.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_name = ? "
+        "AND table_schema = 'main'",
+        [table],
+    ).fetchall()[0][0]
+    if not exists:
+        con.execute(f"CREATE TABLE {name} AS {final}")
+        return int(con.execute(f"SELECT count(*) FROM {name}").fetchall()[0][0])
+    have = {row[0] for row in con.execute(f"DESCRIBE {name}").fetchall()}
+    for column, kind, *_ in con.execute(f"DESCRIBE {final}").fetchall():
+        if column not in have:
+            con.execute(f'ALTER TABLE {name} ADD COLUMN "{column}" {kind}')
+    con.execute(f"DELETE FROM {name} WHERE region_type = ?", [region_type])
+    return int(con.execute(f"INSERT INTO {name} BY NAME {final}").fetchall()[0][0])
+
+
+_PROBE: list[duckdb.DuckDBPyConnection] = []
+
+
+def _probe() -> duckdb.DuckDBPyConnection:
+    """One in-memory connection for reading Parquet footers (connecting costs ~15 ms)."""
+    if not _PROBE:
+        _PROBE.append(duckdb.connect())
+    return _PROBE[0]
+
+
+def parquet_files(
+    pattern: str | os.PathLike, what: str, con: duckdb.DuckDBPyConnection | None = None
+) -> ParquetFiles:
+    """A Parquet path or glob, checked before the panel runs: it names the file that is
+    missing, unreadable, not Parquet, or of another schema than the first (footers only)."""
+    import glob as globmod
+
+    pattern = os.fspath(pattern)
+    if not pattern.lower().endswith((".parquet", ".pq")):
+        raise InputError(
+            f"{what}: {pattern} is not a Parquet file; only Parquet is read directly",
+            hint="read CSV/CBP files with clusteratlas.data (e.g. cbp.read_cbp) and pass the frame",
+        )
+    matches = sorted(globmod.glob(pattern))
+    if not matches:
+        raise InputError(f"{what}: no Parquet file at {pattern}", hint="check the path")
+    con = con if con is not None else _probe()
+    first = None
+    for match in matches:
+        try:
+            schema = con.execute(
+                "SELECT name, type, logical_type FROM parquet_schema(?) WHERE num_children IS NULL "
+                "OR num_children = 0",
+                [match],
+            ).fetchall()
+        except duckdb.Error as error:
+            raise InputError(
+                f"{what}: {match} is not a readable Parquet file ({error})",
+                hint="re-download or re-write the file",
+            ) from error
+        if first is None:
+            first = (match, schema)
+        elif schema != first[1]:
+            raise InputError(
+                f"{what}: {match} has other columns or types than {first[0]} "
+                f"({[c[0] for c in schema]} vs {[c[0] for c in first[1]]})",
+                hint="the files of one glob must share one schema; pass them separately",
+            )
+    return ParquetFiles(pattern)
+
+
+def warn_outcome(outcome: Outcome, options: PanelOptions, stacklevel: int = 3) -> None:
+    """Warn about the unmapped jobs left out, and about too few regions for the flags."""
+    import warnings
+
+    if outcome.unmapped_rows:
+        warnings.warn(
+            f"{outcome.unmapped_emp:,.0f} jobs are in industry codes the cluster definitions "
+            "do not map and are left out (list them with unmapped_industries())",
+            stacklevel=stacklevel,
+        )
+    few = outcome.n_regions < MIN_FLAG_REGIONS
+    if options.level == "cluster" and options.selection.flags and few:
+        warnings.warn(
+            f"only {outcome.n_regions} {options.region_type} region(s): strong-cluster "
+            "flags compare a region with the other regions of its type, so build the "
+            "panel for all of them (e.g. all states) to get USCM's flags",
+            stacklevel=stacklevel,
+        )
+
+
+def no_national_warning(region_type: str, stacklevel: int = 3) -> None:
+    import warnings
+
+    warnings.warn(
+        "no national counts given: the national denominators are the sum over the "
+        f"{region_type} regions built here (USCM uses the national CBP record)",
+        stacklevel=stacklevel,
+    )
+
+
+class NeedsFill(Exception):
+    """The national counts hold withheld cells (or parent lines) to fill first: the lean
+    path hands over to :func:`clusteratlas.panel.build.write_panel`."""
+
+
+def write_files(
+    *,
+    counts: str,
+    definitions: str,
+    out: str | os.PathLike,
+    region_type: str,
+    national: str | None = None,
+    members: str | None = None,
+    metrics: Any = None,
+    growth: bool = True,
+    complete: bool = True,
+    sort: bool = False,
+    suppressed: str = "uscm",
+) -> tuple[Outcome, PanelOptions]:
+    """The panel from Parquet files to a Parquet file, on DuckDB alone (no pandas, no Ibis
+    while the compiled SQL is cached). Raises :class:`NeedsFill` when the national file holds
+    withheld cells without a size class or parent lines (the fill needs pandas)."""
+    sel = selection_.select(metrics, growth=growth)
+    con = duckdb.connect()
+    sources: dict[str, Source] = {
+        "counts": parquet_files(counts, "counts", con),
+        "definitions": parquet_files(definitions, "cluster definitions", con),
+    }
+    if members is not None:
+        sources["members"] = parquet_files(members, "region members", con)
+    nation = "given"
+    if sel.has("emp_national"):
+        if national is not None:
+            sources["national"] = parquet_files(national, "national counts", con)
+            if suppressed != "none" and withheld_or_lines(con, sources["national"]):
+                raise NeedsFill(national)
+        else:
+            rows = con.execute(
+                f"SELECT count(*) FROM {sources['counts'].sql()} WHERE region_type = 'nation'"
+            ).fetchall()[0][0]
+            if rows:
+                nation = "rows"
+                if suppressed != "none" and withheld_or_lines(
+                    con, sources["counts"], where="region_type = 'nation'"
+                ):
+                    raise NeedsFill(counts)
+            else:
+                no_national_warning(region_type)
+                nation = "regional"
+    options = PanelOptions(
+        region_type=region_type,
+        selection=sel,
+        complete=complete,
+        nation=nation,
+        sort=sort,
+    )
+    return execute(con, sources, options, out=out), options
+
+
+def withheld_or_lines(
+    con: duckdb.DuckDBPyConnection, national: ParquetFiles, where: str = "TRUE"
+) -> bool:
+    """Whether the national file (its rows matching ``where``) has parent lines (codes other
+    than 6 digits) or withheld cells without a size class (what
+    clusteratlas.data.suppression would fill)."""
+    columns = {row[0] for row in con.execute(f"DESCRIBE SELECT * FROM {national.sql()}").fetchall()}
+    withheld = "emp IS NULL OR isnan(emp)"
+    if "emp_flag" in columns:
+        reported = "coalesce(emp_reported, 0)" if "emp_reported" in columns else "0"
+        withheld += f" OR (upper(trim(emp_flag)) IN ('D', 'S', 'N') AND {reported} = 0)"
+    query = (
+        f"SELECT count(*) FROM {national.sql(nan_option=nan_option_supported(con, {'n': national}))} "
+        f"WHERE ({where}) AND (NOT regexp_full_match(CAST(naics AS VARCHAR), '[0-9]{{6}}') "
+        f"OR {withheld})"
+    )
+    return bool(con.execute(query).fetchall()[0][0])

@@ -54,6 +54,8 @@ WRAP = {
 }
 
 
+#: columns of numbers printed beforehand (estimates with their unit, intervals): right-aligned
+NUMBER_TEXT = {"estimate_text", "ci", "boot_ci", "robust_ci"}
 #: interval columns ("−1.1% to +2.8%"): may break at their spaces
 NARROW_WRAP = {"ci", "boot_ci", "robust_ci"}
 
@@ -106,7 +108,7 @@ def table_html(
             and pd.api.types.is_numeric_dtype(frame[c])
             and not pd.api.types.is_bool_dtype(frame[c])
         )
-        if kind not in ("general", "code", "text", "bool") or plain_number:
+        if kind not in ("general", "code", "text", "bool") or plain_number or c in NUMBER_TEXT:
             numeric.add(c)
     head = "".join(
         f'<th data-col="{html.escape(str(c))}"{" class=num" if c in numeric else ""}>'

@@ -159,12 +159,17 @@ PLAIN_COLUMNS = {
 }
 
 
-def _cell(row: dict[str, Any], column: str, rules: dict[str, str]) -> dict[str, Any]:
+def _cell(
+    row: dict[str, Any], column: str, rules: dict[str, str], kinds: dict[str, str] | None = None
+) -> dict[str, Any]:
     value = row[column]
     # codes and years print as they are (06037, 2016), not as numbers (6,037, 2,016); the
     # rest as the report prints them (clusteratlas.report.labels)
     plain = column in PLAIN_COLUMNS or column.endswith("year")
-    text = labels.code(value) if plain else labels.cell(column, value)
+    if kinds and column in kinds:
+        text = labels.fmt(value, kinds[column])
+    else:
+        text = labels.code(value) if plain else labels.cell(column, value)
     href = None
     if column in rules and text and text != labels.MISSING:
         try:
@@ -327,7 +332,9 @@ def create_app(store: str | Path, *, dashboard: Dashboard | None = None) -> Star
                         "note": s.note,
                         "svg": svg,
                         "columns": [labels.label(c) for c in shown.columns],
-                        "rows": [[_cell(r, c, rules) for c in shown.columns] for r in rows],
+                        "rows": [
+                            [_cell(r, c, rules, s.kinds) for c in shown.columns] for r in rows
+                        ],
                         "total": len(s.table),
                         "hidden": len(s.table.columns) - len(columns),
                         "csv": export,

@@ -111,6 +111,7 @@ def _axes(
     h: int,
     xs: list,
     x_is_year: bool,
+    kind: str = "general",
 ) -> list[str]:
     body = [
         f'<line x1="{left}" y1="{top + h}" x2="{left + w}" y2="{top + h}" stroke="#999"/>',
@@ -120,7 +121,7 @@ def _axes(
         v = y0 + frac * (y1 - y0)
         y = top + h - frac * h
         body.append(
-            f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end" class="tick">{escape(fmt(v))}</text>'
+            f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end" class="tick">{escape(labels.fmt(v, kind))}</text>'
         )
     step = max(1, len(xs) // 10)
     for xv in xs[::step]:
@@ -132,7 +133,15 @@ def _axes(
     return body
 
 
-def line_chart(frame: pd.DataFrame, x: str, series: list[str], *, index: bool = False) -> str:
+def line_chart(
+    frame: pd.DataFrame,
+    x: str,
+    series: list[str],
+    *,
+    index: bool = False,
+    ylabel: str | None = None,
+    kind: str = "general",
+) -> str:
     """Lines of ``series`` over ``x`` (years). ``index=True`` rescales each to 100 at its first value."""
     series = [s for s in series if s in frame.columns]
     data = frame.sort_values(x)
@@ -156,7 +165,7 @@ def line_chart(frame: pd.DataFrame, x: str, series: list[str], *, index: bool = 
     )
     y1 = y1 if y1 > y0 else y0 + 1
     x0, x1 = min(xs), max(xs)
-    body = _axes(x0, x1, y0, y1, left, top, w, h, xs, True)
+    body = _axes(x0, x1, y0, y1, left, top, w, h, xs, True, kind)
     points = 0
     body.append(
         f'<text x="{left + w / 2:.0f}" y="{top + h + 34}" text-anchor="middle" class="axis">{escape(labels.label(x))}</text>'
@@ -185,7 +194,7 @@ def line_chart(frame: pd.DataFrame, x: str, series: list[str], *, index: bool = 
         for cx, cy, xv, yv in coords:
             body.append(
                 f'<circle class="pt" cx="{cx:.1f}" cy="{cy:.1f}" r="3.5" fill="{color}" data-value="{yv}">'
-                f"<title>{escape(labels.label(name))} {int(xv)}: {escape(fmt(yv))}</title></circle>"
+                f"<title>{escape(labels.label(name))} {int(xv)}: {escape(labels.fmt(yv, kind))}</title></circle>"
             )
             points += 1
         body.append(
@@ -507,7 +516,14 @@ def render(
             id_column=spec.get("id"),
         )
     if kind == "line":
-        return line_chart(table, spec["x"], spec["series"], index=spec.get("index", False))
+        return line_chart(
+            table,
+            spec["x"],
+            spec["series"],
+            index=spec.get("index", False),
+            ylabel=spec.get("ylabel"),
+            kind=spec.get("value_kind", "general"),
+        )
     if kind == "bars":
         return grouped_bars(table, spec["x"], spec["series"])
     if kind == "network":

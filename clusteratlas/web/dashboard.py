@@ -117,6 +117,8 @@ class Section:
     show_table: bool = True  # False where the chart already shows every row (maps)
     #: the columns the HTML table shows (None: :func:`display_columns` picks); CSV/JSON keep all
     columns: list[str] | None = None
+    #: how columns print where their names do not say (e.g. regions as columns of one metric)
+    kinds: dict[str, str] | None = None
 
 
 #: columns an HTML table leaves to the CSV (long method descriptions, constants of a run)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import pandas as pd
 
 from clusteratlas.errors import ParameterError
+from clusteratlas.report import labels
 from clusteratlas.schema import REGION_TYPES
 from clusteratlas.web.dashboard import (
     REGION_METRICS,
@@ -154,7 +155,10 @@ def compare_page(dash: Dashboard, regions: list[tuple[str, str]], year: int, met
                     "kind": "line",
                     "x": "year",
                     "series": [c for c in wide.columns if c != "year"],
+                    "ylabel": REGION_METRICS[metric][0],
+                    "value_kind": labels.kind_of(metric),
                 },
+                kinds={c: labels.kind_of(metric) for c in wide.columns if c != "year"},
             )
         )
     if regions:

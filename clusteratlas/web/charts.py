@@ -170,11 +170,12 @@ def line_chart(
     body.append(
         f'<text x="{left + w / 2:.0f}" y="{top + h + 34}" text-anchor="middle" class="axis">{escape(labels.label(x))}</text>'
     )
-    ylabel = (
+    ylabel = ylabel or (
         "index (first year = 100)"
         if index
         else (labels.label(series[0]) if len(series) == 1 else "value")
     )
+
     body.append(
         f'<text x="14" y="{top + h / 2:.0f}" class="axis" text-anchor="middle" '
         f'transform="rotate(-90 14 {top + h / 2:.0f})">{escape(ylabel)}</text>'

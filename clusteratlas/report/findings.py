@@ -118,11 +118,11 @@ def _did(ctx: Context, phase: str) -> dict | None:
         words = verdict(
             r["ci_low"],
             r["ci_high"],
-            "recovered faster from",
-            "recovered more slowly from",
-            "did not recover measurably faster or slower from",
+            "recovered faster",
+            "recovered more slowly",
+            "did not recover measurably faster or slower",
         )
-        event = f"the shock in the recovery window ({start}–{end})"
+        event = f"in the recovery window ({start}–{end})"
     boot = ""
     if "boot_p_value" in r and not labels.is_missing(r["boot_p_value"]):
         boot = f", wild bootstrap p = {ref(labels.p_value(r['boot_p_value']), table, key, 'boot_p_value')}"

@@ -150,6 +150,7 @@ def _chart_words(html: str) -> list[str]:
 
 @pytest.mark.parametrize("which", ["demo", "real"])
 def test_pdf_has_its_pages_and_every_chart(which, request):
+    require_chromium()
     out, _ = request.getfixturevalue(f"{which}_run")
     html = (out / "report.html").read_text()
     report = _pdf_facts(out / "report.pdf")

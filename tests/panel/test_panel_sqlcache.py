@@ -15,6 +15,7 @@ import pytest
 
 from clusteratlas.panel import build as panel_build
 from clusteratlas.panel import build_panel, engine, sqlcache
+from clusteratlas.panel import expressions as panel_expressions
 
 
 @pytest.fixture(autouse=True)
@@ -147,13 +148,13 @@ def test_disk_copy_skips_building_the_expression(
     def no_build(*args, **kwargs):
         raise AssertionError("the expression was rebuilt despite the disk copy")
 
-    original = panel_build.compile_panel
-    monkeypatch.setattr(panel_build, "compile_panel", no_build)
+    original = panel_expressions.compile_panel
+    monkeypatch.setattr(panel_expressions, "compile_panel", no_build)
     second = _build(alabama_2021, definitions_2017, **options)
     _assert_same_panel(second, first)
 
     # a damaged copy is recompiled and rewritten, not trusted
-    monkeypatch.setattr(panel_build, "compile_panel", original)
+    monkeypatch.setattr(panel_expressions, "compile_panel", original)
     sqlcache.clear()
     stored[0].write_text("{not json")
     third = _build(alabama_2021, definitions_2017, **options)

@@ -63,3 +63,25 @@ def run_cli(*args: str) -> subprocess.CompletedProcess:
 def cli():
     """Run ``clusteratlas ARGS...`` in a subprocess (as a user would)."""
     return run_cli
+
+
+# -- one demo run and one real-data run per test session (each takes a minute or so) ----------
+# The report and the dashboard tests both read them; --pdf (where Chromium is installed) so
+# the printed report is checked too (tests/report/test_report_browser.py).
+PDF = ("--pdf",) if Path("/usr/bin/chromium").exists() else ()
+
+
+@pytest.fixture(scope="session")
+def demo_run(cli, tmp_path_factory) -> tuple[Path, subprocess.CompletedProcess]:
+    out = tmp_path_factory.mktemp("demo")
+    done = cli("run", "--demo", "--out", str(out), "--quiet", *PDF)
+    assert done.returncode == 0, done.stderr
+    return out, done
+
+
+@pytest.fixture(scope="session")
+def real_run(shared_data, cli, tmp_path_factory) -> tuple[Path, subprocess.CompletedProcess]:
+    out = tmp_path_factory.mktemp("real")
+    done = cli("run", "--data", str(shared_data), "--out", str(out), "--quiet", *PDF)
+    assert done.returncode == 0, done.stderr
+    return out, done

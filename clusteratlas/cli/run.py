@@ -107,6 +107,12 @@ def register(app: typer.Typer) -> None:
             "--force",
             help="Rerun every stage, ignoring the cache (e.g. after upgrading code in place).",
         ),
+        pdf: bool = typer.Option(
+            False,
+            "--pdf",
+            help="Also print report.pdf and a one-page brief-<region>.pdf per region of "
+            "interest (headless Chromium: /usr/bin/chromium or CLUSTERATLAS_CHROMIUM).",
+        ),
     ) -> None:
         import os
 
@@ -141,6 +147,11 @@ def register(app: typer.Typer) -> None:
         )
         result = pipeline.run(progress=not quiet, force=force, render=report_stage)
         typer.echo(result.summary())
+        if pdf:
+            from clusteratlas.report.pdf import write_pdfs
+
+            for path in write_pdfs(out, cfg.regions):
+                typer.echo(f"pdf: {path}")
         if demo:
             typer.secho(
                 "Reminder: this report is built from SYNTHETIC data.",

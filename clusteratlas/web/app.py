@@ -17,11 +17,15 @@ the app's own assets, so no path can reach outside them.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import logging
 import math
-from collections.abc import Callable
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -33,15 +37,45 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from clusteratlas import __version__
 from clusteratlas.errors import InputError, ParameterError
+from clusteratlas.report import labels
 from clusteratlas.web import charts, pages
-from clusteratlas.web.dashboard import MAX_ROWS, Dashboard, NotFoundError, Page
-from clusteratlas.web.forms import Query
+from clusteratlas.web.dashboard import (
+    MAX_ROWS,
+    Dashboard,
+    NotFoundError,
+    Page,
+    display_columns,
+)
+from clusteratlas.web.forms import Query, Redirect
+
+#: words in a headline figure's name -> how its value prints
+INFO_KINDS = (
+    ("wage", "money"),
+    ("strength", "share"),
+    ("share", "share"),
+    ("year", "code"),
+    ("employment", "count"),
+    ("establishments", "count"),
+    ("strong clusters", "count"),
+    ("regions", "count"),
+)
+
+
+def info_text(key: str, value: Any) -> str:
+    """A headline figure of a page, printed by its name's meaning."""
+    if isinstance(value, str):
+        return value
+    for word, kind in INFO_KINDS:
+        if word in key.lower():
+            return labels.fmt(value, kind)
+    return labels.general(value)
+
 
 HERE = Path(__file__).parent
 MAX_QUERY_BYTES = 4096
@@ -125,13 +159,19 @@ PLAIN_COLUMNS = {
 }
 
 
-def _cell(row: dict[str, Any], column: str, rules: dict[str, str]) -> dict[str, Any]:
+def _cell(
+    row: dict[str, Any], column: str, rules: dict[str, str], kinds: dict[str, str] | None = None
+) -> dict[str, Any]:
     value = row[column]
-    # codes and years print as they are (06037, 2016), not as numbers (6,037, 2,016)
+    # codes and years print as they are (06037, 2016), not as numbers (6,037, 2,016); the
+    # rest as the report prints them (clusteratlas.report.labels)
     plain = column in PLAIN_COLUMNS or column.endswith("year")
-    text = ("" if pd.isna(value) else str(value)) if plain else charts.fmt(value)
+    if kinds and column in kinds:
+        text = labels.fmt(value, kinds[column])
+    else:
+        text = labels.code(value) if plain else labels.cell(column, value)
     href = None
-    if column in rules and text:
+    if column in rules and text and text != labels.MISSING:
         try:
             href = rules[column].format(
                 text, **{k: ("" if pd.isna(v) else v) for k, v in row.items() if isinstance(k, str)}
@@ -152,6 +192,7 @@ def _environment() -> jinja2.Environment:
         undefined=jinja2.StrictUndefined,
     )
     env.filters["fmt"] = charts.fmt
+    env.filters["label"] = labels.label
     return env
 
 
@@ -240,6 +281,8 @@ def create_app(store: str | Path, *, dashboard: Dashboard | None = None) -> Star
         def run(request: Request) -> Response:
             try:
                 return endpoint(request)
+            except Redirect as moved:
+                return RedirectResponse(moved.url, status_code=303)
             except HTTPException as error:
                 return _error_response(request.url.path, error.status_code, str(error.detail))
             except Exception as error:
@@ -256,18 +299,29 @@ def create_app(store: str | Path, *, dashboard: Dashboard | None = None) -> Star
     def html_page(name: str) -> Callable[[Request], Response]:
         def endpoint(request: Request) -> Response:
             page, q = build(name, request)
+            if q.canonical:  # a region or cluster typed by name: the URL keeps its id
+                pairs = [
+                    (k, q.canonical.get(k, v) if k not in q.multi else v)
+                    for k, v in request.query_params.multi_items()
+                ]
+                for k, values in q.multi.items():
+                    pairs = [(a, b) for a, b in pairs if a != k] + [(k, v) for v in values]
+                raise Redirect(f"{request.url.path}?{urlencode(pairs)}")
             annotate(name, page, q)
             rules = link_rules(name, page, q)
             query = request.url.query
             sections = []
             for s in page.sections:
-                shown = s.table.head(MAX_ROWS if s.show_table else 0)
+                columns = s.columns or display_columns(s.table)
+                shown = s.table[columns].head(MAX_ROWS if s.show_table else 0)
                 rows = shown.to_dict("records")
+                cluster_link = f"/cluster?{urlencode({'type': q.text('type') or '', 'year': page.info.get('year', '')})}&code="
                 svg = charts.render(
                     s.chart,
                     s.table,
                     links={
-                        "network": f"/cluster?{urlencode({'type': q.text('type') or '', 'year': page.info.get('year', '')})}&code="
+                        "network": cluster_link,
+                        "cluster": page.info.get("_cluster_link", cluster_link),
                     },
                 )
                 export = f"/api/{name}.csv?{query + '&' if query else ''}part={s.key}"
@@ -277,18 +331,17 @@ def create_app(store: str | Path, *, dashboard: Dashboard | None = None) -> Star
                         "title": s.title,
                         "note": s.note,
                         "svg": svg,
-                        "columns": [str(c) for c in shown.columns],
-                        "rows": [[_cell(r, c, rules) for c in shown.columns] for r in rows],
+                        "columns": [labels.label(c) for c in shown.columns],
+                        "rows": [
+                            [_cell(r, c, rules, s.kinds) for c in shown.columns] for r in rows
+                        ],
                         "total": len(s.table),
+                        "hidden": len(s.table.columns) - len(columns),
                         "csv": export,
                     }
                 )
             # years print as years (2017, not 2,017)
-            info = {
-                k: (str(v) if k == "year" else v)
-                for k, v in page.info.items()
-                if not k.startswith("_")
-            }
+            info = {k: info_text(k, v) for k, v in page.info.items() if not k.startswith("_")}
             html = _ENV.get_template("page.html").render(
                 name=name,
                 page=page,
@@ -332,6 +385,17 @@ def create_app(store: str | Path, *, dashboard: Dashboard | None = None) -> Star
             headers={"Content-Disposition": f'attachment; filename="{filename}"'},
         )
 
+    def api_suggest(request: Request) -> Response:
+        """Type-ahead: ``/api/suggest?kind=region&type=state&q=ala`` -> [{id, label}, ...]."""
+        q = Query(request)
+        kind = q.choice("kind", ("region", "cluster"), "region")
+        text = q.text("q", "") or ""
+        if len(text) > 100:
+            raise ParameterError("q", "search text longer than 100 characters")
+        region_type = q.text("type")
+        q.reject_unknown()
+        return JSONResponse(dash.suggest(kind, region_type, text))
+
     def api_meta(request: Request) -> Response:
         return JSONResponse(json.loads(json.dumps(dash.meta(), default=_jsonable)))
 
@@ -360,6 +424,7 @@ def create_app(store: str | Path, *, dashboard: Dashboard | None = None) -> Star
     ]
     routes += [
         Route("/api/meta", guarded(api_meta), methods=get),
+        Route("/api/suggest", guarded(api_suggest), methods=get),
         Route("/api/{page}", guarded(api_page), methods=get),
         Route("/static/{name:path}", guarded(static), methods=get),
         Route("/healthz", health, methods=get),
@@ -370,3 +435,31 @@ def create_app(store: str | Path, *, dashboard: Dashboard | None = None) -> Star
     )
     app.state.dashboard = dash
     return app
+
+
+@contextlib.contextmanager
+def running(store: str | Path, host: str = "127.0.0.1", timeout: float = 60.0) -> Iterator[str]:
+    """The dashboard over ``store`` served in a background thread on a free port of ``host``,
+    for scripts and tests (``with running(path) as url: ...``); stopped on exit."""
+    import uvicorn
+
+    sock = socket.socket()
+    sock.bind((host, 0))
+    port = sock.getsockname()[1]
+    sock.close()
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(store), host=host, port=port, log_level="warning")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + timeout
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            server.should_exit = True
+            raise RuntimeError(f"the dashboard did not start on {host}:{port}")
+        time.sleep(0.05)
+    try:
+        yield f"http://{host}:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)

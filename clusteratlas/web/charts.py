@@ -2,8 +2,9 @@
 
 Each function takes a tidy table and column names and returns one ``<svg class="chart">``
 string. Every data mark carries ``class="pt"`` and a ``<title>`` with its value (hover
-tooltip), and the root carries ``data-points`` (the number of marks), so a test or a user can
-check a chart holds data. :func:`render` dispatches on a :class:`~clusteratlas.web.dashboard.Section`
+tooltip), the root carries ``data-points`` (the number of marks) and every chart names its
+axes (``class="axis"``, human labels of :mod:`clusteratlas.report.labels`), so a test or a
+user can check a chart holds data and says what it shows. Numbers print as in the report. :func:`render` dispatches on a :class:`~clusteratlas.web.dashboard.Section`
 chart spec.
 """
 
@@ -15,6 +16,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+
+from clusteratlas.report import labels
 
 PALETTE = (
     "#1f77b4",
@@ -32,21 +35,8 @@ WIDTH = 760
 
 
 def fmt(value: Any) -> str:
-    """A number for people: thousands separators, 3 significant decimals for small values."""
-    if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA:
-        return "–"
-    if isinstance(value, (bool, np.bool_)):
-        return "yes" if value else "no"
-    if isinstance(value, (int, np.integer)):
-        return f"{int(value):,}"
-    if isinstance(value, (float, np.floating)):
-        value = float(value)
-        if value.is_integer() and abs(value) >= 1:
-            return f"{value:,.0f}"
-        if abs(value) >= 1000:
-            return f"{value:,.0f}"
-        return f"{value:.3g}" if abs(value) < 1 else f"{value:,.2f}"
-    return str(value)
+    """A number for people, as the report prints it (:func:`clusteratlas.report.labels.general`)."""
+    return labels.general(value)
 
 
 def _svg(width: int, height: int, body: list[str], points: int, title: str = "") -> str:
@@ -86,7 +76,7 @@ def bar_chart(
     zero = left + (-vmin) * scale
     body = [
         f'<line x1="{zero:.1f}" y1="20" x2="{zero:.1f}" y2="{height - 5}" stroke="#999"/>',
-        f'<text x="{left}" y="14" class="axis">{escape(value)}</text>',
+        f'<text x="{left}" y="14" class="axis">{escape(labels.label(value))}</text>',
     ]
     for i, (_, row) in enumerate(data.iterrows()):
         y = 24 + i * row_h
@@ -102,10 +92,12 @@ def bar_chart(
         )
         body.append(
             f'<rect class="pt" x="{x0:.1f}" y="{y}" width="{max(x1 - x0, 0.5):.1f}" height="{row_h - 4}" '
-            f'fill="{color}" data-value="{v}"><title>{name}: {escape(fmt(v))}</title></rect>'
+            f'fill="{color}" data-value="{v}"><title>{name}: {escape(labels.cell(value, v))}</title></rect>'
         )
-        body.append(f'<text x="{x1 + 4:.1f}" y="{y + 13}" class="val">{escape(fmt(v))}</text>')
-    return _svg(WIDTH, height, body, len(data), value)
+        body.append(
+            f'<text x="{x1 + 4:.1f}" y="{y + 13}" class="val">{escape(labels.cell(value, v))}</text>'
+        )
+    return _svg(WIDTH, height, body, len(data), labels.label(value))
 
 
 def _axes(
@@ -119,6 +111,7 @@ def _axes(
     h: int,
     xs: list,
     x_is_year: bool,
+    kind: str = "general",
 ) -> list[str]:
     body = [
         f'<line x1="{left}" y1="{top + h}" x2="{left + w}" y2="{top + h}" stroke="#999"/>',
@@ -128,7 +121,7 @@ def _axes(
         v = y0 + frac * (y1 - y0)
         y = top + h - frac * h
         body.append(
-            f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end" class="tick">{escape(fmt(v))}</text>'
+            f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end" class="tick">{escape(labels.fmt(v, kind))}</text>'
         )
     step = max(1, len(xs) // 10)
     for xv in xs[::step]:
@@ -140,7 +133,15 @@ def _axes(
     return body
 
 
-def line_chart(frame: pd.DataFrame, x: str, series: list[str], *, index: bool = False) -> str:
+def line_chart(
+    frame: pd.DataFrame,
+    x: str,
+    series: list[str],
+    *,
+    index: bool = False,
+    ylabel: str | None = None,
+    kind: str = "general",
+) -> str:
     """Lines of ``series`` over ``x`` (years). ``index=True`` rescales each to 100 at its first value."""
     series = [s for s in series if s in frame.columns]
     data = frame.sort_values(x)
@@ -164,8 +165,21 @@ def line_chart(frame: pd.DataFrame, x: str, series: list[str], *, index: bool = 
     )
     y1 = y1 if y1 > y0 else y0 + 1
     x0, x1 = min(xs), max(xs)
-    body = _axes(x0, x1, y0, y1, left, top, w, h, xs, True)
+    body = _axes(x0, x1, y0, y1, left, top, w, h, xs, True, kind)
     points = 0
+    body.append(
+        f'<text x="{left + w / 2:.0f}" y="{top + h + 34}" text-anchor="middle" class="axis">{escape(labels.label(x))}</text>'
+    )
+    ylabel = ylabel or (
+        "index (first year = 100)"
+        if index
+        else (labels.label(series[0]) if len(series) == 1 else "value")
+    )
+
+    body.append(
+        f'<text x="14" y="{top + h / 2:.0f}" class="axis" text-anchor="middle" '
+        f'transform="rotate(-90 14 {top + h / 2:.0f})">{escape(ylabel)}</text>'
+    )
     for k, (name, v) in enumerate(values.items()):
         color = PALETTE[k % len(PALETTE)]
         coords = [
@@ -181,14 +195,14 @@ def line_chart(frame: pd.DataFrame, x: str, series: list[str], *, index: bool = 
         for cx, cy, xv, yv in coords:
             body.append(
                 f'<circle class="pt" cx="{cx:.1f}" cy="{cy:.1f}" r="3.5" fill="{color}" data-value="{yv}">'
-                f"<title>{escape(name)} {int(xv)}: {escape(fmt(yv))}</title></circle>"
+                f"<title>{escape(labels.label(name))} {int(xv)}: {escape(labels.fmt(yv, kind))}</title></circle>"
             )
             points += 1
         body.append(
             f'<rect x="{left + w + 20}" y="{top + 16 * k}" width="10" height="10" fill="{color}"/>'
-            f'<text x="{left + w + 35}" y="{top + 9 + 16 * k}" class="lbl">{escape(name)}{" (index)" if index else ""}</text>'
+            f'<text x="{left + w + 35}" y="{top + 9 + 16 * k}" class="lbl">{escape(labels.label(name))}</text>'
         )
-    return _svg(WIDTH, top + h + 30, body, points)
+    return _svg(WIDTH, top + h + 44, body, points, ylabel)
 
 
 def grouped_bars(frame: pd.DataFrame, x: str, series: list[str]) -> str:
@@ -225,15 +239,22 @@ def grouped_bars(frame: pd.DataFrame, x: str, series: list[str]) -> str:
             y_top, y_bot = sorted((y, zero))
             body.append(
                 f'<rect class="pt" x="{gx + k * bar:.1f}" y="{y_top:.1f}" width="{bar:.1f}" height="{max(y_bot - y_top, 0.5):.1f}" '
-                f'fill="{PALETTE[k]}" data-value="{v}"><title>{escape(s)} {escape(str(xv))}: {escape(fmt(v))}</title></rect>'
+                f'fill="{PALETTE[k]}" data-value="{v}"><title>{escape(labels.label(s))} {escape(str(xv))}: {escape(fmt(v))}</title></rect>'
             )
             points += 1
     for k, s in enumerate(series):
         body.append(
             f'<rect x="{left + w + 20}" y="{top + 16 * k}" width="10" height="10" fill="{PALETTE[k]}"/>'
-            f'<text x="{left + w + 35}" y="{top + 9 + 16 * k}" class="lbl">{escape(s)}</text>'
+            f'<text x="{left + w + 35}" y="{top + 9 + 16 * k}" class="lbl">{escape(labels.label(s))}</text>'
         )
-    return _svg(WIDTH, top + h + 30, body, points)
+    body.append(
+        f'<text x="{left + w / 2:.0f}" y="{top + h + 34}" text-anchor="middle" class="axis">{escape(labels.label(x))}</text>'
+    )
+    body.append(
+        f'<text x="14" y="{top + h / 2:.0f}" class="axis" text-anchor="middle" '
+        f'transform="rotate(-90 14 {top + h / 2:.0f})">jobs</text>'
+    )
+    return _svg(WIDTH, top + h + 44, body, points, "jobs")
 
 
 def network(
@@ -269,7 +290,7 @@ def network(
         dx = 10 if anchor == "start" else -10 if anchor == "end" else 0
         node = (
             f'<circle class="pt" cx="{x:.1f}" cy="{y:.1f}" r="8" fill="#1f77b4" data-value="{float(w.iloc[i])}">'
-            f"<title>{name}: {escape(weight)} {escape(fmt(float(w.iloc[i])))}</title></circle>"
+            f"<title>{name}: {escape(labels.label(weight))} {escape(fmt(float(w.iloc[i])))}</title></circle>"
             f'<text x="{x + dx:.1f}" y="{y + 4:.1f}" text-anchor="{anchor}" class="lbl">{name[:30]}</text>'
         )
         if link and href:
@@ -279,8 +300,16 @@ def network(
     body.append(
         f'<circle cx="{cx}" cy="{cy}" r="14" fill="#d62728"/><text x="{cx}" y="{cy + 30}" text-anchor="middle" class="lbl"><tspan font-weight="bold">{escape(center)}</tspan></text>'
     )
+    legend = (
+        f'<text x="10" y="{size - 8}" class="axis">edge width: {escape(labels.label(weight))} '
+        "(wider = more related)</text>"
+    )
     return _svg(
-        size + 240, size, [f'<g transform="translate(120,0)">{"".join(body)}</g>'], len(data)
+        size + 240,
+        size,
+        [f'<g transform="translate(120,0)">{"".join(body)}</g>', legend],
+        len(data),
+        f"clusters related to {center}",
     )
 
 
@@ -341,6 +370,10 @@ def forest(frame: pd.DataFrame, label: str, value: str, low: str, high: str) -> 
         f'<line x1="{zero:.1f}" y1="10" x2="{zero:.1f}" y2="{height - 5}" stroke="#999" stroke-dasharray="3"/>'
     ]
     points = 0
+    body.append(
+        f'<text x="{left + (WIDTH - left - right) / 2:.0f}" y="{height + 14}" text-anchor="middle" '
+        f'class="axis">{escape(labels.label(value))} with 95% CI (dashed: 0)</text>'
+    )
     for i in range(len(data)):
         y = 24 + i * row_h
         body.append(
@@ -356,7 +389,109 @@ def forest(frame: pd.DataFrame, label: str, value: str, low: str, high: str) -> 
                 f"<title>{escape(fmt(est.iloc[i]))} [{escape(fmt(lo.iloc[i]))}, {escape(fmt(hi.iloc[i]))}]</title></circle>"
             )
             points += 1
-    return _svg(WIDTH, height, body, points)
+    return _svg(WIDTH, height + 22, body, points, labels.label(value))
+
+
+def nice_ticks(low: float, high: float, n: int = 5) -> list[float]:
+    """Round tick values (1, 2 or 5 times a power of ten apart) inside [low, high]."""
+    span = high - low
+    if not span > 0:
+        return [low]
+    raw = span / n
+    power = 10 ** math.floor(math.log10(raw))
+    step = next(m * power for m in (1, 2, 5, 10) if m * power >= raw)
+    first = math.ceil(low / step) * step
+    return [round(first + k * step, 12) for k in range(int((high - first) / step) + 1)]
+
+
+def bubble(
+    frame: pd.DataFrame,
+    x: str,
+    y: str,
+    size: str,
+    *,
+    label: str,
+    highlight: str | None = None,
+    ylabel: str | None = None,
+    link: str | None = None,
+    href: str = "",
+) -> str:
+    """USCM's cluster portfolio: ``x`` (LQ, log scale) against ``y`` (employment growth, or
+    another measure), bubble area proportional to ``size`` (employment), red where
+    ``highlight`` (strong) is true; each bubble links to its cluster when ``href`` is given."""
+    data = frame.assign(_x=_numeric(frame, x), _y=_numeric(frame, y), _s=_numeric(frame, size))
+    data = data.loc[(data["_x"] > 0) & np.isfinite(data["_y"]) & (data["_s"] > 0)]
+    if data.empty:
+        return _svg(WIDTH, 60, ['<text x="10" y="30">no data</text>'], 0)
+    left, top, w, h = 80, 20, WIDTH - 250, 360
+    lx = np.log10(data["_x"].to_numpy())
+    x0, x1 = min(lx.min(), -0.1) - 0.05, max(lx.max(), 0.1) + 0.05
+    ys = data["_y"].to_numpy()
+    y0, y1 = float(ys.min()), float(ys.max())
+    pad = (y1 - y0) * 0.08 or 1.0
+    y0, y1 = y0 - pad, y1 + pad
+    px = lambda v: left + (v - x0) / (x1 - x0) * w  # noqa: E731
+    py = lambda v: top + h - (v - y0) / (y1 - y0) * h  # noqa: E731
+    body = [
+        f'<line x1="{left}" y1="{top + h}" x2="{left + w}" y2="{top + h}" stroke="#999"/>',
+        f'<line x1="{left}" y1="{top}" x2="{left}" y2="{top + h}" stroke="#999"/>',
+        f'<line x1="{px(0):.1f}" y1="{top}" x2="{px(0):.1f}" y2="{top + h}" stroke="#777" stroke-dasharray="4"/>',
+    ]
+    kind = labels.kind_of(y)
+    if y0 < 0 < y1:
+        body.append(
+            f'<line x1="{left}" y1="{py(0):.1f}" x2="{left + w}" y2="{py(0):.1f}" stroke="#777"/>'
+        )
+    for tick in (0.05, 0.1, 0.25, 0.5, 1, 2, 4, 8, 16, 32):
+        t = math.log10(tick)
+        if x0 <= t <= x1:
+            body.append(
+                f'<text x="{px(t):.1f}" y="{top + h + 16}" text-anchor="middle" class="tick">{tick:g}</text>'
+            )
+    for v in nice_ticks(y0, y1):
+        body.append(
+            f'<text x="{left - 6}" y="{py(v) + 4:.1f}" text-anchor="end" class="tick">{escape(labels.fmt(v, kind))}</text>'
+            f'<line x1="{left - 3}" y1="{py(v):.1f}" x2="{left}" y2="{py(v):.1f}" stroke="#999"/>'
+        )
+    body.append(
+        f'<text x="{left + w / 2:.0f}" y="{top + h + 36}" text-anchor="middle" class="axis">'
+        "Specialization: location quotient (log scale; 1 = national share)</text>"
+    )
+    ytitle = ylabel or labels.label(y)
+    body.append(
+        f'<text x="14" y="{top + h / 2:.0f}" class="axis" text-anchor="middle" '
+        f'transform="rotate(-90 14 {top + h / 2:.0f})">{escape(ytitle)}</text>'
+    )
+    radius = 4 + 26 * np.sqrt(data["_s"] / data["_s"].max())
+    order = np.argsort(-radius.to_numpy())  # big bubbles first, small ones stay on top
+    for i in order:
+        row = data.iloc[i]
+        strong = bool(row.get(highlight)) if highlight else False
+        name = escape(str(row[label]))
+        mark = (
+            f'<circle class="pt" cx="{px(lx[i]):.1f}" cy="{py(row["_y"]):.1f}" r="{radius.iloc[i]:.1f}" '
+            f'fill="{"#c0392b" if strong else "#7f99b2"}" fill-opacity="0.6" stroke="white" '
+            f'data-value="{row["_y"]}"><title>{name}: LQ {labels.number(row["_x"])}, '
+            f"{escape(ytitle)} {escape(labels.fmt(row['_y'], kind))}, "
+            f"{escape(labels.count(row['_s']))} jobs{' (strong)' if strong else ''}</title></circle>"
+        )
+        if link and href:
+            mark = f'<a href="{escape(href + str(row[link]))}">{mark}</a>'
+        body.append(mark)
+    named = data.loc[data[highlight].astype(bool)] if highlight else data
+    for _, row in named.nlargest(6, "_s").iterrows():
+        body.append(
+            f'<text x="{px(math.log10(row["_x"])) + 6:.1f}" y="{py(row["_y"]) - 6:.1f}" class="lbl">'
+            f"{escape(str(row[label])[:30])}</text>"
+        )
+    body.append(
+        f'<circle cx="{left + w + 40}" cy="{top + 6}" r="6" fill="#c0392b" fill-opacity="0.6"/>'
+        f'<text x="{left + w + 50}" y="{top + 10}" class="lbl">strong cluster</text>'
+        f'<circle cx="{left + w + 40}" cy="{top + 24}" r="6" fill="#7f99b2" fill-opacity="0.6"/>'
+        f'<text x="{left + w + 50}" y="{top + 28}" class="lbl">other traded cluster</text>'
+        f'<text x="{left + w + 34}" y="{top + 48}" class="lbl">area = employment</text>'
+    )
+    return _svg(WIDTH, top + h + 46, body, len(data), "cluster portfolio")
 
 
 def render(
@@ -382,7 +517,14 @@ def render(
             id_column=spec.get("id"),
         )
     if kind == "line":
-        return line_chart(table, spec["x"], spec["series"], index=spec.get("index", False))
+        return line_chart(
+            table,
+            spec["x"],
+            spec["series"],
+            index=spec.get("index", False),
+            ylabel=spec.get("ylabel"),
+            kind=spec.get("value_kind", "general"),
+        )
     if kind == "bars":
         return grouped_bars(table, spec["x"], spec["series"])
     if kind == "network":
@@ -396,6 +538,18 @@ def render(
         )
     if kind == "heatmap":
         return heatmap(table, spec["x"], spec["y"], spec["category"])
+    if kind == "bubble":
+        return bubble(
+            table,
+            spec["x"],
+            spec["y"],
+            spec["size"],
+            label=spec["label"],
+            highlight=spec.get("highlight"),
+            ylabel=spec.get("ylabel"),
+            link=spec.get("link"),
+            href=(links or {}).get("cluster", ""),
+        )
     if kind == "forest":
         return forest(table, spec["label"], spec["value"], spec["low"], spec["high"])
     raise ValueError(f"unknown chart kind {kind!r}")

@@ -115,6 +115,65 @@ class Section:
     chart: dict[str, Any] | None = None
     note: str | None = None
     show_table: bool = True  # False where the chart already shows every row (maps)
+    #: the columns the HTML table shows (None: :func:`display_columns` picks); CSV/JSON keep all
+    columns: list[str] | None = None
+    #: how columns print where their names do not say (e.g. regions as columns of one metric)
+    kinds: dict[str, str] | None = None
+
+
+#: columns an HTML table leaves to the CSV (long method descriptions, constants of a run)
+TECHNICAL_COLUMNS = {
+    "se_type",
+    "estimator",
+    "method",
+    "running",
+    "vce",
+    "fitselect",
+    "kernel",
+    "bwselect",
+    "formula",
+    "weights",
+    "seed",
+    "reps",
+    "region_type",
+    "value_start",
+    "value_end",
+    "national_share_effect",
+    "industry_mix_effect",
+    "expected_change",
+    "lagravinese",
+    "structural_component",
+}
+#: at most this many columns in an HTML table (the CSV has them all)
+MAX_SHOWN_COLUMNS = 10
+
+
+def display_columns(frame: pd.DataFrame) -> list[str]:
+    """The columns an HTML table shows so that it fits the page: without the technical ones
+    and, if still too many, without columns that hold one value in every row."""
+    cols = [c for c in frame.columns if str(c) not in TECHNICAL_COLUMNS]
+    if len(cols) > MAX_SHOWN_COLUMNS and len(frame) > 1:
+        cols = [c for c in cols if frame[c].astype(str).nunique() > 1]
+    return cols[:MAX_SHOWN_COLUMNS]
+
+
+#: store tables in words (page and section titles)
+TABLE_TITLES = {
+    "run_did": "DID estimates (clusteratlas run)",
+    "run_did_wild_bootstrap": "Wild cluster bootstrap of the DID",
+    "run_event_study": "Event study",
+    "run_rd": "RD at the strong-cluster cut-off",
+    "run_rd_density": "RD density (manipulation) test",
+    "run_rd_placebo": "RD at placebo cut-offs",
+    "run_rd_sensitivity": "RD bandwidth sensitivity",
+    "run_resilience": "Resistance and recoverability",
+    "run_cluster_resilience": "Resistance and recovery of the clusters",
+}
+
+
+def table_title(table: str) -> str:
+    """A store table's name in words: ``run_did`` -> "DID estimates (clusteratlas run)"."""
+    return TABLE_TITLES.get(table) or table.removeprefix("run_").replace("_", " ").capitalize()
 
 
 @dataclass
@@ -142,6 +201,20 @@ def check_id(name: str, value: str) -> str:
             name,
             f"{value[:50]!r} is not a valid code",
             allowed="1-40 letters, digits, '.', '_' or '-'",
+        )
+    return value
+
+
+_NAME = re.compile(r"^[\w .,'()&:\-]{1,100}$")
+
+
+def check_name(name: str, value: str) -> str:
+    """A region or cluster as typed: an id or a name (letters, digits, spaces, ``.,'()&:-``)."""
+    if not _NAME.match(value or ""):
+        raise ParameterError(
+            name,
+            f"{value[:50]!r} is not a valid code or name",
+            allowed="an id such as 06 or a name such as California (up to 100 characters)",
         )
     return value
 
@@ -384,6 +457,98 @@ class Dashboard:
             )
             frame = frame.loc[mask]
         return (frame if limit is None else frame.head(limit)).reset_index(drop=True)
+
+    def resolve_region(self, region_type: str, text: str) -> str:
+        """The id of the region ``text`` names: an id, "Name (type id)" as the type-ahead
+        writes it, or a name (exact, else the only one containing it, case-insensitive)."""
+        text = check_name("id", (text or "").strip())
+        regions = self.region_list(region_type)
+        ids = set(regions["region_id"])
+        if text in ids:
+            return text
+        m = re.search(r"\((?:[a-z_]+ )?([A-Za-z0-9_.\-]{1,40})\)\s*$", text)
+        if m and m.group(1) in ids:
+            return m.group(1)
+        lower = regions["region_name"].str.lower()
+        exact = regions.loc[lower == text.lower(), "region_id"]
+        if len(exact) == 1:
+            return str(exact.iloc[0])
+        found = (
+            regions.loc[lower.str.contains(text.lower(), regex=False), :]
+            if text
+            else regions.iloc[0:0]
+        )
+        if len(found) == 1:
+            return str(found["region_id"].iloc[0])
+        if len(found) > 1:
+            names = ", ".join(
+                f"{n} ({i})"
+                for i, n in zip(found["region_id"][:8], found["region_name"][:8], strict=True)
+            )
+            raise NotFoundError(
+                f"{len(found)} {region_type} regions match {text[:40]!r}: {names}; pick one"
+            )
+        raise NotFoundError(
+            f"no {region_type} region with id {text[:40]!r} in the store (nor one named so)"
+        )
+
+    def resolve_cluster(self, text: str) -> str:
+        """The code of the cluster ``text`` names: a code, "Name (code)", or a name."""
+        text = check_name("cluster", (text or "").strip())
+        clusters = pd.DataFrame(self.meta()["clusters"])
+        codes = set(clusters["cluster_code"].astype(str))
+        if text in codes:
+            return text
+        m = re.search(r"\(([A-Za-z0-9_.\-]{1,40})\)\s*$", text)
+        if m and m.group(1) in codes:
+            return m.group(1)
+        lower = clusters["cluster_name"].astype(str).str.lower()
+        exact = clusters.loc[lower == text.lower(), "cluster_code"]
+        if len(exact) == 1:
+            return str(exact.iloc[0])
+        found = (
+            clusters.loc[lower.str.contains(text.lower(), regex=False)]
+            if text
+            else clusters.iloc[0:0]
+        )
+        if len(found) == 1:
+            return str(found["cluster_code"].iloc[0])
+        raise NotFoundError(
+            f"no cluster with code {text[:40]!r} in the store"
+            + (
+                f" ({len(found)} cluster names contain it; pick one)"
+                if len(found)
+                else " (see /clusters for the list)"
+            )
+        )
+
+    def suggest(
+        self, kind: str, region_type: str | None, text: str, limit: int = 15
+    ) -> list[dict[str, str]]:
+        """Type-ahead: regions (of ``region_type``) or clusters whose name or id starts with,
+        then contains, ``text``; each ``{"id", "label"}`` (label = what the box shows)."""
+        text = (text or "").strip().lower()
+        if kind == "cluster":
+            frame = pd.DataFrame(self.meta()["clusters"]).rename(
+                columns={"cluster_code": "id", "cluster_name": "name"}
+            )
+            frame["label"] = frame["name"].astype(str) + " (" + frame["id"].astype(str) + ")"
+        else:
+            kind_ = self.check_region_type(region_type)
+            frame = self.region_list(kind_).rename(
+                columns={"region_id": "id", "region_name": "name"}
+            )
+            frame["label"] = (
+                frame["name"].astype(str) + f" ({kind_} " + frame["id"].astype(str) + ")"
+            )
+        name = frame["name"].astype(str).str.lower()
+        starts = name.str.startswith(text) | (frame["id"].astype(str) == text)
+        contains = name.str.contains(text, regex=False) & ~starts
+        ranked = pd.concat([frame.loc[starts], frame.loc[contains]]).head(limit)
+        return [
+            {"id": str(i), "label": str(lab)}
+            for i, lab in zip(ranked["id"], ranked["label"], strict=True)
+        ]
 
     def region_summary(self, region_type: str, year: int) -> pd.DataFrame:
         """Totals and cluster strength of every region of a type in one year, with names."""

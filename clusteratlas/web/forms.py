@@ -15,8 +15,16 @@ from typing import Any
 
 from starlette.requests import Request
 
-from clusteratlas.errors import ParameterError
+from clusteratlas.errors import ClusterAtlasError, ParameterError
 from clusteratlas.web.dashboard import Dashboard, Page, check_id
+
+
+class Redirect(Exception):  # noqa: N818 (control flow, not an error)
+    """Answer with a redirect to ``url`` (a region or cluster typed by name -> its id URL)."""
+
+    def __init__(self, url: str) -> None:
+        super().__init__(url)
+        self.url = url
 
 
 class Query:
@@ -25,6 +33,10 @@ class Query:
     def __init__(self, request: Request) -> None:
         self.params = request.query_params
         self.read: set[str] = set()  # names a handler asked for (the page's vocabulary)
+        #: parameters given by name whose id the URL should show instead (name -> id)
+        self.canonical: dict[str, str] = {}
+        #: repeated parameters rewritten the same way (name -> every value, as ids)
+        self.multi: dict[str, list[str]] = {}
 
     def text(self, name: str, default: str | None = None) -> str | None:
         self.read.add(name)
@@ -80,6 +92,29 @@ class Query:
         return value
 
 
+def region_id(dash: Dashboard, q: Query, region_type: str, name: str = "id") -> str | None:
+    """``id=``: a region id, or its name as typed (resolved; the HTML page then redirects to
+    the id URL), None when absent."""
+    typed = q.text(name)
+    if typed is None:
+        return None
+    found = dash.resolve_region(region_type, typed)
+    if found != typed:
+        q.canonical[name] = found
+    return found
+
+
+def cluster_code(dash: Dashboard, q: Query, name: str = "cluster") -> str | None:
+    """``cluster=``/``code=``: a cluster code or its name as typed (resolved like regions)."""
+    typed = q.text(name)
+    if typed is None:
+        return None
+    found = dash.resolve_cluster(typed)
+    if found != typed:
+        q.canonical[name] = found
+    return found
+
+
 def year(dash: Dashboard, q: Query) -> int:
     """``year=``, checked against the store (default: the latest year)."""
     return dash.check_year(q.integer("year"))
@@ -99,6 +134,51 @@ def select(field: str, label: str, options: list, value: str | None) -> dict[str
 def text(field: str, label: str, value: str | None) -> dict[str, Any]:
     """A text control."""
     return {"name": field, "label": label, "kind": "text", "value": value or ""}
+
+
+def search(
+    field: str, label: str, value: str | None, suggest: str, region_type: str | None = None
+) -> dict[str, Any]:
+    """A type-ahead box (regions or clusters by name; the URL gets the id).
+
+    ``suggest`` is "region" or "cluster": the page's script asks ``/api/suggest`` as the user
+    types and writes the chosen id into the query string; without the script the server
+    resolves the typed name.
+    """
+    return {
+        "name": field,
+        "label": label,
+        "kind": "search",
+        "value": value or "",
+        "suggest": suggest,
+        "region_type": region_type or "",
+    }
+
+
+def region_box(dash: Dashboard, choices: Choices, page: Page) -> dict[str, Any]:
+    """The page's region box: type-ahead, showing the page's region by name."""
+    shown = region_label(dash, choices.region_type, page.info.get("_id"))
+    return search("id", "Region", shown, "region", choices.region_type)
+
+
+def region_label(dash: Dashboard, region_type: str, region: str | None) -> str:
+    """What a region box shows: "Alabama (state 01)"."""
+    if not region:
+        return ""
+    try:
+        return f"{dash.region_name(region_type, region)} ({region_type} {region})"
+    except ClusterAtlasError:
+        return region
+
+
+def cluster_label(dash: Dashboard, code: str | None) -> str:
+    """What a cluster box shows: "Automotive (4)"."""
+    if not code:
+        return ""
+    try:
+        return f"{dash.cluster_info(code)['cluster_name']} ({code})"
+    except ClusterAtlasError:
+        return code
 
 
 @dataclass

@@ -74,7 +74,15 @@ def test_resistance_index_matches_the_formula(real_run, shared_data):
 def test_policy_and_sections_present(real_run):
     out, _ = real_run
     html = (out / "report.html").read_text()
-    for section in ("profile", "maps", "resilience", "evidence", "theory", "policy"):
+    for section in (
+        "findings",
+        "brief-01",
+        "resilience",
+        "evidence",
+        "theory",
+        "policy",
+        "appendix",
+    ):
         assert f'<section id="{section}">' in html
     assert "SYNTHETIC" not in html
     policy = pd.read_csv(out / "tables" / "policy_01.csv")

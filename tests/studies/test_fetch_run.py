@@ -248,7 +248,7 @@ def test_county_evidence_at_both_levels_and_what_could_not_be_done(county_run):
     gr = prov.loc[("panel", "treatment (Great Recession): rule strength_above_quantile")]
     assert gr["status"] == "not possible" and "before 2009" in gr["reason"]
     html = (out / "report.html").read_text()
-    assert '<section id="data">' in html and "not possible" in html and "Census CBP API" in html
+    assert 'id="tbl-data-used"' in html and "not possible" in html and "Census CBP API" in html
 
 
 def test_county_second_run_is_offline_and_identical(county_run):

@@ -6,66 +6,39 @@ tests skip and say why, except under CI=true, where its absence is a failure.
 
 from __future__ import annotations
 
-import os
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from browser_checks import ARGS, CHROMIUM, bad_cells, chart_facts, require_chromium, wide_tables
 
-from clusteratlas.web.app import create_app
-
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-]
+from clusteratlas.web.app import running
 
 pytestmark = pytest.mark.browser
-
-
-def _require_chromium() -> None:
-    if CHROMIUM.exists():
-        return
-    message = f"{CHROMIUM} not found (install Debian's chromium package); browser tests need it"
-    if os.environ.get("CI", "").lower() in {"1", "true", "yes"}:
-        pytest.fail(message + " -- under CI its absence is a failure, not a skip")
-    pytest.skip(message)
+#: every page of the dashboard (its navigation), as a person opens it
+PAGES = [
+    "/",
+    "/regions",
+    "/clusters",
+    "/region",
+    "/cluster",
+    "/region-cluster",
+    "/compare",
+    "/map",
+    "/causal",
+    "/theory",
+]
 
 
 @pytest.fixture(scope="module")
 def server(synthetic_store: Path) -> Iterator[str]:
-    import uvicorn
-
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    sock.close()
-    instance = uvicorn.Server(
-        uvicorn.Config(
-            create_app(synthetic_store), host="127.0.0.1", port=port, log_level="warning"
-        )
-    )
-    thread = threading.Thread(target=instance.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 60
-    while not instance.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            pytest.fail("the dashboard server did not start")
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    instance.should_exit = True
-    thread.join(timeout=30)
+    with running(synthetic_store) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
 def browser_page(server: str):
-    _require_chromium()
+    require_chromium()
     sync_api = pytest.importorskip(
         "playwright.sync_api", reason="python playwright is not installed"
     )
@@ -171,3 +144,110 @@ def test_error_page_in_the_browser(browser_page, server: str):
     response = page.goto(server + "/region?type=state&id=77")
     assert response.status == 404
     assert "no state region with id" in page.locator("#error-message").inner_text()
+
+
+def _reads_well(page, url: str) -> None:
+    """What a person checks on a page: readable cells, tables within the page, charts with
+    data marks (as many as they claim) and axis labels."""
+    page.goto(url)
+    page.wait_for_load_state("load")
+    page.evaluate("document.querySelectorAll('details').forEach(d => d.open = true)")
+    assert bad_cells(page) == [], (url, bad_cells(page)[:8])
+    assert wide_tables(page) == [], (url, wide_tables(page))
+    headers = page.locator("main h1, main h2").all_inner_texts()
+    assert not [h for h in headers if "_" in h], (url, headers)
+    for chart in chart_facts(page, "svg.chart"):
+        assert chart["claimed"] > 0 and chart["drawn"] == chart["claimed"], (url, chart)
+        assert chart["axis_labels"], (url, chart)
+
+
+def test_every_page_reads_well(browser_page, server: str):
+    for path in [*PAGES, "/region?type=state&id=02&window=2015-2016-2017"]:
+        _reads_well(browser_page, server + path)
+    assert not browser_page.errors, browser_page.errors
+
+
+def test_region_page_has_the_portfolio_bubble_chart(browser_page, server: str):
+    page = browser_page
+    page.goto(server + "/region?type=state&id=01&year=2016")
+    bubble = chart_facts(page, "section#bubble svg.chart")
+    assert len(bubble) == 1 and bubble[0]["drawn"] == bubble[0]["claimed"] > 5
+    assert any("location quotient" in a for a in bubble[0]["axis_labels"])
+    assert any("employment growth" in a for a in bubble[0]["axis_labels"])  # several years
+    # each bubble links to the cluster in this region
+    href = page.locator("section#bubble svg.chart a").first.get_attribute("href")
+    assert href.startswith("/region-cluster?type=state&id=01&year=2016&cluster=")
+
+
+def test_regions_and_clusters_are_chosen_by_name(browser_page, server: str):
+    page = browser_page
+    page.goto(server + "/region?type=state&id=01")
+    box = page.locator("input[name=id]")
+    assert box.input_value() == "Synthetic State 01 (state 01)"
+    box.fill("")
+    box.press_sequentially("Synthetic State 0", delay=20)
+    page.locator(f"#{box.get_attribute('list')} option").nth(1).wait_for(state="attached")
+    options = page.evaluate(
+        "Array.from(document.querySelectorAll('#' + document.querySelector('input[name=id]')"
+        ".getAttribute('list') + ' option')).map(o => o.value)"
+    )
+    assert "Synthetic State 03 (state 03)" in options
+    box.fill("Synthetic State 03 (state 03)")
+    page.get_by_role("button", name="Show").click()
+    page.wait_for_load_state("load")
+    assert "id=03" in page.url and "Synthetic" not in page.url  # the id, not the name
+    assert "Synthetic State 03" in page.locator("h1").inner_text()
+    # a name typed without the script's help: the server resolves it and shows the id URL
+    page.goto(server + "/region?type=state&id=synthetic%20state%2004")
+    assert page.url.endswith("id=03") is False and "id=04" in page.url
+    assert "Synthetic State 04" in page.locator("h1").inner_text()
+    # clusters by name too
+    page.goto(server + "/cluster")
+    page.locator("input[name=code]").fill("")
+    page.locator("input[name=code]").press_sequentially("Synthetic", delay=20)
+    code_box = page.locator("input[name=code]")
+    page.locator(f"#{code_box.get_attribute('list')} option").first.wait_for(state="attached")
+    assert not page.errors, page.errors
+
+
+def test_compare_ten_regions(browser_page, server: str):
+    page = browser_page
+    counties = page.request.get(server + "/api/suggest?kind=region&type=county&q=").json()[:10]
+    assert len(counties) == 10
+    page.goto(server + "/compare?" + "&".join(f"r=county:{c['id']}" for c in counties))
+    assert "Compare 10 regions" in page.locator("h1").inner_text()
+    boxes = page.locator("form.controls input[name=r]")
+    assert boxes.count() == 10  # ten filled, no eleventh
+    assert boxes.nth(9).input_value() == counties[9]["label"]
+    assert page.locator("#comparison table tbody tr").count() == 10
+    bars = chart_facts(page, "section#comparison svg.chart")
+    assert bars[0]["drawn"] == 10
+    # several years in the store: the metric over time, one line per region
+    timeline = chart_facts(page, "section#timeline svg.chart")
+    assert timeline and timeline[0]["drawn"] >= 10
+    # regions typed by name in a box reach the URL as type:id
+    page.goto(server + "/compare?r=state:01")
+    page.locator("form.controls input[name=r]").nth(1).fill("Synthetic State 04 (state 04)")
+    page.get_by_role("button", name="Show").click()
+    page.wait_for_load_state("load")
+    assert "r=state%3A04" in page.url or "r=state:04" in page.url
+    assert page.locator("#comparison table tbody tr").count() == 2
+
+
+@pytest.mark.parametrize("which", ["demo", "real"])
+def test_the_runs_dashboards_read_well(which, request, browser_page):
+    """The dashboard over the stores `clusteratlas run` wrote (SYNTHETIC demo, real USCM 2016)."""
+    out, _ = request.getfixturevalue(f"{which}_run")
+    region = "county&id=17031" if which == "demo" else "state&id=01"
+    page = browser_page.context.new_page()  # the module's browser (one sync Playwright)
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    with running(out / "clusteratlas.duckdb") as url:
+        for path in [
+            *PAGES,
+            f"/region?type={region}",
+            f"/region?type={region}&window=2019-2020-2022",
+        ]:
+            _reads_well(page, url + path)
+    page.close()
+    assert not errors, errors

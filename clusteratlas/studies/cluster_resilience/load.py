@@ -233,7 +233,7 @@ def _folder_outcomes(p: ClusterResilience, rows: list[dict]) -> list[pd.DataFram
     if rt == "state":
         add(
             "state_total",
-            "CBP employment, all industries (mid-March)",
+            "CBP employment, all industries (mid-March), states",
             "state",
             lambda: _employment(inputs.cbp_totals(catalog, "state")),
         )
@@ -247,13 +247,13 @@ def _folder_outcomes(p: ClusterResilience, rows: list[dict]) -> list[pd.DataFram
     # and the county context map of a state run
     add(
         "county_total",
-        "CBP employment, all industries (mid-March)",
+        "CBP employment, all industries (mid-March), counties",
         "county",
         lambda: _employment(inputs.cbp_totals(catalog, "county")),
     )
     add(
         "national_total",
-        "CBP employment, all industries (mid-March)",
+        "CBP employment, all industries (mid-March), nation",
         "national",
         lambda: _employment(inputs.cbp_totals(catalog, "nation")),
     )
@@ -276,7 +276,7 @@ def _folder_outcomes(p: ClusterResilience, rows: list[dict]) -> list[pd.DataFram
     for path in catalog.files("usatrade"):
         rows.append(
             provenance.row(
-                "USA Trade Online exports / imports by NAICS and country",
+                f"USA Trade Online exports / imports by NAICS and country ({path.name})",
                 f"file {path.relative_to(catalog.folder)}",
                 "",
                 "national",

@@ -58,6 +58,13 @@ def record(store: Store, stage: str, rows: Iterable[dict]) -> list[str]:
         frame = pd.DataFrame([[stage, "(nothing)", "", "", "", "used", ""]], columns=COLUMNS)
     key = [c for c in COLUMNS if c != "reason"]
     frame = frame.drop_duplicates(key, keep="last")
+    # (stage, input) names a row for readers (the report keys its table on it): rows of one
+    # input that differ by level or source say which in the input itself
+    for extra in ("region_level", "source", "years"):
+        twice = frame.duplicated(["stage", "input"], keep=False)
+        if not twice.any():
+            break
+        frame.loc[twice, "input"] = frame.loc[twice, "input"] + " [" + frame.loc[twice, extra] + "]"
     store.append(TABLE, frame, key=key, replace=["stage"])
     return [
         f"{r.input} ({', '.join(x for x in (r.region_level, r.years) if x)}): {r.status}: {r.reason}"

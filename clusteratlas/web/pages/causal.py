@@ -3,7 +3,14 @@ each with a forest plot where it has estimates and confidence intervals."""
 
 from __future__ import annotations
 
-from clusteratlas.web.dashboard import CAUSAL_PREFIXES, MAX_ROWS, Dashboard, Page, Section
+from clusteratlas.web.dashboard import (
+    CAUSAL_PREFIXES,
+    MAX_ROWS,
+    Dashboard,
+    Page,
+    Section,
+    table_title,
+)
 from clusteratlas.web.forms import Query
 
 NAME = "causal"
@@ -41,7 +48,7 @@ def causal_page(dash: Dashboard) -> Page:
                     "low": "ci_low",
                     "high": "ci_high",
                 }
-        page.sections.append(Section(f"table_{table}", table, frame, chart=chart))
+        page.sections.append(Section(f"table_{table}", table_title(table), frame, chart=chart))
     if not tables:
         page.messages.append(
             "No causal result tables in the store yet (tables named causal_*, did_*, rd_*, cho2024_*). "

@@ -13,25 +13,36 @@ import pandas as pd
 from clusteratlas.errors import ClusterAtlasError
 from clusteratlas.panel.relatedness import load_related_pairs
 from clusteratlas.web.dashboard import Dashboard, Page, Section
-from clusteratlas.web.forms import Choices, Query, region_type, select, year
+from clusteratlas.web.forms import (
+    Choices,
+    Query,
+    cluster_code,
+    cluster_label,
+    region_type,
+    search,
+    select,
+    year,
+)
 
 NAME = "cluster"
 TITLE = "Cluster"
 
 
 def build(dash: Dashboard, q: Query) -> Page:
-    code = q.code("code") or dash.meta()["clusters"][0]["cluster_code"]
+    code = cluster_code(dash, q, "code") or dash.meta()["clusters"][0]["cluster_code"]
     return cluster_page(dash, code, region_type(dash, q), year(dash, q))
 
 
 def annotate(dash: Dashboard, q: Query, page: Page) -> None:
-    page.info["_code"] = q.text("code") or dash.meta()["clusters"][0]["cluster_code"]
+    page.info["_code"] = (
+        q.canonical.get("code") or q.text("code") or dash.meta()["clusters"][0]["cluster_code"]
+    )
 
 
 def fields(dash: Dashboard, q: Query, page: Page) -> list[dict]:
     c = Choices.of(dash, q, page)
     return [
-        select("code", "Cluster", c.clusters, q.text("code") or page.info.get("_code")),
+        search("code", "Cluster", cluster_label(dash, page.info.get("_code")), "cluster"),
         select("type", "Region type", c.types, c.region_type),
         select("year", "Year", c.years, c.year),
     ]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import pandas as pd
 
 from clusteratlas.panel.metrics import national_coverage
+from clusteratlas.report.appendix import COVERAGE_COLUMNS
 from clusteratlas.web.dashboard import Dashboard, Page, Section
 from clusteratlas.web.forms import Query
 
@@ -45,6 +46,7 @@ def clusters_page(dash: Dashboard) -> Page:
                     "highlight": "off",
                     "top": len(coverage),
                 },
+                columns=[c for c in COVERAGE_COLUMNS if c in coverage.columns],
                 note=f"{agree} of {len(coverage)} within 1% of the national count (red: "
                 "outside). gap = sum of regions / national - 1; 'imputation': above by no "
                 "more than the jobs imputed to suppressed cells; 'regions short': regions "

@@ -1,19 +1,26 @@
-"""Page ``/compare``: up to ten regions side by side on one metric, with their strong clusters."""
+"""Page ``/compare``: up to ten regions side by side, chosen by name, with their strong clusters.
+
+Regions come as repeated ``r=TYPE:ID`` (``r=state:01&r=state:13``); a box may also hold a
+name as typed ("Alabama", "Alabama (state 01)"), which the HTML page resolves and redirects
+to the id URL. The page shows the chosen metric as bars, every metric in a table, the metric
+over time where the store has several years, and the strong clusters of each region (LQ).
+"""
 
 from __future__ import annotations
 
 import pandas as pd
 
 from clusteratlas.errors import ParameterError
+from clusteratlas.report import labels
+from clusteratlas.schema import REGION_TYPES
 from clusteratlas.web.dashboard import (
     REGION_METRICS,
     Dashboard,
     NotFoundError,
     Page,
     Section,
-    check_id,
 )
-from clusteratlas.web.forms import Choices, Query, select, text, year
+from clusteratlas.web.forms import Choices, Query, region_label, search, select, year
 
 NAME = "compare"
 TITLE = "Compare"
@@ -25,13 +32,27 @@ def build(dash: Dashboard, q: Query) -> Page:
     if len(picked) > MAX_COMPARE:
         raise ParameterError("r", f"{len(picked)} regions given; compare at most {MAX_COMPARE}")
     pairs = []
+    renamed = False
     for item in picked:
         if not item:
             continue
         kind, _, region_id = item.partition(":")
-        if not region_id:
-            raise ParameterError("r", f"{item[:40]!r} is not TYPE:ID (e.g. state:06)")
-        pairs.append((dash.check_region_type(kind), check_id("r", region_id)))
+        if region_id and kind in REGION_TYPES:
+            kind = dash.check_region_type(kind)
+            found = dash.resolve_region(kind, region_id)  # an id, or a name typed in a box
+            renamed = renamed or found != region_id
+            pairs.append((kind, found))
+            continue
+        if ":" in item or item in REGION_TYPES:
+            raise ParameterError(
+                "r", f"{item[:40]!r} is not TYPE:ID (e.g. state:06) or a region name"
+            )
+        kind = dash.default_region_type()  # a name as typed in a box
+        pairs.append((kind, dash.resolve_region(kind, item)))
+        renamed = True
+    if renamed:
+        q.multi["r"] = [f"{t}:{i}" for t, i in pairs]
+        q.canonical["r"] = ""
     if not pairs:
         kind = dash.default_region_type()
         top = dash.region_summary(kind, dash.default_year())["region_id"].head(3)
@@ -50,10 +71,11 @@ def annotate(dash: Dashboard, q: Query, page: Page) -> None:
 def fields(dash: Dashboard, q: Query, page: Page) -> list[dict]:
     c = Choices.of(dash, q, page)
     picked = q.params.getlist("r") or page.info.get("_regions", [])
-    boxes = [
-        text("r", f"Region {i + 1} (type:id)", picked[i] if i < len(picked) else "")
-        for i in range(max(len(picked) + 1, 3))
-    ][:MAX_COMPARE]
+    boxes = []
+    for i in range(min(max(len(picked) + 1, 3), MAX_COMPARE)):
+        kind, _, rid = (picked[i] if i < len(picked) else "").partition(":")
+        shown = region_label(dash, kind, rid) if rid else ""
+        boxes.append(search("r", f"Region {i + 1}", shown, "region", kind or c.region_type))
     return [
         *boxes,
         select(
@@ -88,6 +110,7 @@ def compare_page(dash: Dashboard, regions: list[tuple[str, str]], year: int, met
         record["region_name"] = name
         rows.append(record)
     table = pd.DataFrame(rows)
+    years = dash.meta()["years"]
     table = table[
         [
             "region_type",
@@ -108,20 +131,64 @@ def compare_page(dash: Dashboard, regions: list[tuple[str, str]], year: int, met
             chart={"kind": "bar", "label": "region_name", "value": metric, "sort": False},
         )
     )
+    if regions and len(years) > 1:
+        placeholders = " or ".join("(region_type = ? and region_id = ?)" for _ in regions)
+        params = [v for pair in regions for v in pair]
+        lines = dash.df(
+            f"select region_type, region_id, year, {metric} as value from {dash.summary_sql} "
+            f"where {placeholders} order by year",
+            params,
+        )
+        lines["name"] = [
+            dash.region_name(t, i)
+            for t, i in zip(lines["region_type"], lines["region_id"], strict=True)
+        ]
+        wide = lines.pivot_table(index="year", columns="name", values="value", aggfunc="first")
+        wide.columns.name = None
+        wide = wide.reset_index()
+        page.sections.append(
+            Section(
+                "timeline",
+                f"{REGION_METRICS[metric][0]} over time",
+                wide,
+                chart={
+                    "kind": "line",
+                    "x": "year",
+                    "series": [c for c in wide.columns if c != "year"],
+                    "ylabel": REGION_METRICS[metric][0],
+                    "value_kind": labels.kind_of(metric),
+                },
+                kinds={c: labels.kind_of(metric) for c in wide.columns if c != "year"},
+            )
+        )
     if regions:
         placeholders = " or ".join("(region_type = ? and region_id = ?)" for _ in regions)
         params = [v for pair in regions for v in pair]
         strong = dash.df(
-            f"select region_type || ':' || region_id as region, cluster_name, lq from cluster_panel "
+            f"select region_type, region_id, cluster_name, lq from cluster_panel "
             f"where year = ? and coalesce(strong, false) and ({placeholders}) and {dash.panel_where}",
             [year, *params],
         )
         if len(strong):
+            strong["region"] = [
+                dash.region_name(t, i)
+                for t, i in zip(strong["region_type"], strong["region_id"], strict=True)
+            ]
             matrix = strong.pivot_table(
                 index="cluster_name", columns="region", values="lq", aggfunc="first"
-            ).reset_index()
+            )
+            matrix = matrix.reindex(
+                columns=[n for n in table["region_name"] if n in matrix.columns]
+            )
+            matrix["_n"] = matrix.notna().sum(axis=1)
+            matrix = matrix.sort_values(["_n", "cluster_name"], ascending=[False, True])
+            matrix = matrix.drop(columns="_n").reset_index()
             matrix.columns.name = None
             page.sections.append(
-                Section("strong_matrix", "Strong clusters (LQ where strong)", matrix)
+                Section(
+                    "strong_matrix",
+                    "Strong clusters of each region (LQ where strong; – = not strong there)",
+                    matrix,
+                )
             )
     return page

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from clusteratlas.web.dashboard import Dashboard, Page, Section
+from clusteratlas.web.dashboard import Dashboard, Page, Section, table_title
 from clusteratlas.web.forms import Query
 
 NAME = "home"
@@ -29,6 +29,10 @@ def home_page(dash: Dashboard) -> Page:
         Section("region_types", "Regions in the store", pd.DataFrame(meta["region_types"]))
     )
     page.sections.append(
-        Section("tables", "Tables in the store", pd.DataFrame({"table": meta["tables"]}))
+        Section(
+            "tables",
+            "Tables in the store",
+            pd.DataFrame({"contents": [table_title(t) for t in meta["tables"]]}),
+        )
     )
     return page

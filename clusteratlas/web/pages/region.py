@@ -22,17 +22,39 @@ from clusteratlas.web.dashboard import (
     NotFoundError,
     Page,
     Section,
+    table_title,
 )
-from clusteratlas.web.forms import Choices, Query, region_type, select, text, year
+from clusteratlas.web.forms import (
+    Choices,
+    Query,
+    region_box,
+    region_id,
+    region_type,
+    select,
+    text,
+    year,
+)
 
 NAME = "region"
 TITLE = "Region"
+PORTFOLIO_COLUMNS = [
+    "cluster_code",
+    "cluster_name",
+    "emp",
+    "lq",
+    "national_share",
+    "wage",
+    "est",
+    "strong",
+    "emp_change",
+    "expected_emp_change",
+]
 
 
 def build(dash: Dashboard, q: Query) -> Page:
     kind = region_type(dash, q)
-    region_id = q.code("id") or dash.first_region(kind)
-    return region_page(dash, kind, region_id, year(dash, q), parse_window(q))
+    region = region_id(dash, q, kind) or dash.first_region(kind)
+    return region_page(dash, kind, region, year(dash, q), parse_window(q))
 
 
 def parse_window(q: Query) -> tuple[int, int, int] | None:
@@ -52,8 +74,10 @@ def parse_window(q: Query) -> tuple[int, int, int] | None:
 
 
 def annotate(dash: Dashboard, q: Query, page: Page) -> None:
-    page.info["_id"] = q.text("id") or dash.first_region(
-        q.text("type") or dash.default_region_type()
+    kind = q.text("type") or dash.default_region_type()
+    page.info["_id"] = q.canonical.get("id") or q.text("id") or dash.first_region(kind)
+    page.info["_cluster_link"] = (
+        f"/region-cluster?type={kind}&id={page.info['_id']}&year={page.info.get('year', '')}&cluster="
     )
 
 
@@ -61,7 +85,7 @@ def fields(dash: Dashboard, q: Query, page: Page) -> list[dict]:
     c = Choices.of(dash, q, page)
     return [
         select("type", "Region type", c.types, c.region_type),
-        text("id", "Region id", q.text("id") or page.info.get("_id")),
+        region_box(dash, c, page),
         select("year", "Year", c.years, c.year),
         text("window", "Resilience window (peak-trough-end)", q.text("window")),
     ]
@@ -131,6 +155,7 @@ def _region_page(
         [region_type, region_id, year],
     )
     traded = portfolio.loc[portfolio["traded"].astype(bool)]
+    page.sections.append(_bubble(dash, region_type, region_id, year, traded))
     page.sections.append(
         Section(
             "portfolio",
@@ -144,6 +169,7 @@ def _region_page(
                 "top": 20,
                 "link": "cluster_code",
             },
+            columns=PORTFOLIO_COLUMNS,
         )
     )
     page.sections.append(
@@ -152,21 +178,31 @@ def _region_page(
             "Strong clusters (USCM top-25% rule)",
             traded.loc[traded["strong"].astype(bool)],
             chart={"kind": "bar", "label": "cluster_name", "value": "lq", "top": 25},
+            columns=PORTFOLIO_COLUMNS,
         )
     )
     page.sections.append(
-        Section("local", "Local clusters", portfolio.loc[~portfolio["traded"].astype(bool)])
+        Section(
+            "local",
+            "Local clusters",
+            portfolio.loc[~portfolio["traded"].astype(bool)],
+            columns=[c for c in PORTFOLIO_COLUMNS if c not in ("strong", "lq")],
+        )
     )
     timeline = dash.df(
         f"select * from {dash.summary_sql} s where region_type = ? and region_id = ? order by year",
         [region_type, region_id],
     )
+    several = timeline["year"].nunique() > 1
     page.sections.append(
         Section(
             "timeline",
             "Performance over time",
             timeline.drop(columns=["region_type", "region_id"]),
-            chart={"kind": "line", "x": "year", "series": ["emp", "emp_traded", "strong_emp"]},
+            chart={"kind": "line", "x": "year", "series": ["emp", "emp_traded", "strong_emp"]}
+            if several
+            else None,
+            note=None if several else f"The store has one year ({year}): no time line.",
         )
     )
     _add_subregions(dash, page, region_type, region_id, year)
@@ -174,6 +210,50 @@ def _region_page(
     _add_window(dash, page, region_type, region_id, window)
     page.sections.append(_peers(dash, summary, region_id))
     return page
+
+
+def _bubble(
+    dash: Dashboard, region_type: str, region_id: str, year: int, traded: pd.DataFrame
+) -> Section:
+    """USCM's cluster portfolio: LQ against annual employment growth since the store's first
+    year (or the average wage when the store has one year), bubble area = employment."""
+    first = min(dash.meta()["years"])
+    frame = traded[["cluster_code", "cluster_name", "emp", "lq", "wage", "strong"]].copy()
+    if first < year:
+        earlier = dash.df(
+            f"select cluster_code, emp as emp_first from cluster_panel where region_type = ? "
+            f"and region_id = ? and year = ? and {dash.panel_where}",
+            [region_type, region_id, first],
+        )
+        frame = frame.merge(earlier, on="cluster_code", how="left")
+        ratio = frame["emp"] / frame["emp_first"].where(frame["emp_first"] > 0)
+        frame["emp_growth"] = ratio.where(ratio > 0) ** (1.0 / (year - first)) - 1.0
+        y, ylabel = "emp_growth", f"employment growth {first}–{year}, per year"
+        note = None
+    else:
+        y, ylabel = "wage", f"average wage {year} ($)"
+        note = (
+            f"Employment growth needs two years; the store has {year} only, so the vertical "
+            "axis shows the average wage."
+        )
+    return Section(
+        "bubble",
+        "Cluster portfolio: specialization against "
+        + ("growth" if y == "emp_growth" else "wage")
+        + " (bubble area = employment, red = strong)",
+        frame.sort_values("emp", ascending=False),
+        chart={
+            "kind": "bubble",
+            "x": "lq",
+            "y": y,
+            "size": "emp",
+            "label": "cluster_name",
+            "highlight": "strong",
+            "ylabel": ylabel,
+            "link": "cluster_code",
+        },
+        note=note,
+    )
 
 
 def _add_subregions(
@@ -218,12 +298,31 @@ def _add_resilience(dash: Dashboard, page: Page, region_type: str, region_id: st
         else:
             continue
         frame = dash.df(f'select * from "{table}" where {where} limit {MAX_ROWS}', params)
+        keep = [
+            c
+            for c in (
+                "cluster_code",
+                "outcome",
+                "design",
+                "phase",
+                "window",
+                "start",
+                "end",
+                "growth",
+                "national_growth",
+                "resilience",
+                "sensitivity",
+                "competitive_component",
+            )
+            if c in frame.columns
+        ]
         page.sections.append(
             Section(
                 f"table_{table}",
-                f"Resilience: {table}",
+                f"Resilience: {table_title(table).lower()}",
                 frame,
                 note=None if len(frame) else "no rows for this region",
+                columns=keep if len(keep) >= 3 else None,
             )
         )
     if dash.has("outcomes", "region_type", "region_id", "year", "outcome", "value"):

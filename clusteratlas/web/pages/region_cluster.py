@@ -9,7 +9,18 @@ computed here from the regions in the store), and the cluster's subclusters in t
 from __future__ import annotations
 
 from clusteratlas.web.dashboard import Dashboard, NotFoundError, Page, Section
-from clusteratlas.web.forms import Choices, Query, region_type, select, text, year
+from clusteratlas.web.forms import (
+    Choices,
+    Query,
+    cluster_code,
+    cluster_label,
+    region_box,
+    region_id,
+    region_type,
+    search,
+    select,
+    year,
+)
 from clusteratlas.web.pages.cluster import subclusters
 
 NAME = "region-cluster"
@@ -18,24 +29,30 @@ TITLE = "Region x cluster"
 
 def build(dash: Dashboard, q: Query) -> Page:
     kind = region_type(dash, q)
-    region_id = q.code("id") or dash.first_region(kind)
-    code = q.code("cluster") or dash.meta()["clusters"][0]["cluster_code"]
-    return region_cluster_page(dash, kind, region_id, code, year(dash, q))
+    region = region_id(dash, q, kind) or dash.first_region(kind)
+    code = cluster_code(dash, q) or dash.meta()["clusters"][0]["cluster_code"]
+    return region_cluster_page(dash, kind, region, code, year(dash, q))
 
 
 def annotate(dash: Dashboard, q: Query, page: Page) -> None:
-    page.info["_id"] = q.text("id") or dash.first_region(
-        q.text("type") or dash.default_region_type()
+    page.info["_id"] = (
+        q.canonical.get("id")
+        or q.text("id")
+        or dash.first_region(q.text("type") or dash.default_region_type())
     )
-    page.info["_code"] = q.text("cluster") or dash.meta()["clusters"][0]["cluster_code"]
+    page.info["_code"] = (
+        q.canonical.get("cluster")
+        or q.text("cluster")
+        or dash.meta()["clusters"][0]["cluster_code"]
+    )
 
 
 def fields(dash: Dashboard, q: Query, page: Page) -> list[dict]:
     c = Choices.of(dash, q, page)
     return [
         select("type", "Region type", c.types, c.region_type),
-        text("id", "Region id", q.text("id") or page.info.get("_id")),
-        select("cluster", "Cluster", c.clusters, q.text("cluster") or page.info.get("_code")),
+        region_box(dash, c, page),
+        search("cluster", "Cluster", cluster_label(dash, page.info.get("_code")), "cluster"),
         select("year", "Year", c.years, c.year),
     ]
 

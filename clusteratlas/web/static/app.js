@@ -61,9 +61,51 @@
   // the permalink is the current URL: every control is in the query string
   document.querySelectorAll("a.permalink").forEach(function (a) { a.href = window.location.href; });
 
-  // drop empty fields so shared URLs stay short
+  // type-ahead: regions and clusters by name; the URL gets the id
+  var ids = {};  // label shown -> id
+  function idOf(input) {
+    var value = input.value.trim();
+    if (ids[value]) return ids[value];
+    var m = value.match(/\((?:[a-z_]+ )?([A-Za-z0-9_.\-]+)\)\s*$/);  // "Alabama (state 01)"
+    return m ? m[1] : value;
+  }
+  function regionType(input) {
+    var form = input.form, select = form && form.querySelector("select[name=type]");
+    return select ? select.value : (input.dataset.regionType || "");
+  }
+  document.querySelectorAll("input[data-suggest]").forEach(function (input) {
+    var list = document.getElementById(input.getAttribute("list"));
+    var timer = null, asked = null;
+    function ask() {
+      var text = input.value.trim();
+      if (text === asked) return;
+      asked = text;
+      var url = "/api/suggest?kind=" + encodeURIComponent(input.dataset.suggest) +
+        "&q=" + encodeURIComponent(text) +
+        (input.dataset.suggest === "region" ? "&type=" + encodeURIComponent(regionType(input)) : "");
+      fetch(url).then(function (r) { return r.ok ? r.json() : []; }).then(function (items) {
+        list.innerHTML = "";
+        items.forEach(function (item) {
+          ids[item.label] = item.id;
+          var option = document.createElement("option");
+          option.value = item.label;
+          list.appendChild(option);
+        });
+        input.dataset.suggestions = String(items.length);
+      }).catch(function () {});
+    }
+    input.addEventListener("input", function () { clearTimeout(timer); timer = setTimeout(ask, 120); });
+    input.addEventListener("focus", ask);
+  });
+
+  // ids into the query string (type:id for compare), empty fields dropped: short shared URLs
   document.querySelectorAll("form.controls").forEach(function (form) {
     form.addEventListener("submit", function () {
+      form.querySelectorAll("input[data-suggest]").forEach(function (input) {
+        if (input.value.trim() === "") return;
+        var id = idOf(input);
+        input.value = form.action.match(/\/compare$/) ? regionType(input) + ":" + id : id;
+      });
       form.querySelectorAll("input, select").forEach(function (el) { if (el.value === "") el.disabled = true; });
     });
   });

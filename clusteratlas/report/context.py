@@ -19,6 +19,20 @@ if TYPE_CHECKING:
     from clusteratlas.store import Store
     from clusteratlas.studies.cluster_resilience.study import ClusterResilience
 
+#: the shock the report's single-shock tables show; run_* tables with a ``shock`` column may
+#: hold others (the Great Recession), shown beside them by :func:`split_shocks`
+MAIN_SHOCK = "COVID-19"
+
+
+def split_shocks(frame: pd.DataFrame | None) -> tuple[pd.DataFrame | None, pd.DataFrame | None]:
+    """(rows of the main shock, rows of the other shocks or None) of a run table; every row
+    is main when the table has no ``shock`` column or one shock."""
+    if frame is None or "shock" not in frame.columns or frame["shock"].nunique() <= 1:
+        return frame, None
+    main = MAIN_SHOCK if (frame["shock"] == MAIN_SHOCK).any() else frame["shock"].iloc[0]
+    return frame.loc[frame["shock"] == main], frame.loc[frame["shock"] != main]
+
+
 #: region-type words in sentences
 LEVEL_WORDS = {
     "state": ("state", "states"),

@@ -14,7 +14,7 @@ import pandas as pd
 
 from clusteratlas.report import charts, labels
 from clusteratlas.report.blocks import Section
-from clusteratlas.report.context import Context
+from clusteratlas.report.context import Context, split_shocks
 
 DID_SHOW = [
     "outcome_name",
@@ -73,6 +73,19 @@ def evidence(ctx: Context, s: Section) -> None:
     for level, part in _levels(did):
         suffix = f"_{level.replace(' ', '_')}" if level and level != "region" else ""
         where = f" ({level} level)" if level else ""
+        part, other = split_shocks(part)
+        if other is not None:
+            b.table(
+                s,
+                _did_display(other.loc[other["design"] == "corrected"]),
+                f"did_other_shocks{suffix}",
+                f"DID in the other shocks{where}, corrected windows",
+                "run_did (clusteratlas.causal.did.did_2x2)",
+                "the [shocks] windows; treatment measured before each shock",
+                show=["shock", "outcome_name", "phase", "window", "estimate_text", "ci", "p_value"],
+                key=["shock", "outcome", "phase"],
+                names=DID_NAMES,
+            )
         corr = part.loc[part["design"] == "corrected"]
         if boot is not None and not boot.empty:
             keys = [
@@ -226,11 +239,26 @@ def _did_sentence(shown: pd.DataFrame) -> str:
 
 def _event_study(ctx: Context, s: Section) -> None:
     b = ctx.b
-    ev = b.read("run_event_study")
+    ev, ev_other = split_shocks(b.read("run_event_study"))
     s.heading("Event study and pre-trends", anchor="event-study")
-    if ev is None or ev.empty:
+    if ev is None or ev.empty or "year" not in ev.columns:
         s.text("Event study: no estimates (see the processing notes).", "missing")
         return
+    if ev_other is not None:
+        keys = [k for k in ("level", "shock", "outcome") if k in ev_other.columns]
+        other = ev_other.groupby(keys, as_index=False, sort=False).agg(
+            pretrend_p=("pretrend_p", "first"), base_year=("base_year", "first")
+        )
+        b.table(
+            s,
+            other.assign(outcome_name=other["outcome"].map(charts.outcome_name)),
+            "pretrend_other_shocks",
+            "Pre-trend tests of the event studies around the other shocks",
+            "run_event_study",
+            show=[*[k for k in keys if k != "outcome"], "outcome_name", "base_year", "pretrend_p"],
+            key=keys,
+            names={"outcome_name": "Outcome", "base_year": "Reference year"},
+        )
     b.chart(
         s,
         charts.event_study(ev, "Event study: cluster regions − others, by year"),
@@ -290,9 +318,34 @@ def _event_study(ctx: Context, s: Section) -> None:
 
 def _rd(ctx: Context, s: Section) -> None:
     b = ctx.b
-    rd = b.read("run_rd")
+    rd, rd_other = split_shocks(b.read("run_rd"))
     density = b.read("run_rd_density")
     s.heading("Regression discontinuity at the strong-cluster cut-off", anchor="rd")
+    if rd is not None and "level" in rd.columns and rd["level"].nunique() > 1:
+        rd_other = pd.concat([rd_other, rd.loc[rd["level"] != "region"]], ignore_index=True)
+        rd = rd.loc[rd["level"] == "region"]
+    if rd_other is not None and not rd_other.empty:
+        other = rd_other.assign(
+            estimate_text=rd_other["estimate"].map(labels.signed_pct),
+            ci=[
+                labels.ci(lo, hi)
+                for lo, hi in zip(rd_other["ci_low"], rd_other["ci_high"], strict=True)
+            ],
+        )
+        keys = [k for k in ("level", "shock", "row") if k in other.columns]
+        b.table(
+            s,
+            other,
+            "rd_other",
+            "RD at region x cluster level (outcome: the unit's change of its national cluster "
+            "share) and around the other shocks",
+            "cluster_panel, run_outcome_growth",
+            "local linear, triangular kernel, MSE-optimal h, SE clustered by region",
+            show=[*keys, "estimate_text", "ci", "p_value"],
+            key=keys,
+            names={"estimate_text": "Estimate"},
+            export=rd_other,
+        )
     if rd is None or rd.empty:
         s.text("RD: no estimates (see the processing notes).", "missing")
         return
@@ -443,5 +496,21 @@ def _rd(ctx: Context, s: Section) -> None:
             show=["term", "estimate", "se", "p_value", "n_obs", "r2_adj"],
             key=["term"],
             kinds={"estimate": "number3", "se": "number3"},
+            folded=True,
+        )
+    cho = b.read("run_cho2024")
+    if cho is not None and not cho.empty:
+        b.table(
+            s,
+            cho,
+            "cho2024_tables",
+            "Cho et al. (2024) Tables 3-6 at the paper's years, on this run's region x cluster "
+            "rows: as the paper specifies (classical SEs), with region-clustered SEs beside",
+            "cluster_panel, run_outcomes (clusteratlas.studies.cho2024.paper)",
+            "Table 3: 2018 vs 2020 growth; Table 5: 2020 vs 2022; Tables 4 and 6: OLS on levels",
+            show=["table", "dependent", "years", "term", "coef", "std_err_cluster_region", "p"],
+            key=["table", "dependent", "term"],
+            kinds={"coef": "number3", "std_err_cluster_region": "number3"},
+            export=cho,
             folded=True,
         )

@@ -15,7 +15,7 @@ import pandas as pd
 
 from clusteratlas.report import charts, labels
 from clusteratlas.report.blocks import Section
-from clusteratlas.report.context import Context, shock_name
+from clusteratlas.report.context import Context, shock_name, split_shocks
 
 RESILIENCE_COLUMNS = ["outcome_name", "phase", "window", "growth", "national_growth", "resilience"]
 
@@ -114,6 +114,25 @@ def shock_and_recovery(ctx: Context, s: Section) -> None:
 
 def _region_indices(ctx: Context, s: Section, region: str, res: pd.DataFrame) -> None:
     name = ctx.name(region)
+    res, others = split_shocks(res)
+    if others is not None:
+        other = others.loc[
+            (others["design"] == "corrected") & (others["region_id"].astype(str) == region)
+        ].assign(
+            outcome_name=lambda f: f["outcome"].map(charts.outcome_name),
+            window=lambda f: f["start"].astype(str) + "–" + f["end"].astype(str),
+        )
+        ctx.b.table(
+            s,
+            other,
+            f"resilience_other_shocks_{region}",
+            f"Resistance and recoverability of {name} in the other shocks",
+            "run_resilience (clusteratlas.resilience)",
+            "index = (dE − g_N E)/|g_N E|; > 0 better than the nation",
+            show=["shock", *RESILIENCE_COLUMNS],
+            key=["shock", "outcome", "phase"],
+            names={"outcome_name": "Outcome"},
+        )
     corrected = res.loc[res["design"] == "corrected"].copy()
     corrected["region_id"] = corrected["region_id"].astype(str)
     corrected["outcome_name"] = corrected["outcome"].map(charts.outcome_name)

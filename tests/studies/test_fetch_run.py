@@ -435,11 +435,11 @@ def test_state_report_says_what_each_stage_used(state_run):
     )
     html = (base / "out" / "report.html").read_text()
     for text in (
-        "Data used, per stage",
+        'id="tbl-data-used"',
         "BEA API",
         "Great Recession",
         "region x cluster",
-        "Cho et al. (2024) Tables 3-6",
+        'id="tbl-cho2024-tables"',
     ):
         assert text in html, text
 

@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 REGION = "region"
 REGION_CLUSTER = "region x cluster"
 #: the outcome name of region x cluster rows
-CLUSTER_OUTCOME = "cluster employment share (E_rc / E_US,c)"
+CLUSTER_OUTCOME = "cluster_share"  # log(E_rc / E_US,c): the share of the cluster's national jobs
 
 
 @dataclass

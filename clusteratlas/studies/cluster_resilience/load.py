@@ -296,7 +296,7 @@ def _employment(frame: pd.DataFrame) -> pd.DataFrame:
 def _regions_and_members(
     p: ClusterResilience, store: Store, ids: set[str], tables: list[str]
 ) -> None:
-    """Region names and county -> state / CBSA / economic-area membership."""
+    """Region names and county -> CBSA / economic-area membership (from the crosswalks)."""
     catalog = p.catalog
     rt = p.config.region_type
     states = shapes("states")
@@ -321,7 +321,7 @@ def _regions_and_members(
             }
         )
     )
-    members = [geo.county_to_state(list(counties.index))]
+    members = []  # states come at state level here: no county -> state members needed
     if catalog is not None and catalog.has("cbsa_delineation"):
         members.append(inputs.county_cbsa(catalog))
         names.append(geo.cbsa_regions(catalog.path("cbsa_delineation")))
@@ -345,13 +345,17 @@ def _regions_and_members(
         "regions",
         conform(regions.drop_duplicates(["region_type", "region_id"]), REGIONS, what="regions"),
     )
-    store.write(
-        "region_members",
-        conform(
-            pd.concat(members, ignore_index=True).drop_duplicates(), REGION_MEMBERS, what="members"
-        ),
-    )
-    tables += ["regions", "region_members"]
+    tables.append("regions")
+    if members:
+        store.write(
+            "region_members",
+            conform(
+                pd.concat(members, ignore_index=True).drop_duplicates(),
+                REGION_MEMBERS,
+                what="members",
+            ),
+        )
+        tables.append("region_members")
 
 
 def _definitions(p: ClusterResilience, counts: pd.DataFrame | None) -> pd.DataFrame:

@@ -1,4 +1,14 @@
-"""Errors users see. Each names the file, row, column or parameter at fault and what to do."""
+"""Errors and warnings users see.
+
+Errors name the file, row, column or parameter at fault and what to do. Warnings say what the
+result leaves out or rests on; each has a named class (below :class:`ClusterAtlasWarning`) so
+callers can filter or escalate exactly one kind::
+
+    import warnings
+    from clusteratlas.errors import SuppressedDataWarning
+    warnings.simplefilter("ignore", SuppressedDataWarning)   # known, counted elsewhere
+    warnings.simplefilter("error", ClusterAtlasWarning)      # or: every one is an error
+"""
 
 from __future__ import annotations
 
@@ -59,3 +69,50 @@ class EstimationError(ClusterAtlasError, RuntimeError):
 
 class DataUnavailableError(ClusterAtlasError, FileNotFoundError):
     """A source is neither cached nor reachable; the message says which file to download and where."""
+
+
+# -------------------------------------------------------------------------------------------
+# warnings: the result is computed, but the user must know what it leaves out or rests on
+# -------------------------------------------------------------------------------------------
+class ClusterAtlasWarning(UserWarning):
+    """Base class for every warning clusteratlas raises on purpose (a ``UserWarning``, so code
+    filtering ``UserWarning`` keeps working)."""
+
+
+class DataWarning(ClusterAtlasWarning):
+    """Something about the input data: part of it is withheld, missing or approximated."""
+
+
+class SuppressedDataWarning(DataWarning):
+    """Cells withheld by the publisher (CBP ``D`` flags, BEA ``(D)``/``(NA)``, undisclosed QCEW
+    rows) are left out or count as 0, so totals may be understated."""
+
+
+class DataCoverageWarning(DataWarning):
+    """The data do not cover exactly what was asked: rows left out for reasons other than
+    disclosure (partial periods, unmatched names, unmapped industry codes, zero bases), figures
+    approximated (Connecticut planning regions), or a benchmark built from the regions given
+    instead of the national record."""
+
+
+class EstimationWarning(ClusterAtlasWarning):
+    """An estimate is computed but rests on something the user should know (mass points in the
+    running variable, collinear terms dropped, undefined indices, a grid edge reached)."""
+
+
+class DroppedObservationsWarning(EstimationWarning):
+    """Rows or units are left out of an estimation sample (missing values, unbalanced units,
+    units treated in every period) and the message says how many."""
+
+
+class SmallSampleWarning(EstimationWarning):
+    """Too few clusters, observations or regions for the inference or flags to be reliable."""
+
+
+class DesignWarning(EstimationWarning):
+    """The research design is weak as specified: no never-treated units, every region in one
+    group, an outcome measured before the shock, a phase or window mixing periods."""
+
+
+class ParameterWarning(ClusterAtlasWarning):
+    """A parameter was adjusted to a value that works (the message says to which)."""

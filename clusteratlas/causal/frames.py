@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from clusteratlas.errors import InputError, ParameterError
+from clusteratlas.errors import DroppedObservationsWarning, InputError, ParameterError
 
 
 def check_frame(
@@ -70,6 +70,7 @@ def check_frame(
             )
         warnings.warn(
             f"{what}: dropped {int(nulls.any(axis=1).sum())} rows with missing {named}",
+            category=DroppedObservationsWarning,
             stacklevel=3,
         )
         frame = frame.loc[~nulls.any(axis=1)]

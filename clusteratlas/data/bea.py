@@ -34,7 +34,12 @@ import pandas as pd
 
 from clusteratlas.data import guard
 from clusteratlas.data.fetch import Fetcher, with_params
-from clusteratlas.errors import DataUnavailableError, InputError, ParameterError
+from clusteratlas.errors import (
+    DataUnavailableError,
+    InputError,
+    ParameterError,
+    SuppressedDataWarning,
+)
 from clusteratlas.schema import OUTCOMES, conform
 
 #: BEA line codes of SAGDP2N / CAGDP2 kept by default, and the outcome name each becomes.
@@ -182,6 +187,7 @@ def read_gdp_csv(
     if suppressed:
         warnings.warn(
             f"{path.name}: {len(suppressed)} suppressed BEA cells ((D)/(NA)) left out",
+            category=SuppressedDataWarning,
             stacklevel=2,
         )
     frame = conform(pd.DataFrame(rows), OUTCOMES, what=str(path))

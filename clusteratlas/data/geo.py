@@ -22,7 +22,7 @@ from pathlib import Path
 import pandas as pd
 
 from clusteratlas.data import catalog, guard
-from clusteratlas.errors import DataUnavailableError, InputError
+from clusteratlas.errors import DataCoverageWarning, DataUnavailableError, InputError
 from clusteratlas.schema import REGION_MEMBERS, REGIONS, conform
 
 #: Geography files are crosswalk-sized (the national ones 0.2-2 MB); a custom region file
@@ -373,7 +373,7 @@ def remap_connecticut(counts: pd.DataFrame, *, warn: bool = True) -> pd.DataFram
             "Connecticut planning regions (09110-09190) were assigned to the old counties "
             "they mostly overlap; they do not nest in counties, so Connecticut county/CBSA/EA "
             "figures are approximate (state totals are exact)",
-            UserWarning,
+            DataCoverageWarning,
             stacklevel=2,
         )
     return _regroup_counties(counts, CT_PLANNING_REGION_TO_COUNTY)

@@ -26,7 +26,7 @@ from pathlib import Path
 import pandas as pd
 
 from clusteratlas.data import guard
-from clusteratlas.errors import DataUnavailableError, InputError
+from clusteratlas.errors import DataUnavailableError, InputError, SuppressedDataWarning
 from clusteratlas.schema import OUTCOMES, conform
 
 #: LAUS workbooks are 0.2-0.3 MB (their sheet XML 1-1.3 MB unpacked); 64 MiB is far beyond.
@@ -232,7 +232,11 @@ def read_qcew_annual_singlefile(
                 part = part[~undisclosed]
             kept.append(part)
     if hidden:
-        warnings.warn(f"{path.name}: {hidden} undisclosed QCEW rows left out", stacklevel=2)
+        warnings.warn(
+            f"{path.name}: {hidden} undisclosed QCEW rows left out",
+            category=SuppressedDataWarning,
+            stacklevel=2,
+        )
     rows = pd.concat(kept)
     regions = rows["area_fips"].map(_qcew_region)
     rows = rows[regions.notna()].copy()

@@ -32,7 +32,12 @@ from clusteratlas.data import guard
 from clusteratlas.data.census_api import API_ROOT
 from clusteratlas.data.fetch import Fetcher
 from clusteratlas.data.geo import STATE_POSTAL_TO_FIPS
-from clusteratlas.errors import DataUnavailableError, InputError, ParameterError
+from clusteratlas.errors import (
+    DataCoverageWarning,
+    DataUnavailableError,
+    InputError,
+    ParameterError,
+)
 from clusteratlas.schema import OUTCOMES, conform
 
 STATE_FIPS = {
@@ -159,7 +164,11 @@ def read_usatrade(path: str | Path, *, country: str = "World Total") -> pd.DataF
     partial = detail["year"].isna()
     if partial.any():
         periods = sorted(detail.loc[partial, "period"].unique())
-        warnings.warn(f"{Path(path).name}: partial periods {periods} left out", stacklevel=2)
+        warnings.warn(
+            f"{Path(path).name}: partial periods {periods} left out",
+            category=DataCoverageWarning,
+            stacklevel=2,
+        )
     detail = detail[~partial & (detail["country"] == country) & (detail["region_type"] != "other")]
     if detail.empty:
         raise InputError(f"no rows for country {country!r}", path=str(path))
@@ -249,7 +258,9 @@ def read_ita_msa_exports(
         unmatched = names[~names.isin(codes)].nunique()
         if unmatched:
             warnings.warn(
-                f"{unmatched} ITA MSA names not in the OMB delineation kept by name", stacklevel=2
+                f"{unmatched} ITA MSA names not in the OMB delineation kept by name",
+                category=DataCoverageWarning,
+                stacklevel=2,
             )
     long["region_type"] = "msa"
     long["year"] = long["year"].astype(int)

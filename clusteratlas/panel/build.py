@@ -45,7 +45,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from clusteratlas.data import suppression
-from clusteratlas.errors import InputError, ParameterError
+from clusteratlas.errors import InputError, ParameterError, SuppressedDataWarning
 from clusteratlas.panel import engine, selection, sqlcache
 from clusteratlas.panel.expressions import (
     LEVELS,
@@ -121,6 +121,7 @@ def _source(obj: Any, what: str) -> engine.Source | ir.Table:
                 f"{what}: {int(frame[column].isna().sum())} row(s) have no {column!r} "
                 "(suppressed without a size-class flag?) and count as 0; fill them first "
                 "(clusteratlas.data.suppression) to avoid understating totals",
+                category=SuppressedDataWarning,
                 stacklevel=4,
             )
         if "emp_flag" in frame.columns and "emp" in frame.columns:
@@ -130,6 +131,7 @@ def _source(obj: Any, what: str) -> engine.Source | ir.Table:
                     f"{what}: {int(unfilled.sum())} row(s) are suppressed without a size class "
                     "(emp_flag 'D') and count as 0; fill them first to avoid understating "
                     "totals (clusteratlas.data.suppression, suppressed='hierarchy')",
+                    category=SuppressedDataWarning,
                     stacklevel=4,
                 )
         # through Arrow: fast for millions of rows, and strings/booleans travel the same way to
@@ -572,6 +574,7 @@ def _filled_national(
             + ") count as 0; give the national parent lines (national_parents=, e.g. "
             "clusteratlas.data.suppression.read_setzler_national_parents on setzler's "
             "CBP_national_industry4.csv) to fill them as USCM did",
+            category=SuppressedDataWarning,
             stacklevel=3,
         )
     return pa.Table.from_pandas(fill.counts, preserve_index=False), records

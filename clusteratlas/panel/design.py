@@ -14,7 +14,7 @@ import warnings
 
 import pandas as pd
 
-from clusteratlas.errors import InputError, ParameterError
+from clusteratlas.errors import DesignWarning, InputError, ParameterError
 
 TREATMENT_RULES = (
     "any_strong",
@@ -149,7 +149,7 @@ def treatment_from_panel(
         )
         if require_both_groups:
             raise ParameterError("rule", problem, allowed="another rule or threshold")
-        warnings.warn(problem, stacklevel=2)
+        warnings.warn(problem, category=DesignWarning, stacklevel=2)
     return out.reset_index(drop=True)
 
 

@@ -33,7 +33,7 @@ from typing import Any
 
 import duckdb
 
-from clusteratlas.errors import InputError
+from clusteratlas.errors import DataCoverageWarning, InputError, SmallSampleWarning
 from clusteratlas.panel import selection as selection_
 from clusteratlas.panel import sqlcache
 from clusteratlas.panel.options import MIN_FLAG_REGIONS, PanelOptions
@@ -276,6 +276,7 @@ def warn_outcome(outcome: Outcome, options: PanelOptions, stacklevel: int = 3) -
         warnings.warn(
             f"{outcome.unmapped_emp:,.0f} jobs are in industry codes the cluster definitions "
             "do not map and are left out (list them with unmapped_industries())",
+            category=DataCoverageWarning,
             stacklevel=stacklevel,
         )
     few = outcome.n_regions < MIN_FLAG_REGIONS
@@ -284,6 +285,7 @@ def warn_outcome(outcome: Outcome, options: PanelOptions, stacklevel: int = 3) -
             f"only {outcome.n_regions} {options.region_type} region(s): strong-cluster "
             "flags compare a region with the other regions of its type, so build the "
             "panel for all of them (e.g. all states) to get USCM's flags",
+            category=SmallSampleWarning,
             stacklevel=stacklevel,
         )
 
@@ -294,6 +296,7 @@ def no_national_warning(region_type: str, stacklevel: int = 3) -> None:
     warnings.warn(
         "no national counts given: the national denominators are the sum over the "
         f"{region_type} regions built here (USCM uses the national CBP record)",
+        category=DataCoverageWarning,
         stacklevel=stacklevel,
     )
 

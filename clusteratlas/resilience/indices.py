@@ -29,11 +29,21 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from clusteratlas.errors import EstimationError, InputError, ParameterError
+from clusteratlas.errors import (
+    DataCoverageWarning,
+    DesignWarning,
+    EstimationError,
+    EstimationWarning,
+    InputError,
+    ParameterError,
+)
 from clusteratlas.resilience.shiftshare import shift_share
 from clusteratlas.resilience.windows import PHASES, ShockWindow, timing_warnings
 
 EXPECTED = ("aggregate", "sectoral")
+
+
+NO_NATIONAL_NOTE = "no national series given: the benchmark is the sum over the units analysed"
 
 
 @dataclass
@@ -200,7 +210,7 @@ def resilience(
     if national is None:
         keys = ["year", *match] + ([sector] if sector else [])
         national = data.groupby(keys, as_index=False)[value].sum()
-        notes.append("no national series given: the benchmark is the sum over the units analysed")
+        notes.append(NO_NATIONAL_NOTE)
     if "source" in data.columns:
         notes += timing_warnings(window, data["source"].dropna().unique(), outcome)
 
@@ -246,10 +256,12 @@ def resilience(
     if undefined:
         warnings.warn(
             f"{undefined} unit-phase rows have undefined indices (see the 'note' column)",
+            category=EstimationWarning,
             stacklevel=2,
         )
-    for note in notes:
-        warnings.warn(note, stacklevel=2)
+    for note in notes:  # the benchmark note is about the data, the others about timing
+        kind = DataCoverageWarning if note == NO_NATIONAL_NOTE else DesignWarning
+        warnings.warn(note, category=kind, stacklevel=2)
     return ResilienceResult(
         table=table,
         window=window,

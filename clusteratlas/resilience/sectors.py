@@ -32,7 +32,7 @@ import pandas as pd
 
 from clusteratlas.data.cbp import read_setzler_state_industry
 from clusteratlas.data.geo import STATE_POSTAL_TO_FIPS
-from clusteratlas.errors import InputError
+from clusteratlas.errors import DataCoverageWarning, InputError
 from clusteratlas.resilience.indices import ResilienceResult, resilience
 from clusteratlas.resilience.windows import ShockWindow
 
@@ -141,6 +141,7 @@ def sector_resilience(
     if national is None:
         warnings.warn(
             "no national series given: the benchmark is the sum over the regions analysed",
+            category=DataCoverageWarning,
             stacklevel=2,
         )
         national = national_benchmark(regions, sector)
@@ -151,6 +152,7 @@ def sector_resilience(
                 f"sector codes {', '.join(breaks)} have national employment in only one of "
                 f"{t0} and {t1} (a classification change?): their jobs count as created or "
                 "destroyed; choose a window within one NAICS vintage",
+                category=DataCoverageWarning,
                 stacklevel=2,
             )
     if not by_sector:
@@ -165,6 +167,7 @@ def sector_resilience(
         warnings.warn(
             f"sectors {', '.join(undefined)} have zero national employment at the start of a "
             "phase: left out of the per-sector indices",
+            category=DataCoverageWarning,
             stacklevel=2,
         )
         regions = regions[~regions[sector].astype(str).isin(undefined)]

@@ -39,7 +39,12 @@ from scipy import stats
 
 from clusteratlas.causal.frames import check_frame
 from clusteratlas.causal.results import EffectResult, figure_axes
-from clusteratlas.errors import EstimationError, InputError, ParameterError
+from clusteratlas.errors import (
+    DroppedObservationsWarning,
+    EstimationError,
+    InputError,
+    ParameterError,
+)
 
 __all__ = ["ATTgtResult", "AggregateResult", "att_gt"]
 
@@ -463,6 +468,7 @@ def att_gt(
     if len(unbalanced):
         warnings.warn(
             f"dropped {len(unbalanced)} units not observed in all {len(periods)} periods",
+            category=DroppedObservationsWarning,
             stacklevel=2,
         )
         frame = frame.loc[~frame[unit].isin(unbalanced)]
@@ -470,6 +476,7 @@ def att_gt(
     if always.any():
         warnings.warn(
             f"dropped {frame.loc[always, unit].nunique()} units treated in the first period",
+            category=DroppedObservationsWarning,
             stacklevel=2,
         )
         frame = frame.loc[~always]

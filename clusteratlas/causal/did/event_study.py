@@ -24,7 +24,7 @@ from clusteratlas.causal.inference.vcov import (
     vcov_spec,
 )
 from clusteratlas.causal.results import EffectResult, figure_axes
-from clusteratlas.errors import EstimationError, InputError, ParameterError
+from clusteratlas.errors import DesignWarning, EstimationError, InputError, ParameterError
 
 
 def _rel_name(k: int) -> str:
@@ -128,7 +128,9 @@ def event_study(
         raise EstimationError("no unit is ever treated")
     if (~never).all():
         warnings.warn(
-            "no never-treated units: leads and lags rest on timing differences only", stacklevel=2
+            "no never-treated units: leads and lags rest on timing differences only",
+            category=DesignWarning,
+            stacklevel=2,
         )
     rel = (frame[time] - first).where(~never)
     observed = sorted(rel.dropna().astype(int).unique().tolist())

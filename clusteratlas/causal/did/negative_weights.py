@@ -53,7 +53,7 @@ from clusteratlas import tables
 from clusteratlas.causal.did.untreated_model import TwoWaySolver, first_treated
 from clusteratlas.causal.frames import check_frame
 from clusteratlas.causal.results import figure_axes
-from clusteratlas.errors import EstimationError, InputError
+from clusteratlas.errors import DesignWarning, EstimationError, InputError
 
 COMPARISONS = ("treated vs never", "earlier vs later", "later vs earlier")
 
@@ -143,6 +143,7 @@ def bacon_decomposition(
         warnings.warn(
             f"{frame.loc[always, unit].nunique()} units are treated in every period: their "
             "treatment is constant, so TWFE treats them like never-treated units (they join U)",
+            category=DesignWarning,
             stacklevel=2,
         )
         frame.loc[always, "_g"] = np.inf

@@ -50,7 +50,12 @@ from clusteratlas.causal.did.event_study import EventStudyResult, event_result
 from clusteratlas.causal.did.untreated_model import TwoWaySolver, code_sums, first_treated
 from clusteratlas.causal.frames import check_frame
 from clusteratlas.causal.inference.vcov import count_clusters, feols, vcov_spec
-from clusteratlas.errors import EstimationError, ParameterError
+from clusteratlas.errors import (
+    DroppedObservationsWarning,
+    EstimationError,
+    EstimationWarning,
+    ParameterError,
+)
 
 CONTROLS = ("never", "last")
 
@@ -96,6 +101,7 @@ def sun_abraham(
         warnings.warn(
             f"dropped {frame.loc[always, unit].nunique()} units treated in the first period "
             "(no pre-treatment observation)",
+            category=DroppedObservationsWarning,
             stacklevel=2,
         )
         frame = frame.loc[~always]
@@ -137,7 +143,9 @@ def sun_abraham(
         if not all(kept):
             dropped = [cells[k] for k in np.flatnonzero(~np.asarray(kept))]
             warnings.warn(
-                f"cohort x event-time cells dropped as collinear: {dropped}", stacklevel=2
+                f"cohort x event-time cells dropped as collinear: {dropped}",
+                category=EstimationWarning,
+                stacklevel=2,
             )
         index = [names.index(n) for n, ok in zip(cell_names, kept, strict=True) if ok]
         delta = np.asarray(fit._beta_hat, dtype=float)[index]

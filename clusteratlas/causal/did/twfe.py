@@ -23,7 +23,7 @@ from clusteratlas.causal.inference.vcov import (
     vcov_spec,
 )
 from clusteratlas.causal.results import EffectResult
-from clusteratlas.errors import EstimationError, InputError
+from clusteratlas.errors import DesignWarning, EstimationError, InputError
 
 
 def twfe(
@@ -103,5 +103,6 @@ def check_panel_variation(frame: pd.DataFrame, unit: str, time: str, treat: str)
     if (ever > 0).all():
         warnings.warn(
             "every unit is eventually treated: identification rests on not-yet-treated units",
+            category=DesignWarning,
             stacklevel=3,
         )

@@ -20,7 +20,7 @@ from clusteratlas.causal.inference.vcov import (
     vcov_spec,
 )
 from clusteratlas.causal.results import EffectResult
-from clusteratlas.errors import EstimationError, InputError, ParameterError
+from clusteratlas.errors import DesignWarning, EstimationError, InputError, ParameterError
 
 
 def did_2x2(
@@ -82,6 +82,7 @@ def did_2x2(
             "CBP employment is measured in the pay period including March 12, so CBP 2020 is "
             "essentially pre-lockdown: a 2018 vs 2020 CBP comparison measures almost nothing of "
             "COVID-19. Use CBP 2019 vs 2021, QCEW 2020Q2 or BEA GDP instead.",
+            category=DesignWarning,
             stacklevel=2,
         )
     frame = frame.loc[frame[time].isin([pre, post])].copy()

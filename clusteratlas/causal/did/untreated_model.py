@@ -41,7 +41,12 @@ import pandas as pd
 from scipy import sparse
 
 from clusteratlas.causal.frames import check_frame
-from clusteratlas.errors import EstimationError, InputError, ParameterError
+from clusteratlas.errors import (
+    DroppedObservationsWarning,
+    EstimationError,
+    InputError,
+    ParameterError,
+)
 
 
 @dataclass
@@ -107,6 +112,7 @@ def prepare_staggered(
         warnings.warn(
             f"dropped {frame.loc[~has_untreated, unit].nunique()} units treated in every "
             "observed period: their untreated outcome cannot be imputed",
+            category=DroppedObservationsWarning,
             stacklevel=3,
         )
         frame = frame.loc[has_untreated]
@@ -115,6 +121,7 @@ def prepare_staggered(
         warnings.warn(
             f"dropped {int((~period_has_untreated).sum())} treated observations in periods "
             "with no untreated unit (no period effect to impute with)",
+            category=DroppedObservationsWarning,
             stacklevel=3,
         )
         frame = frame.loc[period_has_untreated]

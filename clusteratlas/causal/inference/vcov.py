@@ -22,7 +22,7 @@ from typing import Any
 import pandas as pd
 
 from clusteratlas.causal.results import TIDY_COLUMNS
-from clusteratlas.errors import EstimationError, ParameterError
+from clusteratlas.errors import EstimationError, EstimationWarning, ParameterError
 
 VCOV_TYPES = ("iid", "HC1", "CRV1")
 
@@ -69,7 +69,9 @@ def feols(formula: str, data: pd.DataFrame, vcov: Any, weights: str | None = Non
             raise EstimationError(f"regression {formula!r} failed: {error}") from error
     for item in caught:
         if "dropped" in str(item.message) and "multicollinearity" in str(item.message):
-            warnings.warn(f"{formula}: {item.message}".strip(), stacklevel=3)
+            warnings.warn(
+                f"{formula}: {item.message}".strip(), category=EstimationWarning, stacklevel=3
+            )
     return fit
 
 

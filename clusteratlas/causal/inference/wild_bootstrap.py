@@ -18,7 +18,7 @@ import pandas as pd
 
 from clusteratlas.causal.inference.vcov import FitSpec, feols, tidy_from_fit
 from clusteratlas.causal.results import EffectResult
-from clusteratlas.errors import EstimationError, ParameterError
+from clusteratlas.errors import EstimationError, ParameterError, SmallSampleWarning
 
 
 @dataclass
@@ -134,6 +134,7 @@ def wild_cluster_bootstrap(
         warnings.warn(
             f"only {n_clusters} clusters: Rademacher weights allow just 2^{n_clusters} distinct "
             "draws; consider weights_type='webb'",
+            category=SmallSampleWarning,
             stacklevel=2,
         )
     k = names.index(param)

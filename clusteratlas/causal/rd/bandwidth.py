@@ -26,7 +26,7 @@ from clusteratlas.causal.rd.inputs import (
     split_sides,
     vce_label,
 )
-from clusteratlas.errors import EstimationError
+from clusteratlas.errors import EstimationError, EstimationWarning
 
 
 @dataclass
@@ -287,6 +287,7 @@ def masspoint_check(prep: Prepared, masspoints: str, bwcheck: int | None) -> int
             warnings.warn(
                 "Mass points detected in the running variable"
                 + ("; try masspoints='adjust'" if masspoints == "check" else ""),
+                category=EstimationWarning,
                 stacklevel=3,
             )
             if masspoints == "adjust" and bwcheck is None:

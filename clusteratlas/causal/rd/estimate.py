@@ -41,7 +41,7 @@ from clusteratlas.causal.rd.inputs import (
     split_sides,
     vce_label,
 )
-from clusteratlas.errors import EstimationError, ParameterError
+from clusteratlas.errors import EstimationError, ParameterError, SmallSampleWarning
 
 
 @dataclass
@@ -110,12 +110,14 @@ def _warn_few_clusters(fl: dict, fr: dict, p: int) -> None:
             f"Only {g_l} (left) and {g_r} (right) clusters within the bandwidth. With p+1 = "
             f"{p + 1} or fewer clusters on a side, cluster-robust inference may be unreliable "
             "and the estimated variance may be degenerate.",
+            category=SmallSampleWarning,
             stacklevel=3,
         )
     elif min(g_l, g_r) < 10:
         warnings.warn(
             f"Only {g_l} (left) and {g_r} (right) clusters within the bandwidth. "
             "Cluster-robust standard errors are unreliable with fewer than 10 clusters on a side.",
+            category=SmallSampleWarning,
             stacklevel=3,
         )
 
@@ -387,6 +389,7 @@ def rdrobust(
     elif n < 20:
         warnings.warn(
             "fewer than 20 observations: using the maximum distance from the cutoff as h",
+            category=SmallSampleWarning,
             stacklevel=2,
         )
         h_l = h_r = max(abs(c - prep.xs[0]), abs(prep.xs[-1] - c))

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from clusteratlas.causal.rd.core import KERNELS, Side, SideData
-from clusteratlas.errors import EstimationError, InputError, ParameterError
+from clusteratlas.errors import EstimationError, InputError, ParameterError, ParameterWarning
 
 BWSELECTS = (
     "mserd",
@@ -297,12 +297,14 @@ def cluster_vce(vce: str, clustered: bool) -> str:
         if vce != "nn":
             warnings.warn(
                 f"vce={vce!r} is not a cluster option. Switching to vce={TO_CLUSTER[vce]!r}.",
+                category=ParameterWarning,
                 stacklevel=4,
             )
         vce = TO_CLUSTER[vce]
     elif not clustered and vce in FROM_CLUSTER:
         warnings.warn(
             f"vce={vce!r} requires cluster. Switching to vce={FROM_CLUSTER[vce]!r}.",
+            category=ParameterWarning,
             stacklevel=4,
         )
         return FROM_CLUSTER[vce]

@@ -57,7 +57,7 @@ from clusteratlas import tables
 from clusteratlas.causal.did.honest.relative_magnitudes import rm_conditional_cs
 from clusteratlas.causal.did.honest.smoothness import flci
 from clusteratlas.causal.results import figure_axes
-from clusteratlas.errors import EstimationError, ParameterError
+from clusteratlas.errors import DesignWarning, EstimationError, ParameterError
 
 METHODS = ("relative_magnitude", "smoothness")
 
@@ -298,6 +298,7 @@ def _event_inputs(result: Any) -> tuple[np.ndarray, np.ndarray, list[int]]:
             warnings.warn(
                 "the CS event study was not estimated with base_period='universal': its "
                 "pre-period coefficients are short differences, not comparable with HonestDiD's",
+                category=DesignWarning,
                 stacklevel=3,
             )
         return (

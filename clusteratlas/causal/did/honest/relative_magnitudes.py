@@ -12,7 +12,7 @@ import warnings
 import numpy as np
 from scipy import optimize, stats
 
-from clusteratlas.errors import EstimationError
+from clusteratlas.errors import EstimationError, EstimationWarning
 
 
 def _rm_polyhedron(n_pre: int, n_post: int, m: float, s: int, positive: bool) -> np.ndarray:
@@ -61,7 +61,11 @@ def rm_conditional_cs(
     if not accept.any():
         return np.nan, np.nan
     if accept[0] or accept[-1]:
-        warnings.warn("the robust set reaches the end of the theta grid", stacklevel=3)
+        warnings.warn(
+            "the robust set reaches the end of the theta grid",
+            category=EstimationWarning,
+            stacklevel=3,
+        )
     return float(grid[accept].min()), float(grid[accept].max())
 
 

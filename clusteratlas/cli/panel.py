@@ -23,14 +23,9 @@ def _definitions(store, definition: str):
         defs = store.read("cluster_definitions")
         if "definition" in defs.columns and definition in set(defs["definition"]):
             return defs.loc[defs["definition"] == definition]
-    try:
-        from clusteratlas.data.clusters import load_definition
-    except ImportError as missing:
-        raise InputError(
-            "the store has no cluster_definitions table and clusteratlas.data.clusters is not available",
-            hint="load definitions first (clusteratlas data ...)",
-        ) from missing
     import pandas as pd
+
+    from clusteratlas.data.clusters import load_definition
 
     return pd.concat(
         [load_definition(definition, naics_vintage=v) for v in (2012, 2017)], ignore_index=True

@@ -146,7 +146,6 @@ def _has_moderndid() -> bool:
 
 @pytest.fixture(scope="module")
 def df_het_path(tmp_path_factory):
-    pytest.importorskip("pyfixest")
     source = importlib.resources.files("pyfixest") / "did/data/df_het.csv"
     data = pd.read_csv(source)
     path = tmp_path_factory.mktemp("het") / "df_het.csv"

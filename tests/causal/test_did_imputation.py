@@ -15,13 +15,13 @@ import warnings
 
 import numpy as np
 import pandas as pd
+import pyfixest as pf
 import pytest
 
 from clusteratlas.causal.did import did2s, did_imputation
 from clusteratlas.errors import EstimationError, InputError
 
 dd = pytest.importorskip("diff_diff")
-pf = pytest.importorskip("pyfixest")
 
 RTOL = 1e-6
 

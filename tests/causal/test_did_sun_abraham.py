@@ -15,12 +15,11 @@ import warnings
 
 import numpy as np
 import pandas as pd
+import pyfixest as pf
 import pytest
 
 from clusteratlas.causal.did import sun_abraham
 from clusteratlas.errors import EstimationError, ParameterError
-
-pf = pytest.importorskip("pyfixest")
 
 RTOL = 1e-6
 

@@ -1,8 +1,8 @@
 """Treatment definitions from a cluster panel (treatment_from_panel).
 
 The small panel here is SYNTHETIC (hand-made, 4 regions x 3 traded clusters x 2 years) so that
-each rule's answer can be worked out by hand; the real-data path runs when the data
-engineer's USCM reader is present.
+each rule's answer can be worked out by hand; the real-data test reads the USCM 2016 state
+download from ../shared/data.
 """
 
 from __future__ import annotations
@@ -12,7 +12,9 @@ import pandas as pd
 import pytest
 
 from clusteratlas.causal.did import treatment_from_panel
-from clusteratlas.errors import ParameterError
+from clusteratlas.data import cbp, clusters, uscm
+from clusteratlas.errors import DesignWarning, ParameterError, SuppressedDataWarning
+from clusteratlas.panel import panel_from_uscm
 
 
 @pytest.fixture()
@@ -97,32 +99,24 @@ def test_treatment_after_shock_is_refused(panel):
 
 def test_everyone_treated_warns(panel):
     everyone = panel.assign(strong=panel["traded"])
-    with pytest.warns(UserWarning, match="same group"):
+    with pytest.warns(DesignWarning, match="same group"):
         treatment_from_panel(everyone, "any_strong", year=2019, shock_year=2020)
 
 
 @pytest.mark.realdata
 def test_real_state_panel_2016(shared_data):
-    """Real USCM 2016 state panel (needs the data engineer's readers): 50+ states, both groups."""
-    uscm = pytest.importorskip("clusteratlas.data.uscm")
-    clusters = pytest.importorskip("clusteratlas.data.clusters")
-    cbp = pytest.importorskip("clusteratlas.data.cbp")
-    from clusteratlas.panel import panel_from_uscm
-
-    try:
-        frame = uscm.read_uscm(shared_data / "clusters" / "uscm_state_cluster_2016_inputs.csv.gz")
-        national = cbp.read_setzler_national_industry(
-            shared_data / "cbp" / "setzler_CBP_national_industry6.csv"
-        )
-        definitions = clusters.load_definition("uscm", naics_vintage=2012)
-    except (AttributeError, TypeError) as error:  # reader not finished yet
-        pytest.skip(f"data readers not ready: {error}")
+    """Real USCM 2016 state panel: 50+ states, both groups."""
+    frame = uscm.read_uscm(shared_data / "clusters" / "uscm_state_cluster_2016_inputs.csv.gz")
+    national = cbp.read_setzler_national_industry(
+        shared_data / "cbp" / "setzler_CBP_national_industry6.csv"
+    )
+    definitions = clusters.load_definition("uscm", naics_vintage=2012)
     national = national.loc[national["year"] == 2016]
-    with pytest.warns(UserWarning):
+    with pytest.warns(SuppressedDataWarning, match="withheld cell"):
         panel = panel_from_uscm(frame, national, definitions)
     # every US state has at least one strong cluster in 2016: "any strong cluster" puts all
     # states in the treated group, so a state-level DID needs a finer rule
-    with pytest.warns(UserWarning, match="same group"):
+    with pytest.warns(DesignWarning, match="same group"):
         everyone = treatment_from_panel(
             panel, "any_strong", year=2016, shock_year=2020, region_type="state"
         )
@@ -141,7 +135,7 @@ def test_n_strong_at_least_at_quantile_and_required_groups(panel):
     assert two["treated"].tolist() == [0, 0, 0, 1]
     # every traded cluster strong in 01, 02, 05: strengths 1, 1, 0, 1, median 1 = the cut itself
     tied = panel.assign(strong=panel["region_id"].isin(["01", "02", "05"]) & panel["traded"])
-    with pytest.warns(UserWarning, match="same group"):
+    with pytest.warns(DesignWarning, match="same group"):
         strict = treatment_from_panel(
             tied, "strength_quantile", year=2019, shock_year=2020, quantile=0.5
         )

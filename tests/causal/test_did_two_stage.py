@@ -15,13 +15,12 @@ import warnings
 
 import numpy as np
 import pandas as pd
+import pyfixest as pf
 import pytest
 from did_synthetic import staggered_panel, true_att, true_event_effects
 
 from clusteratlas.causal.did import did2s, did_imputation, sun_abraham, twfe
 from clusteratlas.errors import InputError, ParameterError
-
-pf = pytest.importorskip("pyfixest")
 
 RTOL = 1e-6
 

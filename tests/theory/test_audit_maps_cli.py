@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from browser_checks import ARGS, CHROMIUM, require_chromium
 from typer.testing import CliRunner
 
 from clusteratlas.cli import app
@@ -126,16 +127,15 @@ def test_cli_rejects_bad_parameters(runner):
 
 @pytest.mark.browser
 def test_html_map_hover_reports_the_structure_under_the_mouse(tmp_path):
-    sync_api = pytest.importorskip("playwright.sync_api")
-    from pathlib import Path
-
-    if not Path("/usr/bin/chromium").exists():
-        pytest.skip("chromium not installed at /usr/bin/chromium")
+    require_chromium()  # a skip on a user's machine, a failure under CI
+    sync_api = pytest.importorskip(
+        "playwright.sync_api", reason="python playwright is not installed"
+    )
     fixed = Params(b=0.05, F=0.1, z_scale=4)
     regime = regime_map("K", (0.05, 1), "alpha", (0.02, 0.98), fixed, resolution=50)
     path = regime.save(tmp_path / "map.html")
     with sync_api.sync_playwright() as play:
-        browser = play.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox"])
+        browser = play.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
         page = browser.new_page()
         page.goto(path.as_uri())
         box = page.locator("#map").bounding_box()

@@ -20,6 +20,8 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore", DeprecationWarning)
     from starlette.testclient import TestClient
 
+from clusteratlas.data import cbp, clusters
+from clusteratlas.panel import build, metrics
 from clusteratlas.store import Store
 from clusteratlas.web.app import create_app
 from clusteratlas.web.synthetic import build_synthetic_store
@@ -48,16 +50,6 @@ def uscm_2016(shared_data: Path) -> pd.DataFrame:
 @pytest.fixture(scope="session")
 def real_store(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """cluster_panel (panel_from_uscm), region_summary (panel.metrics) and regions, 2016 states."""
-    build = pytest.importorskip(
-        "clusteratlas.panel.build", reason="the panel engine is not there yet"
-    )
-    metrics = pytest.importorskip(
-        "clusteratlas.panel.metrics", reason="the panel engine is not there yet"
-    )
-    cbp = pytest.importorskip("clusteratlas.data.cbp", reason="the CBP readers are not there yet")
-    clusters = pytest.importorskip(
-        "clusteratlas.data.clusters", reason="the cluster definitions loader is not there yet"
-    )
     uscm = uscm_2016(shared_data)
     national = cbp.read_setzler_national_industry(
         shared_data / "cbp" / "setzler_CBP_national_industry6.csv"
@@ -81,7 +73,6 @@ def real_store(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> P
 
 @pytest.fixture(scope="session")
 def demo_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from clusteratlas.panel import build
     from clusteratlas.studies.cluster_resilience import demo
 
     path = tmp_path_factory.mktemp("web_demo") / "demo.duckdb"

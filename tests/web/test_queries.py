@@ -19,7 +19,9 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore", DeprecationWarning)
     from starlette.testclient import TestClient
 
+from clusteratlas.panel import metrics
 from clusteratlas.store import Store
+from clusteratlas.theory import model
 from clusteratlas.web.app import create_app
 from clusteratlas.web.dashboard import Dashboard
 from clusteratlas.web.pages.region import region_page
@@ -49,9 +51,6 @@ def _copy_store(source: Path, target: Path, change) -> Path:
 
 def test_region_totals_match_panel_metrics(synthetic_store: Path, tmp_path: Path):
     """SQL totals (no region_summary table) == clusteratlas.panel.metrics.region_summary."""
-    metrics = pytest.importorskip(
-        "clusteratlas.panel.metrics", reason="the panel engine is not there yet"
-    )
     with Store(synthetic_store, read_only=True) as store:
         panel = store.read("cluster_panel")
     reference = metrics.region_summary(panel).set_index(["region_type", "region_id", "year"])
@@ -131,9 +130,6 @@ def test_peers_are_neighbours_in_traded_employment(synthetic_store: Path):
 
 
 def test_theory_regime_map_matches_the_model():
-    model = pytest.importorskip(
-        "clusteratlas.theory.model", reason="the theory module is not there yet"
-    )
     page = theory_page("K", "alpha", {"t": 0.2, "F": 0.1}, 9)
     table = page.section("regimes").table
     assert len(table) == 81
@@ -150,10 +146,6 @@ def test_real_state_pages_match_published_uscm(real_store: Path, shared_data: Pa
     """Alabama and Alaska 2016: strong clusters and cluster strength as USCM published them;
     employment and wages as in the USCM download."""
     reference_file = Path(__file__).parents[1] / "panel" / "uscm_published_2016_reference.csv"
-    if not reference_file.is_file():
-        pytest.skip(
-            "tests/panel/uscm_published_2016_reference.csv (published USCM values) is not there"
-        )
     published = pd.read_csv(
         reference_file, comment="#", dtype={"region_id": str, "cluster_code": str}
     )
@@ -213,9 +205,6 @@ def test_real_state_pages_match_published_uscm(real_store: Path, shared_data: Pa
 
 def test_resilience_window_on_region_page(synthetic_store: Path):
     """Region page window indices == (g_r - g_N) / |g_N| from the outcomes table by hand."""
-    pytest.importorskip(
-        "clusteratlas.resilience.indices", reason="the resilience module is not there yet"
-    )
     with Store(synthetic_store, read_only=True) as store:
         outcomes = store.read("outcomes")
     dash = Dashboard(synthetic_store)

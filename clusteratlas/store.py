@@ -98,18 +98,26 @@ class Store:
     def has(self, name: str) -> bool:
         return name in self.tables()
 
-    def read(self, name: str, where: str | None = None) -> pd.DataFrame:
-        """A whole table (or the rows matching the SQL ``where`` clause) as pandas."""
+    def read(
+        self, name: str, where: str | None = None, params: Sequence[object] | None = None
+    ) -> pd.DataFrame:
+        """A whole table (or the rows matching the SQL ``where`` clause) as pandas.
+
+        Values go in ``params``, bound to the ``?`` placeholders of ``where``, never into the
+        clause's text: ``store.read("cluster_panel", "region_type = ? and year = ?",
+        ["state", 2016])``. ``name`` must be one of :meth:`tables` (it is quoted, not bound).
+        """
         if not self.has(name):
             raise InputError(
                 f"the store {self.path} has no table {name!r}",
                 hint=f"it has {', '.join(self.tables()) or 'no tables'}; load or build it first",
             )
-        query = f'select * from "{name}"' + (f" where {where}" if where else "")
-        return self.con.execute(query).df()
+        query = f"select * from {quote_identifier(name)}" + (f" where {where}" if where else "")
+        return self.con.execute(query, list(params or [])).df()
 
     def sql(self, query: str, params: Sequence[object] | None = None) -> pd.DataFrame:
-        return self.con.execute(query, params or []).df()
+        """Run ``query`` with ``params`` bound to its ``?`` placeholders; the result as pandas."""
+        return self.con.execute(query, list(params or [])).df()
 
     def ibis(self):
         """An Ibis backend over this store's connection (for :mod:`clusteratlas.panel`)."""
@@ -123,7 +131,7 @@ class Store:
         with self.transaction() as con:
             con.register("_incoming", frame)
             try:
-                con.execute(f'create or replace table "{name}" as select * from _incoming')
+                con.execute(f"create or replace table {_q(name)} as select * from _incoming")
             finally:
                 con.unregister("_incoming")
 
@@ -164,18 +172,20 @@ class Store:
                     "select count(*) from information_schema.tables where table_name = ?", [name]
                 ).fetchall()[0][0]
                 if not exists:
-                    con.execute(f'create table "{name}" as select * from _incoming limit 0')
+                    con.execute(f"create table {_q(name)} as select * from _incoming limit 0")
                 if replace:
-                    match = " and ".join(f't."{c}" is not distinct from i."{c}"' for c in replace)
+                    match = " and ".join(
+                        f"t.{_q(c)} is not distinct from i.{_q(c)}" for c in replace
+                    )
                     con.execute(
-                        f'delete from "{name}" t where exists '
+                        f"delete from {_q(name)} t where exists "
                         f"(select 1 from (select distinct {', '.join(map(_q, replace))} "
                         f"from _incoming) i where {match})"
                     )
-                on = " and ".join(f't."{c}" is not distinct from i."{c}"' for c in key)
+                on = " and ".join(f"t.{_q(c)} is not distinct from i.{_q(c)}" for c in key)
                 clash = con.execute(
                     f"select {', '.join('i.' + _q(c) for c in key)} from _incoming i "
-                    f'join "{name}" t on {on} limit 1'
+                    f"join {_q(name)} t on {on} limit 1"
                 ).fetchall()
                 if clash:
                     clash = clash[0]
@@ -184,7 +194,7 @@ class Store:
                         path=str(source_file) if source_file else None,
                         hint="pass replace=... to overwrite an earlier load of the same data",
                     )
-                con.execute(f'insert into "{name}" by name select * from _incoming')
+                con.execute(f"insert into {_q(name)} by name select * from _incoming")
             finally:
                 if staged:
                     con.execute("drop view if exists _incoming")
@@ -273,5 +283,10 @@ class Store:
         self.con.execute(f"drop table if exists {_q(name)}")
 
 
-def _q(column: str) -> str:
-    return f'"{column}"'
+def quote_identifier(name: str) -> str:
+    """``name`` as a DuckDB identifier: in double quotes, inner double quotes doubled, so a
+    table or column name can never end the identifier and start SQL of its own."""
+    return '"' + str(name).replace('"', '""') + '"'
+
+
+_q = quote_identifier

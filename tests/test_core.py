@@ -94,3 +94,22 @@ def test_readable_number_formats_counts_and_shares():
     assert readable_number(3.973) == "3.973"
     html = to_html(pd.DataFrame({"emp": [48770.0], "lq": [3.973]}))
     assert "48,770" in html and "3.973" in html
+
+
+def test_values_are_bound_and_names_quoted(store: Store):
+    """Store.read binds values to ``?`` (a quote in a value is data, not SQL) and quotes table
+    and column names, so a hostile name cannot end the identifier."""
+    frame = pd.DataFrame(
+        {"region_type": ["state", "state", "o'hare"], "year": [2016, 2017, 2016], "x": [1, 2, 3]}
+    )
+    store.write("counts", frame)
+    got = store.read("counts", where="region_type = ? and year = ?", params=["state", 2017])
+    assert got["x"].tolist() == [2]
+    injected = "x' or '1' = '1"
+    assert store.read("counts", where="region_type = ?", params=[injected]).empty
+    assert store.read("counts", where="region_type = ?", params=["o'hare"])["x"].tolist() == [3]
+    odd = 'odd"; drop table counts; --'
+    store.write(odd, frame)
+    store.append(odd, frame.assign(year=2018), key=["region_type", "year", "x"], replace=["year"])
+    assert len(store.read(odd)) == 6 and store.has("counts")
+    assert len(store.sql("select * from counts where year in (?, ?)", [2016, 2018])) == 2

@@ -364,13 +364,15 @@ def _from_uscm(
     download = download.loc[download["region_type"] == region_type]
     if download.empty:
         raise InputError(f"no {region_type} rows in the USCM download", path=str(uscm_file))
-    year_list = ", ".join(str(int(y)) for y in sorted(download["year"].unique()))
+    years = [int(y) for y in sorted(download["year"].unique())]
     national = store.read(
-        "industry_counts", where=f"region_type = 'nation' and year in ({year_list})"
+        "industry_counts",
+        where=f"region_type = 'nation' and year in ({', '.join('?' for _ in years)})",
+        params=years,
     )
     if national.empty:
         raise InputError(
-            f"the store has no national industry counts for {year_list}",
+            f"the store has no national industry counts for {', '.join(map(str, years))}",
             hint="load the national CBP 6-digit file first (clusteratlas data ...)",
         )
     with console.status(f"computing the {region_type} panel from {uscm_file.name}"):

@@ -158,8 +158,8 @@ def register(app: typer.Typer) -> None:
                 raise InputError(
                     "the store has no outcomes table", hint="run clusteratlas load-outcomes first"
                 )
-            where = f"outcome = '{outcome}' and region_type in ('{region_type}', 'nation')"
-            frame = db.read("outcomes", where=where)
+            where = "outcome = ? and region_type in (?, 'nation')"
+            frame = db.read("outcomes", where=where, params=[outcome, region_type])
         if source:
             frame = frame[frame["source"] == source]
         if frame.empty:
@@ -203,7 +203,7 @@ def _panel_resilience(
             raise InputError(
                 "the store has no cluster_panel table", hint="build it with clusteratlas panel"
             )
-        frame = db.read("cluster_panel", where=f"region_type in ('{region_type}', 'nation')")
+        frame = db.read("cluster_panel", where="region_type in (?, 'nation')", params=[region_type])
     if frame.empty:
         raise InputError(f"no cluster_panel rows for region type {region_type!r}")
     frame = frame[["region_type", "region_id", "year", "cluster_code", "emp"]]

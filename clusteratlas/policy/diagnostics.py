@@ -304,7 +304,9 @@ def diagnose(
             f"no {region_type} cluster panel for {year}",
             allowed=", ".join(map(str, years["year"])),
         )
-    panel = store.read("cluster_panel", where=f"region_type = '{region_type}' and year = {year}")
+    panel = store.read(
+        "cluster_panel", where="region_type = ? and year = ?", params=[region_type, year]
+    )
     if region_id not in set(panel["region_id"].astype(str)):
         raise ParameterError(
             "region",
@@ -313,7 +315,7 @@ def diagnose(
         )
     summary = region_summary(panel)
     outcomes = (
-        store.read("outcomes", where=f"region_type = '{region_type}'")
+        store.read("outcomes", where="region_type = ?", params=[region_type])
         if store.has("outcomes")
         else None
     )

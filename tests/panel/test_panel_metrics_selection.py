@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from clusteratlas.errors import InputError, ParameterError
+from clusteratlas.errors import DataCoverageWarning, InputError, ParameterError
 from clusteratlas.panel import build_panel, engine, selection, sqlcache, write_panel
 from clusteratlas.panel.expressions import compile_panel
 
@@ -158,7 +158,10 @@ def test_write_panel_writes_the_same_panel(
 def test_a_failed_write_keeps_the_previous_file(tmp_path, counties, definitions_2017):
     out = tmp_path / "panel.parquet"
     out.write_bytes(b"previous")
-    with pytest.raises(InputError, match="no state rows"):
+    with (
+        pytest.raises(InputError, match="no state rows"),
+        pytest.warns(DataCoverageWarning, match="no national counts given"),
+    ):
         write_panel(counties, definitions_2017, out, region_type="state")
     assert out.read_bytes() == b"previous"
     assert [p.name for p in tmp_path.iterdir()] == ["panel.parquet"]  # no temporary left

@@ -18,6 +18,7 @@ import pandas as pd
 import pytest
 
 from clusteratlas.data.suppression import read_setzler_national_parents
+from clusteratlas.errors import SuppressedDataWarning
 from clusteratlas.panel import flag_thresholds, national_coverage, panel_from_uscm, region_summary
 from clusteratlas.panel.build import _table, connect
 
@@ -44,7 +45,7 @@ def reference(reference_csv) -> pd.DataFrame:
 @pytest.fixture(scope="module")
 def panel(uscm_2016, national_2016, definitions_2012) -> pd.DataFrame:
     """The national 6-digit file alone: its two withheld cells cannot be derived."""
-    with pytest.warns(UserWarning, match="count as 0"):
+    with pytest.warns(SuppressedDataWarning, match="count as 0"):
         return panel_from_uscm(uscm_2016, national_2016, definitions_2012)
 
 

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from scipy.stats import percentileofscore
 
-from clusteratlas.errors import ParameterError
+from clusteratlas.errors import ParameterError, SuppressedDataWarning
 from clusteratlas.policy.diagnostics import AREAS, diagnose, percentile
 
 pytestmark = pytest.mark.realdata
@@ -29,9 +29,12 @@ def state_store(shared_data, tmp_path_factory):
     national = read_setzler_national_industry(
         shared_data / "cbp" / "setzler_CBP_national_industry6.csv"
     )
-    panel = panel_from_uscm(
-        uscm, national.loc[national["year"] == 2016], load_definition("uscm", naics_vintage=2012)
-    )
+    with pytest.warns(SuppressedDataWarning, match="2 withheld cell"):
+        panel = panel_from_uscm(
+            uscm,
+            national.loc[national["year"] == 2016],
+            load_definition("uscm", naics_vintage=2012),
+        )
     path = tmp_path_factory.mktemp("policy") / "store.duckdb"
     with Store(path) as store:
         store.write("cluster_panel", panel)

@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from clusteratlas.errors import EstimationWarning, SuppressedDataWarning
 from clusteratlas.store import Store
 
 pytestmark = pytest.mark.realdata
@@ -24,7 +25,8 @@ def test_wild_bootstrap_equals_a_direct_call(real_run, shared_data):
         treated = store.read("run_treatment").set_index("region_id")["treated"]
         boot = store.read("run_did_wild_bootstrap")
     row = boot.loc[(boot["outcome"] == "gdp") & (boot["phase"] == "shock")].iloc[0]
-    gdp = read_gdp_csv(shared_data.joinpath(*BEA))
+    with pytest.warns(SuppressedDataWarning, match="2 suppressed BEA cells"):
+        gdp = read_gdp_csv(shared_data.joinpath(*BEA))
     gdp = gdp.loc[
         (gdp["outcome"] == "gdp")
         & (gdp["region_type"] == "state")
@@ -104,7 +106,10 @@ def test_placebo_true_cutoff_equals_rdrobust(real_run):
 
     out, _ = real_run
     sample = _rd_sample(out)
-    direct = rdrobust(sample["log_growth"].to_numpy(float), sample["x"].to_numpy(float), vce="hc1")
+    with pytest.warns(EstimationWarning, match="Mass points detected"):
+        direct = rdrobust(
+            sample["log_growth"].to_numpy(float), sample["x"].to_numpy(float), vce="hc1"
+        )
     table = pd.read_csv(out / "tables" / "rd_placebo.csv")
     assert table["true_cutoff"].sum() == 1 and len(table) >= 5
     true = table.loc[table["true_cutoff"]].iloc[0]

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from clusteratlas.errors import SuppressedDataWarning
 from clusteratlas.store import Store
 
 pytestmark = pytest.mark.realdata
@@ -41,7 +42,8 @@ def test_did_equals_the_difference_of_mean_log_growth(real_run, shared_data):
     did = pd.read_csv(out / "tables" / "did_corrected.csv").set_index(["outcome", "phase"])
     with Store(out / "clusteratlas.duckdb", read_only=True) as store:
         treated = store.read("run_treatment").set_index("region_id")["treated"]
-    gdp = read_gdp_csv(shared_data / "bea" / "SAGDP2N__ALL_AREAS_1997_2022.csv.gz")
+    with pytest.warns(SuppressedDataWarning, match="2 suppressed BEA cells"):
+        gdp = read_gdp_csv(shared_data / "bea" / "SAGDP2N__ALL_AREAS_1997_2022.csv.gz")
     gdp = gdp.loc[(gdp["outcome"] == "gdp") & (gdp["region_type"] == "state")].pivot_table(
         index="region_id", columns="year", values="value"
     )
@@ -62,7 +64,8 @@ def test_resistance_index_matches_the_formula(real_run, shared_data):
         & (table["design"] == "corrected")
         & (table["phase"] == "resistance")
     ].iloc[0]
-    gdp = read_gdp_csv(shared_data / "bea" / "SAGDP2N__ALL_AREAS_1997_2022.csv.gz")
+    with pytest.warns(SuppressedDataWarning, match="2 suppressed BEA cells"):
+        gdp = read_gdp_csv(shared_data / "bea" / "SAGDP2N__ALL_AREAS_1997_2022.csv.gz")
     gdp = gdp.loc[gdp["outcome"] == "gdp"].pivot_table(
         index="region_id", columns="year", values="value"
     )

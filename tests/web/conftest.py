@@ -21,6 +21,7 @@ with warnings.catch_warnings():
     from starlette.testclient import TestClient
 
 from clusteratlas.data import cbp, clusters
+from clusteratlas.errors import SuppressedDataWarning
 from clusteratlas.panel import build, metrics
 from clusteratlas.store import Store
 from clusteratlas.web.app import create_app
@@ -56,7 +57,8 @@ def real_store(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> P
     )
     national = national.loc[national["year"] == 2016]
     definitions = clusters.load_definition("uscm", naics_vintage=2012)
-    panel = build.panel_from_uscm(uscm, national, definitions)
+    with pytest.warns(SuppressedDataWarning, match="2 withheld cell"):
+        panel = build.panel_from_uscm(uscm, national, definitions)
     path = tmp_path_factory.mktemp("web_real") / "real.duckdb"
     regions = (
         uscm[["region_type", "region_id", "region_name"]]

@@ -42,7 +42,7 @@ MIN_SIDE = 50
 def _running(ev: Evidence, base: int) -> pd.DataFrame:
     """Traded region x cluster rows of ``base`` with x = LQ percentile within cluster - 75."""
     rt = ev.p.config.region_type
-    panel = ev.store.read("cluster_panel", where=f"region_type = '{rt}' and year = {base}")
+    panel = ev.store.read("cluster_panel", where="region_type = ? and year = ?", params=[rt, base])
     rows = panel.loc[panel["traded"] & (panel["emp"] > 0)].copy()
     rows["lq_pct"] = rows.groupby("cluster_code")["lq"].rank(pct=True) * 100.0
     rows["x"] = rows["lq_pct"] - 75.0

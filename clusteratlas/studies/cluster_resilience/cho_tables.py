@@ -44,7 +44,7 @@ def _inputs(ev: Evidence) -> Cho2024Inputs | None:
         return None
     base = int(treatment["base_year"].iloc[0])
     rt = ev.p.config.region_type
-    panel = ev.store.read("cluster_panel", where=f"region_type = '{rt}' and year = {base}")
+    panel = ev.store.read("cluster_panel", where="region_type = ? and year = ?", params=[rt, base])
     rows = panel.copy()
     # integer region codes: the paper's clustered SEs group on them (ids may be "EA001")
     codes = {r: i for i, r in enumerate(sorted(rows["region_id"].astype(str).unique()))}

@@ -74,7 +74,7 @@ class Evidence:
 
     def __post_init__(self) -> None:
         rt = self.p.config.region_type
-        self.outcomes = self.store.read("run_outcomes", where=f"region_type = '{rt}'")
+        self.outcomes = self.store.read("run_outcomes", where="region_type = ?", params=[rt])
         self.by_shock = self.store.read("run_treatment_by_shock")
         self._cluster_cache: dict[tuple, pd.DataFrame | None] = {}
 
@@ -128,7 +128,7 @@ class Evidence:
         if not treatment.empty and found is not None:
             base = int(treatment["base_year"].iloc[0])
             flags = self.store.read(
-                "cluster_panel", where=f"region_type = '{rt}' and year = {base} and traded"
+                "cluster_panel", where="region_type = ? and year = ? and traded", params=[rt, base]
             )
             flags = flags.loc[flags["emp"] > 0, ["region_id", "cluster_code", "strong", "lq"]]
             panel, source = found

@@ -517,12 +517,13 @@ def _load_store(p: ClusterResilience, store: Store) -> tuple[list[str], list[dic
     rows: list[dict] = []
     notes = [f"the store {p.store_path}, as built with clusteratlas load / panel build"]
     levels = {rt, "nation"} | ({"county"} if rt not in ("state", "county") else set())
-    level_list = ", ".join(f"'{x}'" for x in levels)
+    level_list = ", ".join("?" for _ in levels)  # bound: sorted(levels)
     if store.has("industry_counts"):
         spans = store.sql(
             "select region_type, source, min(year) as a, max(year) as b, "
             f"count(distinct region_id) as n from industry_counts where region_type in ({level_list}) "
-            "group by 1, 2 order by 1, 2"
+            "group by 1, 2 order by 1, 2",
+            sorted(levels),
         )
         for r in spans.itertuples():
             rows.append(
@@ -563,7 +564,9 @@ def _load_store(p: ClusterResilience, store: Store) -> tuple[list[str], list[dic
             )
     frames = []
     if store.has("outcomes"):
-        mine = store.sql(f"select * from outcomes where region_type in ({level_list})")
+        mine = store.sql(
+            f"select * from outcomes where region_type in ({level_list})", sorted(levels)
+        )
         frames.append(mine)
         for outcome, part in mine.groupby("outcome"):
             rows.append(

@@ -132,7 +132,7 @@ def _level_panel(p: ClusterResilience, store: Store, rows: list[dict]) -> tuple[
     is read, not rewritten)."""
     rt = p.config.region_type
     if p.source == "store" and store.has("cluster_panel"):
-        panel = store.read("cluster_panel", where=f"region_type = '{rt}'")
+        panel = store.read("cluster_panel", where="region_type = ?", params=[rt])
         if not panel.empty:
             rows.append(
                 provenance.row(
@@ -330,7 +330,7 @@ def related_of_regions(
     ``year`` (:func:`clusteratlas.panel.related_clusters`, USCM rel_all_90_v3 pairs); None,
     with a note, when the related-cluster pairs are not available."""
     panel = store.read(
-        "cluster_panel", where=f"region_type = '{p.config.region_type}' and year = {year}"
+        "cluster_panel", where="region_type = ? and year = ?", params=[p.config.region_type, year]
     )
     try:
         pairs = load_related_pairs()

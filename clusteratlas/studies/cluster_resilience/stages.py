@@ -372,7 +372,7 @@ def cluster_panel_for(
         candidates.append(("run_growth_panel", "growth panel (county sums: growth only)"))
     best = None
     for table, label in candidates:
-        panel = store.read(table, where=f"region_type = '{rt}'")
+        panel = store.read(table, where="region_type = ?", params=[rt])
         cover = len(years & set(panel["year"].astype(int)))
         if best is None or cover > best[0]:
             best = (cover, panel, label)

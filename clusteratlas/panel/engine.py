@@ -38,7 +38,6 @@ from clusteratlas.panel import selection as selection_
 from clusteratlas.panel import sqlcache
 from clusteratlas.panel.options import MIN_FLAG_REGIONS, PanelOptions
 from clusteratlas.panel.sqlcache import ParquetFiles
-from clusteratlas.store import quote_identifier
 
 
 @dataclass(frozen=True)
@@ -201,7 +200,7 @@ def _copy(con: duckdb.DuckDBPyConnection, final: str, out: Path) -> int:
 def insert_rows(con: duckdb.DuckDBPyConnection, final: str, table: str, region_type: str) -> int:
     """Replace the rows of ``region_type`` in ``table`` by the result (one transaction,
     the caller's). Columns the table lacks are added; columns the result lacks stay NULL."""
-    name = quote_identifier(table)
+    name = sqlcache.quote_identifier(table)
     exists = con.execute(
         "SELECT count(*) FROM information_schema.tables WHERE table_name = ? "
         "AND table_schema = 'main'",
@@ -213,7 +212,7 @@ def insert_rows(con: duckdb.DuckDBPyConnection, final: str, table: str, region_t
     have = {row[0] for row in con.execute(f"DESCRIBE {name}").fetchall()}
     for column, kind, *_ in con.execute(f"DESCRIBE {final}").fetchall():
         if column not in have:
-            con.execute(f"ALTER TABLE {name} ADD COLUMN {quote_identifier(column)} {kind}")
+            con.execute(f"ALTER TABLE {name} ADD COLUMN {sqlcache.quote_identifier(column)} {kind}")
     con.execute(f"DELETE FROM {name} WHERE region_type = ?", [region_type])
     return int(con.execute(f"INSERT INTO {name} BY NAME {final}").fetchall()[0][0])
 

@@ -66,6 +66,12 @@ def quote_literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
+def quote_identifier(name: str) -> str:
+    """A table or column name in double quotes, inner ones doubled (as
+    :func:`clusteratlas.store.quote_identifier`, which imports pandas: this module must not)."""
+    return '"' + str(name).replace('"', '""') + '"'
+
+
 def placeholder(role: str) -> str:
     """The quoted identifier standing for input ``role`` in compiled SQL."""
     return '"' + PLACEHOLDER.format(role=role) + '"'

@@ -32,12 +32,13 @@ import pandas as pd
 from clusteratlas.errors import EstimationError, InputError, ParameterError
 from clusteratlas.resilience.shiftshare import shift_share
 from clusteratlas.resilience.windows import PHASES, ShockWindow, timing_warnings
+from clusteratlas.results import Result
 
 EXPECTED = ("aggregate", "sectoral")
 
 
 @dataclass
-class ResilienceResult:
+class ResilienceResult(Result):
     """Per-unit, per-phase resilience indices with the shift-share split.
 
     ``table`` has one row per unit and phase: value_start/end, change, growth,
@@ -55,8 +56,13 @@ class ResilienceResult:
     dropped: list = field(default_factory=list)
 
     def tidy(self) -> pd.DataFrame:
-        """The long table (one row per unit x phase)."""
+        """The long table (one row per unit x phase): indices, not estimates with standard
+        errors, so not the estimate vocabulary of :mod:`clusteratlas.results`."""
         return self.table.copy()
+
+    @property
+    def caption(self) -> str:
+        return f"Resilience of {self.outcome or 'the outcome'}, window {self.window}"
 
     def wide(self) -> pd.DataFrame:
         """One row per unit: resistance_* and recovery_* columns of the main indices."""

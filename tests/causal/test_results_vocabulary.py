@@ -104,9 +104,7 @@ def _quiet(fn: Callable[[], object]) -> object:
 def estimator_results(panel, two_by_two, rd_data) -> dict[str, tuple[EstimatorResult, float]]:
     """Every estimator's result on SYNTHETIC data and the true value of its headline row."""
     att = true_att(panel)
-    es = _quiet(
-        lambda: event_study(panel, "y", "unit", "year", cohort="cohort", leads=3, lags=2)
-    )
+    es = _quiet(lambda: event_study(panel, "y", "unit", "year", cohort="cohort", leads=3, lags=2))
     gt = _quiet(lambda: att_gt(panel, "y", "unit", "year", "cohort"))
     small = did_2x2(two_by_two, "y", "d", "t", cluster="cl", vcov="CRV1")
     x, y = rd_data["x"].to_numpy(), rd_data["y"].to_numpy()

@@ -312,3 +312,28 @@ def test_numbers_unchanged_by_the_vocabulary(estimator_results):
     assert (row["p_value"], row["conf_low"], row["conf_high"]) == (boot.pvalue, *boot.ci)
     gt = estimator_results["att_gt"][0]
     np.testing.assert_array_equal(gt.tidy()["estimate"], gt.table["estimate"])
+
+
+def test_cli_alpha_and_the_deprecated_level(rd_data, tmp_path):
+    import typer
+    from typer.testing import CliRunner
+
+    from clusteratlas.cli.rd import register as register_rd
+
+    csv = tmp_path / "rd.csv"
+    rd_data.to_csv(csv, index=False)
+    app = typer.Typer()
+    register_rd(app)
+    app.command("noop")(lambda: None)
+    args = ["rd", "--data", str(csv), "--y", "y", "--x", "x"]
+    new = CliRunner().invoke(app, [*args, "--alpha", "0.1", "--out", str(tmp_path / "new")])
+    assert new.exit_code == 0, new.output
+    assert "90% CI" in new.output
+    with pytest.warns(DeprecatedNameWarning):
+        old = CliRunner().invoke(app, [*args, "--level", "90", "--out", str(tmp_path / "old")])
+    assert old.exit_code == 0, old.output
+    written = pd.read_csv(tmp_path / "new.csv")
+    assert list(written.columns[: len(TIDY_COLUMNS)]) == list(TIDY_COLUMNS)
+    pd.testing.assert_frame_equal(written, pd.read_csv(tmp_path / "old.csv"))
+    direct = rdrobust(rd_data["y"], rd_data["x"], alpha=0.1)
+    np.testing.assert_allclose(written["conf_low"], direct.ci["lower"], rtol=1e-12)

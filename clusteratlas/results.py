@@ -91,7 +91,7 @@ class TidyFrame(pd.DataFrame):
 
     ``frame["ci_lower"]`` returns ``frame["conf_low"]`` and raises a
     :class:`DeprecatedNameWarning`; everything else is a plain :class:`pandas.DataFrame`
-    (derived frames are plain frames).
+    (derived frames are plain frames; ``.loc`` and ``in`` know only the new names).
     """
 
     _metadata: ClassVar[list[str]] = ["_aliases", "_owner"]
@@ -100,23 +100,18 @@ class TidyFrame(pd.DataFrame):
     def _constructor(self) -> type[pd.DataFrame]:
         return pd.DataFrame
 
-    def __getitem__(self, key: Any) -> Any:
+    def _current(self, key: Any) -> Any:
+        """The column name for ``key``: itself, or the new name of a deprecated one (warns)."""
         aliases: Mapping[str, str] = getattr(self, "_aliases", None) or {}
-        owner = getattr(self, "_owner", "tidy()")
         if isinstance(key, str) and key in aliases and key not in self.columns:
-            warn_renamed(key, aliases[key], owner)
-            key = aliases[key]
-        elif isinstance(key, list) and any(
-            isinstance(k, str) and k in aliases and k not in self.columns for k in key
-        ):
-            renamed = []
-            for k in key:
-                if isinstance(k, str) and k in aliases and k not in self.columns:
-                    warn_renamed(k, aliases[k], owner)
-                    k = aliases[k]
-                renamed.append(k)
-            key = renamed
-        return super().__getitem__(key)
+            warn_renamed(key, aliases[key], getattr(self, "_owner", "tidy()"), stacklevel=4)
+            return aliases[key]
+        return key
+
+    def __getitem__(self, key: Any) -> Any:
+        if isinstance(key, list):
+            return super().__getitem__([self._current(k) for k in key])
+        return super().__getitem__(self._current(key))
 
 
 def with_aliases(frame: pd.DataFrame, aliases: Mapping[str, str], owner: str) -> pd.DataFrame:

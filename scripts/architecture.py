@@ -10,7 +10,7 @@ ones inside functions and under ``if TYPE_CHECKING:`` (a lazy import is still a 
 
        core -> data -> panel, theory -> resilience, causal, policy -> studies -> report -> web -> cli
 
-   (``core`` = the top-level modules: errors, schema, store, atomic, tables, paths.)
+   (``core`` = the top-level modules: errors, schema, store, atomic, tables, results, paths.)
 2. **No cycles** between modules, whatever their layers.
 
 Usage::

@@ -3,23 +3,22 @@
 Owns :class:`EffectResult` (one headline effect plus a tidy coefficient table), the common
 shape every DID estimator in :mod:`clusteratlas.causal.did` and
 :mod:`clusteratlas.causal.did.cs` returns: ``.estimate``, ``.se``, ``.ci``, ``.pvalue``,
-``.nobs``, ``.summary()``, ``.tidy()`` and ``.export()``.
+``.nobs``, ``.summary()``, ``.tidy()`` and the exports of :class:`clusteratlas.results.Result`;
+and :func:`figure_axes`, the axes of every causal result's ``plot()``. The tidy vocabulary and
+:func:`~clusteratlas.results.normal_table` live in :mod:`clusteratlas.results` (re-exported).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
-from clusteratlas import tables
+from clusteratlas.results import TIDY_COLUMNS, EstimatorResult, normal_table
 
-TIDY_COLUMNS = ["term", "estimate", "std_error", "statistic", "p_value", "conf_low", "conf_high"]
+__all__ = ["TIDY_COLUMNS", "EffectResult", "figure_axes", "normal_table"]
 
 
 def figure_axes(ax: Any = None, size: tuple[float, float] = (7, 4)) -> tuple[Any, Any]:
@@ -34,30 +33,8 @@ def figure_axes(ax: Any = None, size: tuple[float, float] = (7, 4)) -> tuple[Any
     return ax.figure, ax
 
 
-def normal_table(
-    terms: Iterable[Any], estimates: np.ndarray, ses: np.ndarray, alpha: float = 0.05
-) -> pd.DataFrame:
-    """Tidy table with z statistics, two-sided normal p-values and normal CIs."""
-    estimates = np.asarray(estimates, dtype=float)
-    ses = np.asarray(ses, dtype=float)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        z = estimates / ses
-    crit = stats.norm.ppf(1 - alpha / 2)
-    return pd.DataFrame(
-        {
-            "term": list(terms),
-            "estimate": estimates,
-            "std_error": ses,
-            "statistic": z,
-            "p_value": 2 * stats.norm.sf(np.abs(z)),
-            "conf_low": estimates - crit * ses,
-            "conf_high": estimates + crit * ses,
-        }
-    )
-
-
 @dataclass
-class EffectResult:
+class EffectResult(EstimatorResult):
     """One estimated treatment effect and the table it came from.
 
     Attributes
@@ -104,9 +81,15 @@ class EffectResult:
         row = self._row()
         return float(row["conf_low"]), float(row["conf_high"])
 
-    def tidy(self) -> pd.DataFrame:
-        """The coefficient table (term, estimate, std_error, statistic, p_value, conf_low/high)."""
-        return self.table.copy()
+    #: event-study rows carry their event time (NaN on combined rows such as ``avg_post``)
+    tidy_extras = ("event_time",)
+
+    def _tidy(self) -> pd.DataFrame:
+        return self.table
+
+    @property
+    def caption(self) -> str:
+        return f"{self.method} ({self.se_type})"
 
     def summary(self) -> str:
         """A plain-text summary: method, SE convention, the table and extra information."""
@@ -125,12 +108,3 @@ class EffectResult:
             if isinstance(value, (str, int, float, np.integer, np.floating)):
                 lines.append(f"{key}: {value}")
         return "\n".join(lines)
-
-    def __str__(self) -> str:
-        return self.summary()
-
-    def export(self, stem: str | Path, formats: Iterable[str] = tables.FORMATS) -> list[Path]:
-        """Write the tidy table to ``stem.csv/.tex/.html`` (atomic) with the method as caption."""
-        return tables.export(
-            self.tidy(), stem, formats=formats, caption=f"{self.method} ({self.se_type})"
-        )

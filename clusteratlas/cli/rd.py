@@ -75,7 +75,15 @@ def register(app: typer.Typer) -> None:
             "or cr3 (Pustejovsky-Tipton); hc2/hc3 switch to cr2/cr3 when clustered.",
         ),
         nnmatch: int = typer.Option(3, "--nnmatch", help="Neighbours for vce=nn."),
-        level: float = typer.Option(95, "--level", help="Confidence level in percent."),
+        alpha: float = typer.Option(
+            0.05, "--alpha", help="Significance level: 0.05 gives 95% confidence intervals."
+        ),
+        level: float | None = typer.Option(
+            None,
+            "--level",
+            hidden=True,
+            help="Deprecated: confidence level in percent; use --alpha.",
+        ),
         masspoints: str = typer.Option("adjust", "--masspoints", help="adjust, check or off."),
         show_all: bool = typer.Option(False, "--all", help="Show the bias-corrected row too."),
         density: bool = typer.Option(
@@ -118,7 +126,7 @@ def register(app: typer.Typer) -> None:
         options = dict(
             c=c, fuzzy=fuzzy, covs=_list(covs), cluster=cluster, weights=weights, p=p, q=q, deriv=deriv,
             h=_pair(h), b=_pair(b), rho=rho, kernel=kernel, bwselect=bwselect, vce=vce, nnmatch=nnmatch,
-            level=level, masspoints=masspoints, all=show_all, data=frame, dropna=dropna,
+            alpha=alpha, level=level, masspoints=masspoints, all=show_all, data=frame, dropna=dropna,
         )  # fmt: skip
         result = rdrobust(y, x, **options)
         typer.echo(result.summary())

@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from clusteratlas.errors import InputError, ParameterError
+from clusteratlas.results import Result
 
 AREAS = (
     "infrastructure",
@@ -55,7 +56,7 @@ class Indicator:
 
 
 @dataclass
-class PolicyDiagnostics:
+class PolicyDiagnostics(Result):
     """Diagnostics of one region: one row per (area, indicator) with value and percentiles."""
 
     region_id: str
@@ -66,7 +67,12 @@ class PolicyDiagnostics:
     notes: list[str] = field(default_factory=list)
 
     def tidy(self) -> pd.DataFrame:
+        """One row per (area, indicator): value and percentiles among all regions and peers."""
         return self.table.copy()
+
+    @property
+    def caption(self) -> str:
+        return f"Policy diagnostics for {self.region_type} {self.region_id} ({self.year})"
 
     def summary(self) -> str:
         lines = [

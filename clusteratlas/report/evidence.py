@@ -412,7 +412,16 @@ def _rd(ctx: Context, s: Section) -> None:
             f"local polynomial density p={int(density['p'].iloc[0])}, q={int(density['q'].iloc[0])}, "
             f"{density['kernel'].iloc[0]} kernel, {density['vce'].iloc[0]} variance, "
             f"bandwidths '{density['bwselect'].iloc[0]}'",
-            show=["f_left", "f_right", "t", "p_value", "h_left", "h_right", "n_left", "n_right"],
+            show=[
+                "f_left",
+                "f_right",
+                "statistic",
+                "p_value",
+                "h_left",
+                "h_right",
+                "n_left",
+                "n_right",
+            ],
             key=["key"],
             kinds={"h_left": "number2", "h_right": "number2"},
             export=density,

@@ -106,6 +106,7 @@ LABELS: dict[str, str] = {
     "estimate": "Estimate",
     "se": "Std. error",
     "t": "t",
+    "statistic": "Test statistic",
     "p_value": "p",
     "ci_low": "95% CI low",
     "ci_high": "95% CI high",
@@ -237,7 +238,9 @@ KINDS: dict[str, str] = {
         ("percentile_all", "percentile_peers", "relatedness_pct"),
         "number0",
     ),
-    **dict.fromkeys(("distance", "t", "r2_adj", "f_left", "f_right", "difference"), "number3"),
+    **dict.fromkeys(
+        ("distance", "t", "statistic", "r2_adj", "f_left", "f_right", "difference"), "number3"
+    ),
     **dict.fromkeys(
         (
             "region_id",

@@ -39,6 +39,7 @@ from clusteratlas.errors import (
 )
 from clusteratlas.resilience.shiftshare import shift_share
 from clusteratlas.resilience.windows import PHASES, ShockWindow, timing_warnings
+from clusteratlas.results import Result
 
 EXPECTED = ("aggregate", "sectoral")
 
@@ -47,7 +48,7 @@ NO_NATIONAL_NOTE = "no national series given: the benchmark is the sum over the 
 
 
 @dataclass
-class ResilienceResult:
+class ResilienceResult(Result):
     """Per-unit, per-phase resilience indices with the shift-share split.
 
     ``table`` has one row per unit and phase: value_start/end, change, growth,
@@ -65,8 +66,13 @@ class ResilienceResult:
     dropped: list = field(default_factory=list)
 
     def tidy(self) -> pd.DataFrame:
-        """The long table (one row per unit x phase)."""
+        """The long table (one row per unit x phase): indices, not estimates with standard
+        errors, so not the estimate vocabulary of :mod:`clusteratlas.results`."""
         return self.table.copy()
+
+    @property
+    def caption(self) -> str:
+        return f"Resilience of {self.outcome or 'the outcome'}, window {self.window}"
 
     def wide(self) -> pd.DataFrame:
         """One row per unit: resistance_* and recovery_* columns of the main indices."""

@@ -204,7 +204,7 @@ def test_robust_designs_reach_the_estimators(tmp_path, runner, df_het_path, desi
     assert written["estimate"].to_numpy() == pytest.approx(api.tidy()["estimate"].to_numpy())
     honest = pd.read_csv(f"{stem}_honest.csv")
     assert honest["M"].tolist() == [0.0, 0.05]
-    assert (honest["lb"] < honest["ub"]).all()
+    assert (honest["conf_low"] < honest["conf_high"]).all()
     assert "HonestDiD" in result.output
 
 

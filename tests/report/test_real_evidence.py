@@ -91,7 +91,7 @@ def test_density_test_equals_a_direct_call(real_run):
     table = pd.read_csv(out / "tables" / "rd_density.csv").iloc[0]
     assert (table["n_left"], table["n_right"]) == direct.N
     for column, value in [
-        ("t", direct.t),
+        ("statistic", direct.t),
         ("p_value", direct.p_value),
         ("f_left", direct.f_left),
         ("f_right", direct.f_right),

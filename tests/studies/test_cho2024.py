@@ -269,7 +269,7 @@ def test_genuine_rd_matches_rdrobust_package(shared_data, inputs, result):
     ours = (
         result.tables["genuine_rd"]
         .query("year == 2020 and rd_design.str.startswith('sharp')", engine="python")
-        .set_index("method")
+        .set_index("term")
     )
     assert ours.loc["Conventional", "estimate"] == pytest.approx(
         float(ref.coef.iloc[0, 0]), rel=1e-6
@@ -357,7 +357,7 @@ def test_genuine_fuzzy_rd_is_ours_and_matches_rdrobust_package(inputs, result):
         )
     ours = table.query(
         "year == 2020 and outcome == 'gdp' and rd_design.str.startswith('fuzzy')", engine="python"
-    ).set_index("method")
+    ).set_index("term")
     assert ours.loc["Conventional", "estimate"] == pytest.approx(
         float(ref.coef.iloc[0, 0]), rel=1e-6
     )

@@ -45,6 +45,7 @@ from clusteratlas.errors import (
     InputError,
     ParameterError,
 )
+from clusteratlas.results import EstimatorResult
 
 __all__ = ["ATTgtResult", "AggregateResult", "att_gt"]
 
@@ -192,12 +193,16 @@ class AggregateResult(EffectResult):
 
 
 @dataclass
-class ATTgtResult:
+class ATTgtResult(EstimatorResult):
     """Group-time average treatment effects ATT(g,t) with their influence functions.
 
     :attr:`table` has columns group, time, estimate, std_error, conf_low, conf_high
-    (pointwise, or uniform bands when bootstrapped with ``cband=True``).
+    (pointwise, or uniform bands when bootstrapped with ``cband=True``). :meth:`tidy` names
+    each row ``ATT(g,t)`` and adds the pointwise normal z statistic and p-value
+    (:math:`z = \\widehat{ATT}/se`), then group and time.
     """
+
+    tidy_extras = ("group", "time")
 
     table: pd.DataFrame
     influence: np.ndarray  # n_units x n_cells, scaled to the full sample
@@ -213,8 +218,15 @@ class ATTgtResult:
     bootstrap: int | None = None
     seed: int = 0
 
-    def tidy(self) -> pd.DataFrame:
-        return self.table.copy()
+    caption = "Callaway-Sant'Anna ATT(g,t)"
+
+    def _tidy(self) -> pd.DataFrame:
+        out = self.table.copy()
+        out["term"] = [f"ATT({g},{t})" for g, t in zip(out["group"], out["time"], strict=True)]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            out["statistic"] = out["estimate"] / out["std_error"]
+        out["p_value"] = 2 * stats.norm.sf(np.abs(out["statistic"]))
+        return out
 
     def summary(self) -> str:
         head = (
@@ -224,9 +236,6 @@ class ATTgtResult:
             f"SE: {self.se_type}"
         )
         return head + "\n" + self.table.to_string(index=False, float_format=lambda v: f"{v:.4f}")
-
-    def __str__(self) -> str:
-        return self.summary()
 
     def _se(self, inf: np.ndarray) -> tuple[np.ndarray, float]:
         if self.bootstrap:

@@ -41,26 +41,32 @@ Reference implementations: diff-diff ``BaconDecomposition`` (exact weights; R
 from __future__ import annotations
 
 import warnings
-from collections.abc import Iterable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from clusteratlas import tables
 from clusteratlas.causal.did.untreated_model import TwoWaySolver, first_treated
 from clusteratlas.causal.frames import check_frame
 from clusteratlas.causal.results import figure_axes
 from clusteratlas.errors import DesignWarning, EstimationError, InputError
+from clusteratlas.results import EstimatorResult, Result
 
 COMPARISONS = ("treated vs never", "earlier vs later", "later vs earlier")
 
 
 @dataclass
-class BaconResult:
-    """The 2x2 comparisons behind a TWFE estimate (:attr:`comparisons`) and their totals."""
+class BaconResult(EstimatorResult):
+    """The 2x2 comparisons behind a TWFE estimate (:attr:`comparisons`) and their totals.
+
+    :meth:`tidy`: one row per 2x2 comparison (``term`` = ``<treated> vs <control>``), its
+    estimate (no standard error: the decomposition is an identity), then type, treated,
+    control and its weight in the TWFE estimate.
+    """
+
+    tidy_extras = ("type", "treated", "control", "weight")
+    caption = "Goodman-Bacon decomposition"
 
     twfe_estimate: float
     comparisons: pd.DataFrame  # type, treated, control, estimate, weight
@@ -77,8 +83,10 @@ class BaconResult:
             rows.append({"type": kind, "weight": weight, "average_estimate": mean})
         return pd.DataFrame(rows)
 
-    def tidy(self) -> pd.DataFrame:
-        return self.comparisons.copy()
+    def _tidy(self) -> pd.DataFrame:
+        out = self.comparisons.copy()
+        out["term"] = [f"{t} vs {c}" for t, c in zip(out["treated"], out["control"], strict=True)]
+        return out
 
     def summary(self) -> str:
         return "\n".join(
@@ -91,12 +99,6 @@ class BaconResult:
                 "change over time its estimates are biased, and so is TWFE.",
             ]
         )
-
-    def __str__(self) -> str:
-        return self.summary()
-
-    def export(self, stem: str | Path, formats: Iterable[str] = tables.FORMATS) -> list[Path]:
-        return tables.export(self.tidy(), stem, formats=formats, caption="Bacon decomposition")
 
     def plot(self, ax: Any = None) -> Any:
         """Each 2x2 estimate against its weight, by comparison type; returns the Figure."""
@@ -246,8 +248,13 @@ def _twfe_coefficient(y_mat: np.ndarray, treat: np.ndarray) -> float:
 
 
 @dataclass
-class TWFEWeights:
-    """de Chaisemartin-D'Haultfoeuille weights of the treated cells in the TWFE coefficient."""
+class TWFEWeights(Result):
+    """de Chaisemartin-D'Haultfoeuille weights of the treated cells in the TWFE coefficient.
+
+    Weights, not estimates: :meth:`tidy` is the table unit, time, cohort, event_time, weight.
+    """
+
+    caption = "TWFE weights (de Chaisemartin-D'Haultfoeuille)"
 
     weights: pd.DataFrame  # unit, time, cohort, event_time, weight
     twfe_estimate: float
@@ -261,12 +268,6 @@ class TWFEWeights:
         for key, value in self.info.items():
             lines.append(f"{key}: {value:.6g}" if isinstance(value, float) else f"{key}: {value}")
         return "\n".join(lines)
-
-    def __str__(self) -> str:
-        return self.summary()
-
-    def export(self, stem: str | Path, formats: Iterable[str] = tables.FORMATS) -> list[Path]:
-        return tables.export(self.tidy(), stem, formats=formats, caption="TWFE weights")
 
 
 def twfe_weights(data: pd.DataFrame, y: str, unit: str, time: str, cohort: str) -> TWFEWeights:

@@ -19,15 +19,27 @@ import pandas as pd
 from clusteratlas.causal.inference.vcov import FitSpec, feols, tidy_from_fit
 from clusteratlas.causal.results import EffectResult
 from clusteratlas.errors import EstimationError, ParameterError, SmallSampleWarning
+from clusteratlas.results import EstimatorResult
 
 
 @dataclass
-class WildBootstrapResult:
+class WildBootstrapResult(EstimatorResult):
     """Wild cluster bootstrap test of one coefficient (WCR11: restricted, Roodman et al. 2019).
 
     ``pvalue`` is the symmetric bootstrap p-value of H0: coefficient = 0; ``ci`` inverts the
     test over the null value (the set of values not rejected at level ``alpha``).
+    :meth:`tidy`: term, estimate, statistic (the original t), p_value and conf_low/high
+    from the bootstrap (no standard error), then reps, weights, n_clusters.
     """
+
+    tidy_extras = ("reps", "weights", "n_clusters")
+    tidy_renamed = {
+        "t_stat": "statistic",
+        "boot_p_value": "p_value",
+        "boot_conf_low": "conf_low",
+        "boot_conf_high": "conf_high",
+    }
+    caption = "Wild cluster bootstrap (restricted WCR11)"
 
     term: str
     estimate: float
@@ -39,16 +51,16 @@ class WildBootstrapResult:
     alpha: float = 0.05
     t_stat: float = np.nan
 
-    def tidy(self) -> pd.DataFrame:
+    def _tidy(self) -> pd.DataFrame:
         return pd.DataFrame(
             [
                 {
                     "term": self.term,
                     "estimate": self.estimate,
-                    "t_stat": self.t_stat,
-                    "boot_p_value": self.pvalue,
-                    "boot_conf_low": self.ci[0],
-                    "boot_conf_high": self.ci[1],
+                    "statistic": self.t_stat,
+                    "p_value": self.pvalue,
+                    "conf_low": self.ci[0],
+                    "conf_high": self.ci[1],
                     "reps": self.reps,
                     "weights": self.weights_type,
                     "n_clusters": self.n_clusters,

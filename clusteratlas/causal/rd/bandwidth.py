@@ -27,10 +27,11 @@ from clusteratlas.causal.rd.inputs import (
     vce_label,
 )
 from clusteratlas.errors import EstimationError, EstimationWarning
+from clusteratlas.results import Result
 
 
 @dataclass
-class RDBandwidths:
+class RDBandwidths(Result):
     """Selected bandwidths: a table with one row per selector and columns h/b left/right."""
 
     table: pd.DataFrame
@@ -48,11 +49,11 @@ class RDBandwidths:
         )
         return head + self.table.round(4).to_string()
 
-    def tidy(self) -> pd.DataFrame:
-        return self.table.rename_axis("bwselect").reset_index()
+    caption = "Selected RD bandwidths (rdbwselect)"
 
-    def __str__(self) -> str:  # pragma: no cover - convenience
-        return self.summary()
+    def tidy(self) -> pd.DataFrame:
+        """One row per selector (``bwselect``) with h and b on each side."""
+        return self.table.rename_axis("bwselect").reset_index()
 
 
 def select_bandwidths(

@@ -21,6 +21,7 @@ import pandas as pd
 from scipy import stats
 
 from clusteratlas.errors import EstimationError, InputError, ParameterError
+from clusteratlas.results import EstimatorResult
 
 KERNELS = ("triangular", "uniform", "epanechnikov")
 ROWS = ["l", "r", "diff", "sum"]
@@ -377,8 +378,19 @@ def rdbwdensity(
 
 
 @dataclass
-class DensityResult:
-    """Result of :func:`rddensity`: densities left/right of the cutoff and the CJM test."""
+class DensityResult(EstimatorResult):
+    """Result of :func:`rddensity`: densities left/right of the cutoff and the CJM test.
+
+    :meth:`tidy` has one row (``term`` = ``density jump``): the estimate is
+    :math:`\\hat f_+ - \\hat f_-`, std_error its standard error, statistic the CJM T and
+    p_value its p-value (no interval: conf_low/high are NaN); the two densities, bandwidths and
+    effective sample sizes follow.
+    """
+
+    tidy_extras = (
+        "f_left", "f_right", "h_left", "h_right", "n_h_left", "n_h_right", "vce", "fitselect",
+    )  # fmt: skip
+    tidy_renamed = {"difference": "estimate", "se_difference": "std_error", "t": "statistic"}
 
     f_left: float
     f_right: float
@@ -398,12 +410,15 @@ class DensityResult:
     fitselect: str
     bwselect: str
 
-    def tidy(self) -> pd.DataFrame:
+    caption = "Manipulation test (Cattaneo, Jansson and Ma 2020)"
+
+    def _tidy(self) -> pd.DataFrame:
         return pd.DataFrame(
             [
                 {
-                    "f_left": self.f_left, "f_right": self.f_right, "difference": self.f_right - self.f_left,
-                    "se_difference": self.se_diff, "t": self.t, "p_value": self.p_value,
+                    "term": "density jump", "estimate": self.f_right - self.f_left,
+                    "std_error": self.se_diff, "statistic": self.t, "p_value": self.p_value,
+                    "f_left": self.f_left, "f_right": self.f_right,
                     "h_left": self.h[0], "h_right": self.h[1], "n_h_left": self.N_h[0], "n_h_right": self.N_h[1],
                     "vce": self.vce, "fitselect": self.fitselect,
                 }

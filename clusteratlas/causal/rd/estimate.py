@@ -42,6 +42,7 @@ from clusteratlas.causal.rd.inputs import (
     vce_label,
 )
 from clusteratlas.errors import EstimationError, ParameterError, SmallSampleWarning
+from clusteratlas.results import EstimatorResult, resolve_alpha, warn_renamed, with_aliases
 
 
 @dataclass
@@ -156,7 +157,7 @@ def _side_residuals(f: dict, vce: str, nnmatch: int, p: int, q: int, clustered: 
 
 
 @dataclass
-class RDResult:
+class RDResult(EstimatorResult):
     """Result of :func:`rdrobust`.
 
     ``coef``, ``se``, ``z``, ``pv`` are Series indexed Conventional / Bias-Corrected / Robust
@@ -165,8 +166,22 @@ class RDResult:
     DataFrame with the matching lower/upper bounds. ``h``, ``b``, ``N``, ``N_h``, ``N_b``, ``M``
     are (left, right) pairs. With a cluster variable, ``n_clusters`` counts the clusters in the
     estimation window and ``n_clusters_sides`` per side (rdrobust's n_clust, n_clust_l/_r).
-    For fuzzy designs ``first_stage`` holds the same table for the jump in the treatment.
+    For fuzzy designs ``first_stage`` holds the same table for the jump in the treatment (index
+    Conventional / Bias-Corrected / Robust, columns estimate, std_error, statistic, p_value,
+    conf_low, conf_high). Intervals are :math:`100(1-\\alpha)\\%` (``alpha``).
     """
+
+    tidy_extras = (
+        "h_left", "h_right", "b_left", "b_right", "n_h_left", "n_h_right",
+        "n_clusters_left", "n_clusters_right", "design",
+    )  # fmt: skip
+    #: the column names of rdrobust-style tables before the common vocabulary
+    tidy_renamed = {
+        "method": "term",
+        "z": "statistic",
+        "ci_lower": "conf_low",
+        "ci_upper": "conf_high",
+    }
 
     coef: pd.Series
     se: pd.Series
@@ -186,7 +201,7 @@ class RDResult:
     kernel: str
     bwselect: str
     vce: str
-    level: float
+    alpha: float
     fuzzy: bool
     n_clusters: int | None = None
     n_clusters_sides: tuple[int, int] | None = None
@@ -209,17 +224,28 @@ class RDResult:
     def robust_ci(self) -> tuple[float, float]:
         return tuple(self.ci.loc["Robust"])  # type: ignore[return-value]
 
-    def tidy(self) -> pd.DataFrame:
-        """Three rows (Conventional, Bias-Corrected, Robust) with estimate, s.e., z, p, CI, h, b, N_h."""
+    @property
+    def level(self) -> float:
+        """Deprecated: the confidence level in percent, ``100 (1 - alpha)``."""
+        warn_renamed("level", "alpha", "RDResult")
+        return 100 * (1 - self.alpha)
+
+    @property
+    def caption(self) -> str:
+        design = "fuzzy" if self.fuzzy else "sharp"
+        return f"RD estimate ({design}, p = {self.p}, {self.kernel} kernel, vce {self.vce})"
+
+    def _tidy(self) -> pd.DataFrame:
+        """Three rows (term = Conventional, Bias-Corrected, Robust), then h, b, N_h per side."""
         out = pd.DataFrame(
             {
-                "method": ROWS,
+                "term": ROWS,
                 "estimate": self.coef.to_numpy(),
                 "std_error": self.se.to_numpy(),
-                "z": self.z.to_numpy(),
+                "statistic": self.z.to_numpy(),
                 "p_value": self.pv.to_numpy(),
-                "ci_lower": self.ci["lower"].to_numpy(),
-                "ci_upper": self.ci["upper"].to_numpy(),
+                "conf_low": self.ci["lower"].to_numpy(),
+                "conf_high": self.ci["upper"].to_numpy(),
             }
         )
         out["h_left"], out["h_right"] = self.h
@@ -261,7 +287,7 @@ class RDResult:
             )
         lines += [
             "",
-            f"{'Method':15}{'Coef.':>9}{'S.E.':>9}{'z-stat':>9}{'P>|z|':>11}{f'{self.level:g}% CI':>24}",
+            f"{'Method':15}{'Coef.':>9}{'S.E.':>9}{'z-stat':>9}{'P>|z|':>11}{f'{100 * (1 - self.alpha):g}% CI':>24}",
             "-" * 77,
         ]
         for row in ROWS if self.all else ["Conventional", "Robust"]:
@@ -277,13 +303,10 @@ class RDResult:
             for row in ROWS:
                 lines.append(
                     f"{row:15}{fs.loc[row, 'estimate']:>9.3f}{fs.loc[row, 'std_error']:>9.3f}"
-                    f"{fs.loc[row, 'z']:>9.3f}{fs.loc[row, 'p_value']:>11.3e}"
-                    f"{'[' + format(fs.loc[row, 'ci_lower'], '.3f') + ', ' + format(fs.loc[row, 'ci_upper'], '.3f') + ']':>24}"
+                    f"{fs.loc[row, 'statistic']:>9.3f}{fs.loc[row, 'p_value']:>11.3e}"
+                    f"{'[' + format(fs.loc[row, 'conf_low'], '.3f') + ', ' + format(fs.loc[row, 'conf_high'], '.3f') + ']':>24}"
                 )
         return "\n".join(lines)
-
-    def __str__(self) -> str:
-        return self.summary()
 
     def plot(self, data_x=None, data_y=None, ax=None, nbins=None):
         """Binned scatter with the local polynomial fits inside the bandwidth (needs the data)."""
@@ -292,8 +315,9 @@ class RDResult:
         return plot_result(self, data_x, data_y, ax=ax, nbins=nbins)
 
 
-def _inference(tau: np.ndarray, se: np.ndarray, level: float):
-    quant = -stats.norm.ppf(abs((1 - level / 100) / 2))
+def _inference(tau: np.ndarray, se: np.ndarray, alpha: float):
+    """z, two-sided normal p-values and the :math:`100(1-\\alpha)\\%` interval."""
+    quant = -stats.norm.ppf(alpha / 2)
     z = tau / se
     pv = 2 * stats.norm.cdf(-np.abs(z))
     return z, pv, tau - quant * se, tau + quant * se
@@ -318,7 +342,7 @@ def rdrobust(
     vce: str = "nn",
     cluster: ArrayLike | None = None,
     nnmatch: int = 3,
-    level: float = 95,
+    alpha: float = 0.05,
     scalepar: float = 1.0,
     scaleregul: float = 1.0,
     sharpbw: bool = False,
@@ -330,6 +354,7 @@ def rdrobust(
     stdvars: bool = True,
     data: pd.DataFrame | None = None,
     dropna: bool = False,
+    level: float | None = None,
 ) -> RDResult:
     r"""Local polynomial RD estimate with robust bias-corrected inference (CCT 2014).
 
@@ -344,9 +369,12 @@ def rdrobust(
     (Bell-McCaffrey) or "cr3" (Pustejovsky-Tipton), see :func:`cluster_vce` for the switching
     rules. Option names follow the rdrobust package. ``data=`` lets y, x, fuzzy, covs, cluster and
     weights be column names. Missing values raise :class:`InputError` unless ``dropna=True``.
+    Intervals are :math:`100(1-\alpha)\%`; rdrobust's percent ``level`` (95) is still accepted
+    with a :class:`~clusteratlas.results.DeprecatedNameWarning`.
     """
+    alpha = resolve_alpha(alpha, level, "rdrobust")
     p, q, deriv, kernel, bwselect, vce, masspoints = check_options(
-        p, q, deriv, kernel, bwselect, vce, masspoints, level, nnmatch, cluster
+        p, q, deriv, kernel, bwselect, vce, masspoints, 100 * (1 - alpha), nnmatch, cluster
     )
     if rho is not None and not (np.isfinite(rho) and rho > 0):
         raise ParameterError("rho", f"must be a positive number, got {rho}")
@@ -514,23 +542,27 @@ def rdrobust(
             "the standard error is not a positive finite number (degenerate variance: too few "
             "observations or clusters inside the bandwidth)"
         )
-    z, pv, lo, hi = _inference(tau, se, level)
+    z, pv, lo, hi = _inference(tau, se, alpha)
     if d_t:
         se_t_cl = math.sqrt(fac**2 * sum(variances["t_cl"]))
         se_t_rb = math.sqrt(fac**2 * sum(variances["t_rb"]))
         tau_t = np.array([tau_t_cl, tau_t_bc, tau_t_bc], dtype=float)
         se_t = np.array([se_t_cl, se_t_cl, se_t_rb])
-        zt, pvt, lot, hit = _inference(tau_t, se_t, level)
-        first = pd.DataFrame(
-            {
-                "estimate": tau_t,
-                "std_error": se_t,
-                "z": zt,
-                "p_value": pvt,
-                "ci_lower": lot,
-                "ci_upper": hit,
-            },
-            index=pd.Index(ROWS),
+        zt, pvt, lot, hit = _inference(tau_t, se_t, alpha)
+        first = with_aliases(
+            pd.DataFrame(
+                {
+                    "estimate": tau_t,
+                    "std_error": se_t,
+                    "statistic": zt,
+                    "p_value": pvt,
+                    "conf_low": lot,
+                    "conf_high": hit,
+                },
+                index=pd.Index(ROWS),
+            ),
+            RDResult.tidy_renamed,
+            "RDResult.first_stage",
         )
     idx = pd.Index(ROWS)
     n_clusters = n_clusters_sides = None
@@ -557,7 +589,7 @@ def rdrobust(
         kernel=kernel_label,
         bwselect=bwselect_used,
         vce=vce_label(vce, prep.cluster),
-        level=level,
+        alpha=alpha,
         fuzzy=bool(d_t),
         n_clusters=n_clusters,
         n_clusters_sides=n_clusters_sides,

@@ -19,17 +19,45 @@ from matplotlib.figure import Figure
 from clusteratlas.causal.rd.estimate import rdrobust
 from clusteratlas.causal.rd.inputs import per_observation_options, take_rows, xy_rows
 from clusteratlas.errors import EstimationError, ParameterError
+from clusteratlas.results import EstimatorResult
 
 
 @dataclass
-class RDTable:
-    """A tidy table and the matching figure."""
+class RDTable(EstimatorResult):
+    """RD estimates over placebo cutoffs or bandwidths (:attr:`table`) and the matching figure.
+
+    In :meth:`tidy` the estimate and std_error are rdrobust's conventional ones, p_value and
+    conf_low/high the robust bias-corrected ones (rdrobust's own display), one row per cutoff
+    (``term`` = ``c=<cutoff>``) or bandwidth (``h=<h>``); rows that could not be estimated
+    keep empty estimates and say why in ``status``.
+    """
 
     table: pd.DataFrame
     figure: Figure
 
-    def tidy(self) -> pd.DataFrame:
-        return self.table
+    tidy_extras = (
+        "cutoff", "true_cutoff", "sample", "h", "mse_optimal", "h_left", "h_right",
+        "n_h_left", "n_h_right", "status",
+    )  # fmt: skip
+    tidy_renamed = {
+        "robust_ci_lower": "conf_low",
+        "robust_ci_upper": "conf_high",
+        "robust_p_value": "p_value",
+        "se": "std_error",
+    }
+
+    @property
+    def caption(self) -> str:
+        kind = "placebo cutoffs" if "cutoff" in self.table.columns else "bandwidth sensitivity"
+        return f"RD estimates: {kind} (robust bias-corrected CI and p)"
+
+    def _tidy(self) -> pd.DataFrame:
+        out = self.table.rename(columns=self.tidy_renamed)
+        if "cutoff" in out.columns:
+            out.insert(0, "term", [f"c={v:g}" for v in out["cutoff"]])
+        else:
+            out.insert(0, "term", [f"h={v:g}" for v in out["h"]])
+        return out
 
 
 # ----------------------------------------------------------------------------- placebo --

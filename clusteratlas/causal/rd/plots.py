@@ -17,6 +17,7 @@ from matplotlib.figure import Figure
 
 from clusteratlas.causal.rd.inputs import xy_arrays
 from clusteratlas.errors import EstimationError, ParameterError
+from clusteratlas.results import Result
 
 
 def _imse_bins(x: np.ndarray, y: np.ndarray, lo: float, hi: float, n_total: int) -> int:
@@ -46,7 +47,7 @@ def _imse_bins(x: np.ndarray, y: np.ndarray, lo: float, hi: float, n_total: int)
 
 
 @dataclass
-class RDPlot:
+class RDPlot(Result):
     """Binned means, global polynomial fits and the figure."""
 
     bins: pd.DataFrame
@@ -56,7 +57,10 @@ class RDPlot:
     poly_right: np.ndarray
     figure: Figure
 
+    caption = "RD plot: binned means"
+
     def tidy(self) -> pd.DataFrame:
+        """The bins (one row per bin: its range, mean of x and of y, count)."""
         return self.bins
 
 

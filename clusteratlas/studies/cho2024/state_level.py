@@ -43,7 +43,7 @@ def genuine_rd(inputs: Cho2024Inputs, year: int, outcome: str = "gdp") -> pd.Dat
             engine = "clusteratlas.causal.rd"
         except EstimationError as error:
             # Say why this design has no estimate instead of dropping the row.
-            tidy = pd.DataFrame({"method": ["not estimable"]})
+            tidy = pd.DataFrame({"term": ["not estimable"]})
             engine = f"clusteratlas.causal.rd: {error}"
         tidy.insert(0, "rd_design", design)
         tidy["engine"] = engine

@@ -18,6 +18,7 @@ import pandas as pd
 
 from clusteratlas.data.fetch import Fetcher
 from clusteratlas.errors import EstimationError, InputError
+from clusteratlas.results import Result
 from clusteratlas.studies.cho2024.inputs import QP_WARNING, Cho2024Inputs, load_inputs
 from clusteratlas.studies.cho2024.paper import (
     MODELS,
@@ -33,12 +34,14 @@ from clusteratlas.studies.cho2024.state_level import event_study, genuine_rd, pr
 
 
 @dataclass
-class Cho2024Result:
+class Cho2024Result(Result):
     """All tables of the replication (``tables``: name -> frame) and the generated text."""
 
     tables: dict[str, pd.DataFrame]
     notes: list[str]
     text: str = ""
+
+    caption = "Cho et al. (2024) replication: paper design vs state-level design"
 
     def summary(self) -> str:
         return self.text

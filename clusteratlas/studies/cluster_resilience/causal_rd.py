@@ -35,6 +35,9 @@ from clusteratlas.studies.cluster_resilience.evidence import (
 from clusteratlas.studies.cluster_resilience.figures import save_figure
 
 RUNNING = "LQ percentile - 75"
+#: the run tables' names of the estimate vocabulary of :mod:`clusteratlas.results` (the report
+#: reads these; one RD row per rdrobust row: Conventional, Bias-Corrected, Robust)
+RUN_TABLE_NAMES = {"term": "row", "std_error": "se", "conf_low": "ci_low", "conf_high": "ci_high"}
 #: placebo cut-offs split each side in five: fewer rows than this on a side leave no sample
 MIN_SIDE = 50
 
@@ -51,16 +54,13 @@ def _running(ev: Evidence, base: int) -> pd.DataFrame:
 
 def _fit(y: np.ndarray, x: np.ndarray, cluster: np.ndarray, labels: dict) -> pd.DataFrame:
     res = rdrobust(y, x, c=0.0, cluster=cluster, vce="cr1")
-    return pd.DataFrame(
-        {
-            "row": res.coef.index,
-            "estimate": res.coef.to_numpy(),
-            "se": res.se.to_numpy(),
-            "p_value": res.pv.to_numpy(),
-            "ci_low": res.ci.iloc[:, 0].to_numpy(),
-            "ci_high": res.ci.iloc[:, 1].to_numpy(),
-        }
-    ).assign(h=res.h[0], n_left=res.N_h[0], n_right=res.N_h[1], running=RUNNING, **labels)
+    # the result's own table, in the run tables' column names (row, se, ci_low, ci_high)
+    tidy = pd.DataFrame(res.tidy())[
+        ["term", "estimate", "std_error", "p_value", "conf_low", "conf_high"]
+    ]
+    return tidy.rename(columns=RUN_TABLE_NAMES).assign(
+        h=res.h[0], n_left=res.N_h[0], n_right=res.N_h[1], running=RUNNING, **labels
+    )
 
 
 def rd_rows(ev: Evidence) -> pd.DataFrame:

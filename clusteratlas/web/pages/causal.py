@@ -31,7 +31,13 @@ def causal_page(dash: Dashboard) -> Page:
         parts = [c for c in ("outcome", "design", "phase", "year") if c in frame.columns]
         if parts and "term" not in frame.columns:
             frame.insert(0, "term", frame[parts].astype(str).agg(" ".join, axis=1))
-        if {"estimate", "ci_low", "ci_high"} <= set(frame.columns):
+        # the estimate vocabulary (clusteratlas.results: conf_low/high) or the run tables' names
+        bounds = next(
+            (pair for pair in (("conf_low", "conf_high"), ("ci_low", "ci_high"))
+             if {"estimate", *pair} <= set(frame.columns)),
+            None,
+        )  # fmt: skip
+        if bounds:
             label = next(
                 (
                     c
@@ -45,8 +51,8 @@ def causal_page(dash: Dashboard) -> Page:
                     "kind": "forest",
                     "label": label,
                     "value": "estimate",
-                    "low": "ci_low",
-                    "high": "ci_high",
+                    "low": bounds[0],
+                    "high": bounds[1],
                 }
         page.sections.append(Section(f"table_{table}", table_title(table), frame, chart=chart))
     if not tables:

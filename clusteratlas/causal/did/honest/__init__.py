@@ -44,30 +44,31 @@ moderndid ``didhonest`` (a port of the R package) on the same inputs, same grid.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
-from clusteratlas import tables
 from clusteratlas.causal.did.honest.relative_magnitudes import rm_conditional_cs
 from clusteratlas.causal.did.honest.smoothness import flci
 from clusteratlas.causal.results import figure_axes
 from clusteratlas.errors import DesignWarning, EstimationError, ParameterError
+from clusteratlas.results import EstimatorResult
 
 METHODS = ("relative_magnitude", "smoothness")
 
 
 @dataclass
-class HonestResult:
+class HonestResult(EstimatorResult):
     """Robust confidence sets over a grid of M and the breakdown value.
 
     :attr:`table` has one row per M: ``M``, ``lb``, ``ub``, ``method`` (C-LF or FLCI),
-    ``restriction`` (DeltaRM, DeltaSD). :attr:`original` is the usual CI for
+    ``restriction`` (DeltaRM, DeltaSD). :meth:`tidy` has the same rows in the common vocabulary
+    (``term`` = ``M=<M>``, estimate = :math:`\\hat\\theta`, conf_low/high = the robust set,
+    no standard error or test), then M, method and restriction. :attr:`original` is the usual CI for
     :math:`\\theta` (no violation allowed). :attr:`breakdown` is the largest M on the grid at
     which the robust set excludes zero (NaN when none does; the grid's end when all do).
     """
@@ -81,8 +82,15 @@ class HonestResult:
     alpha: float = 0.05
     info: dict[str, Any] = field(default_factory=dict)
 
-    def tidy(self) -> pd.DataFrame:
-        return self.table.copy()
+    tidy_extras = ("M", "method", "restriction")
+    tidy_renamed = {"lb": "conf_low", "ub": "conf_high"}
+    caption = "HonestDiD sensitivity (Rambachan and Roth 2023)"
+
+    def _tidy(self) -> pd.DataFrame:
+        out = self.table.rename(columns=self.tidy_renamed)
+        out["term"] = [f"M={m:g}" for m in out["M"]]
+        out["estimate"] = self.estimate
+        return out
 
     def summary(self) -> str:
         name = "relative magnitudes (Mbar)" if self.method == METHODS[0] else "smoothness (M)"
@@ -95,12 +103,6 @@ class HonestResult:
             f"breakdown value (largest M whose robust set excludes 0): {self.breakdown:.6g}",
         ]
         return "\n".join(lines)
-
-    def __str__(self) -> str:
-        return self.summary()
-
-    def export(self, stem: str | Path, formats: Iterable[str] = tables.FORMATS) -> list[Path]:
-        return tables.export(self.tidy(), stem, formats=formats, caption="HonestDiD sensitivity")
 
     def plot(self, ax: Any = None) -> Any:
         """Robust sets against M beside the original CI; returns the Figure."""

@@ -59,3 +59,8 @@ class EstimationError(ClusterAtlasError, RuntimeError):
 
 class DataUnavailableError(ClusterAtlasError, FileNotFoundError):
     """A source is neither cached nor reachable; the message says which file to download and where."""
+
+
+class StoreBusyError(ClusterAtlasError, RuntimeError):
+    """The store file is locked by another process (DuckDB has one writer); the message names
+    the process."""

@@ -80,8 +80,16 @@ CHUNK_ROWS = 200_000
 #: downloads): their lines are 50-2,000 bytes and their headers have at most a few hundred
 #: columns. Readers that hold a file whole accept 2 GiB of text (about 4 GiB in pandas);
 #: flat files stream and have no size bound.
-LIMITS = guard.Limits(max_bytes=2 * guard.GiB, max_line_bytes=64 * guard.KiB, max_columns=1000)
+LIMITS = guard.Limits(
+    max_bytes=2 * guard.GiB, max_line_bytes=64 * guard.KiB, max_columns=1000, same_fields=True
+)
 _STREAM_LIMITS = LIMITS.but(max_bytes=None)
+
+
+def _column_name(name: object) -> str:
+    """A header name as the readers look it up: lower case, no quotes, spaces or UTF-8
+    byte-order mark (which a latin-1 read sees as three letters on the first name)."""
+    return str(name).removeprefix("\xef\xbb\xbf").removeprefix("\ufeff").strip().strip('"').lower()
 
 
 def _csv_parts(
@@ -98,7 +106,8 @@ def _csv_parts(
     Reads plain, ``.gz`` or ``.zip`` (first .txt/.csv member) files, latin-1, under
     ``limits`` (:mod:`clusteratlas.data.guard`). ``columns`` (lower-case names) restricts
     parsing to the columns a reader uses: CBP files carry a dozen size-class columns nobody
-    here needs, and skipping them halves the time.
+    here needs, and skipping them halves the time. Every line must have the header's number
+    of fields (:data:`LIMITS` ``same_fields``: ``usecols`` would drop extra fields silently).
     """
     header = guard.first_line(path, what=what, limits=limits)
     if not header.strip():
@@ -122,10 +131,10 @@ def _csv_parts(
             na_filter=False,
             quoting=csv.QUOTE_MINIMAL,
             encoding="latin-1",
-            usecols=(lambda name: name.strip().strip('"').lower() in columns) if columns else None,
+            usecols=(lambda name: _column_name(name) in columns) if columns else None,
         )
         for frame in parts:
-            frame.columns = [str(c).strip().strip('"').lower() for c in frame.columns]
+            frame.columns = [_column_name(c) for c in frame.columns]
             lines = pd.Series(np.arange(next_line, next_line + len(frame)), index=frame.index)
             last = frame.columns[-1]
             short = frame[last].isna()
@@ -175,7 +184,8 @@ def _column(frame: pd.DataFrame, names: tuple[str, ...], *, path: Path, required
 
 
 def _numbers(frame: pd.DataFrame, column: str, *, path: Path, lines: pd.Series) -> pd.Series:
-    """Parse a count column; blanks and CBP's 'N' (not available) are missing, negatives fail."""
+    """Parse a count column; blanks and CBP's 'N' (not available) are missing; negatives and
+    infinities fail."""
     text = frame[column].str.strip()
     missing = text.isin(["", "N", "D", "S", "NA"])
     try:  # fast path: Arrow's cast (10x pandas' to_numeric on string columns)
@@ -190,6 +200,15 @@ def _numbers(frame: pd.DataFrame, column: str, *, path: Path, lines: pd.Series) 
             path=str(path),
             line=int(lines[bad].iloc[0]),
             column=column,
+        )
+    infinite = np.isinf(values.to_numpy(dtype=float, na_value=np.nan))
+    if infinite.any():  # "inf", "Infinity", 1e400 (beyond a float64) all cast to infinity
+        raise InputError(
+            f"not a finite number: {frame.loc[infinite, column].iloc[0]!r}",
+            path=str(path),
+            line=int(lines[infinite].iloc[0]),
+            column=column,
+            hint="counts are finite; the file is corrupt or not a CBP file",
         )
     negative = values < 0
     if negative.any():

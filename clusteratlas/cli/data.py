@@ -103,6 +103,7 @@ def load_cbp(
 
     Flat files stream into the store (memory holds one part of a file, whatever its size).
     """
+    from clusteratlas.data import guard
     from clusteratlas.data.cbp import (
         COUNTS_TABLE,
         TOTALS_TABLE,
@@ -113,7 +114,8 @@ def load_cbp(
     rows = []
     with Store(store) as db:
         for path in track(paths, description="loading CBP", console=console):
-            kind = _detect_cbp(path)  # checks the path first: hashing a FIFO would block
+            path = guard.check_file(path, what="CBP file")  # before hashing: a FIFO would block
+            kind = _detect_cbp(path)
             already = db.loaded(COUNTS_TABLE, path) or db.loaded(TOTALS_TABLE, path)
             if kind == "flatfile":
                 added = load_cbp_flatfile(db, path, year=year, geo=geo)

@@ -322,7 +322,9 @@ def check_counts_files(files: list[str], what: str, con: duckdb.DuckDBPyConnecti
                 if v is not None and (v < 0 or math.isinf(v))
             )  # fmt: skip
             problem = (
-                "negative count" if value < 0 and not math.isinf(value) else "not a finite number:"
+                "negative count"
+                if value < 0 and not math.isinf(value)
+                else "a count that is not finite:"
             )
             raise InputError(
                 f"{what}: row {number + 1:,} has {problem} {value:g}",

@@ -287,33 +287,38 @@ class GuardedStream(io.RawIOBase):
 
     def _check_fields(self, data: bytes) -> None:
         """Delimiters outside quotes on each line of ``data`` against the header's (vectorised:
-        a few numpy passes per chunk, whatever the number of lines)."""
+        positions of line breaks and delimiters, whatever the number of lines; quotes are
+        followed only in chunks that have them)."""
         raw = np.frombuffer(data, dtype=np.uint8)
-        quotes = np.cumsum(raw == ord('"')) + self._in_quotes
-        outside = quotes % 2 == 0
-        delimiters = np.cumsum((raw == self.limits.delimiter[0]) & outside)
-        ends = np.flatnonzero((raw == ord("\n")) & outside)  # a quoted line break ends no line
-        if ends.size:
-            per_line = np.diff(delimiters[ends], prepend=0)
-            per_line[0] += self._line_delimiters
-            lengths = np.diff(ends, prepend=-1) - 1
-            lengths[0] += len(self._tail)
-            first_line = self.lines_read + 1
-            if self._fields is None:  # the header
-                self._fields = int(per_line[0])
-                per_line, lengths, first_line = per_line[1:], lengths[1:], first_line + 1
-            blank = (per_line == 0) & (lengths <= 1)  # an empty line (or a lone "\\r")
-            wrong = np.flatnonzero((per_line != self._fields) & ~blank)
-            if wrong.size:
-                at = int(wrong[0]) + ends.size - per_line.size  # index in ends
-                start = int(ends[at - 1]) + 1 if at else 0
-                self._field_error(
-                    int(per_line[wrong[0]]), first_line + int(wrong[0]), data[start : ends[at]]
-                )
-            self._line_delimiters = int(delimiters[-1] - delimiters[ends[-1]])
-        else:
-            self._line_delimiters += int(delimiters[-1]) if raw.size else 0
-        self._in_quotes = bool(quotes[-1] % 2) if raw.size else self._in_quotes
+        is_delimiter, is_end = raw == self.limits.delimiter[0], raw == ord("\n")
+        if self._in_quotes or b'"' in data:
+            quotes = np.cumsum(raw == ord('"')) + self._in_quotes
+            outside = quotes % 2 == 0  # a quoted delimiter or line break is data
+            is_delimiter &= outside
+            is_end &= outside
+            self._in_quotes = bool(quotes[-1] % 2)
+        delimiters, ends = np.flatnonzero(is_delimiter), np.flatnonzero(is_end)
+        if not ends.size:
+            self._line_delimiters += delimiters.size
+            return
+        before = np.searchsorted(delimiters, ends)  # delimiters before each line break
+        per_line = np.diff(before, prepend=0)
+        per_line[0] += self._line_delimiters
+        self._line_delimiters = int(delimiters.size - before[-1])
+        lengths = np.diff(ends, prepend=-1) - 1
+        lengths[0] += len(self._tail)
+        first_line = self.lines_read + 1
+        if self._fields is None:  # the header
+            self._fields = int(per_line[0])
+            per_line, lengths, first_line = per_line[1:], lengths[1:], first_line + 1
+        blank = (per_line == 0) & (lengths <= 1)  # an empty line (or a lone "\\r")
+        wrong = np.flatnonzero((per_line != self._fields) & ~blank)
+        if wrong.size:
+            at = int(wrong[0]) + ends.size - per_line.size  # index in ends
+            start = int(ends[at - 1]) + 1 if at else 0
+            self._field_error(
+                int(per_line[wrong[0]]), first_line + int(wrong[0]), data[start : ends[at]]
+            )
 
     def _field_error(self, delimiters: int, line: int, text: bytes) -> None:
         fields, expected = delimiters + 1, self._fields + 1

@@ -250,8 +250,6 @@ class GuardedStream(io.RawIOBase):
                 "plausibly have",
                 hint=f"check that this is {_a(self.what)}; a genuine larger one must be split",
             )
-        if limits.same_fields:
-            self._check_fields(data)
         nul = data.find(b"\0")
         if nul >= 0:
             raise self._fail(
@@ -260,6 +258,8 @@ class GuardedStream(io.RawIOBase):
                 line=self.lines_read + data.count(b"\n", 0, nul) + 1,
                 hint=_binary_hint(self.header or data[:8]),
             )
+        if limits.same_fields:  # after the NUL check: a binary file is called binary
+            self._check_fields(data)
         first = data.find(b"\n")
         if first < 0:
             self._tail += data

@@ -71,6 +71,11 @@ class DataUnavailableError(ClusterAtlasError, FileNotFoundError):
     """A source is neither cached nor reachable; the message says which file to download and where."""
 
 
+class StoreBusyError(ClusterAtlasError, RuntimeError):
+    """The store file is locked by another process (DuckDB has one writer); the message names
+    the process."""
+
+
 # -------------------------------------------------------------------------------------------
 # warnings: the result is computed, but the user must know what it leaves out or rests on
 # -------------------------------------------------------------------------------------------

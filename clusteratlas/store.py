@@ -6,7 +6,9 @@ loads are idempotent (a file whose content hash was already loaded into a table 
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -14,10 +16,13 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from clusteratlas.errors import InputError
+from clusteratlas.errors import InputError, StoreBusyError
 from clusteratlas.paths import default_store_path
 
 _LOADS_TABLE = "_loads"
+#: the ``replace`` key values (joined as text) each recorded load wrote, so a later load
+#: replacing any of them un-records it (see :meth:`Store._forget_replaced_loads`)
+_LOAD_KEYS_TABLE = "_load_keys"
 
 
 def file_sha256(path: str | Path) -> str:
@@ -40,9 +45,19 @@ class Store:
 
     def __init__(self, path: str | Path | None = None, *, read_only: bool = False) -> None:
         self.path = str(path) if path is not None else str(default_store_path())
+        #: files and folders this Store created: removed again if the first work on a new
+        #: store fails before any table is in it (no empty store file left behind)
+        self._created: list[Path] = []
         if self.path != ":memory:":
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        self.con = duckdb.connect(self.path, read_only=read_only)
+            target = Path(self.path)
+            missing = [d for d in (target.parent, *target.parent.parents) if not d.exists()]
+            target.parent.mkdir(parents=True, exist_ok=True)
+            if not target.exists():
+                self._created = [target, Path(f"{target}.wal"), *missing]
+        try:
+            self.con = duckdb.connect(self.path, read_only=read_only)
+        except duckdb.IOException as error:
+            raise _lock_error(self.path, error) from None
         self._depth = 0
 
     # -- life cycle -------------------------------------------------------------------------
@@ -52,8 +67,22 @@ class Store:
     def __enter__(self) -> Store:
         return self
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(self, kind: type[BaseException] | None, *exc: object) -> None:
+        empty = kind is not None and bool(self._created) and not self._any_table()
         self.close()
+        if empty:
+            self._remove_created()
+
+    def _any_table(self) -> bool:
+        try:
+            return bool(self.tables())
+        except duckdb.Error:
+            return True  # cannot tell: keep the file
+
+    def _remove_created(self) -> None:
+        for path in self._created:
+            with contextlib.suppress(OSError):  # a folder something else wrote into stays
+                path.rmdir() if path.is_dir() else path.unlink(missing_ok=True)
 
     @contextmanager
     def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
@@ -152,7 +181,8 @@ class Store:
         match ``frame`` on all ``replace`` columns (e.g. ``("source", "year",
         "region_type")``) are deleted first, so reloading a newer copy of a file replaces the
         old one. With ``source_file``, a file whose content hash was already loaded into
-        ``name`` is skipped (returns 0).
+        ``name`` is skipped (returns 0) - unless a later load replaced some of its rows (A,
+        then a corrected B, then A again loads A).
         """
         staged = isinstance(frame, str)
         self._check_duplicates(name, frame, key, source_file)
@@ -174,6 +204,7 @@ class Store:
                 if not exists:
                     con.execute(f"create table {_q(name)} as select * from _incoming limit 0")
                 if replace:
+                    self._forget_replaced_loads(name, replace)
                     match = " and ".join(
                         f"t.{_q(c)} is not distinct from i.{_q(c)}" for c in replace
                     )
@@ -206,6 +237,13 @@ class Store:
                     "values (?, ?, ?, ?)",
                     [name, digest, str(source_file), rows],
                 )
+                if replace:
+                    con.execute(
+                        f'insert into "{_LOAD_KEYS_TABLE}" select distinct ?, ?, '
+                        f"{_key_text(replace)} from _incoming_replaced",
+                        [name, digest],
+                    )
+            con.execute("drop table if exists _incoming_replaced")
         return rows
 
     def _check_duplicates(
@@ -242,14 +280,46 @@ class Store:
             "(table_name varchar, sha256 varchar, path varchar, rows bigint, "
             "loaded_at timestamp default current_timestamp)"
         )
+        self.con.execute(
+            f'create table if not exists "{_LOAD_KEYS_TABLE}" '
+            "(table_name varchar, sha256 varchar, key varchar)"
+        )
 
     def _was_loaded(self, name: str, digest: str) -> bool:
-        return bool(
+        """Whether a load of content ``digest`` into ``name`` is still what the store holds:
+        recorded, not replaced since by another load, and the table still there."""
+        return self.has(name) and bool(
             self.con.execute(
                 f'select 1 from "{_LOADS_TABLE}" where table_name = ? and sha256 = ?',
                 [name, digest],
             ).fetchall()
         )
+
+    def _forget_replaced_loads(self, name: str, replace: Sequence[str]) -> None:
+        """Before rows of ``name`` matching ``_incoming`` on ``replace`` are deleted: the
+        earlier loads that wrote any of them are no longer (wholly) in the store, so loading
+        one of those files again must not be skipped as "already loaded". Loads recorded
+        without their keys (stores written before keys were kept) are forgotten too: a
+        reload replaces the same rows, so forgetting is safe where remembering is not."""
+        con = self.con
+        con.execute(
+            "create or replace temp table _incoming_replaced as "
+            f"select distinct {', '.join(map(_q, replace))} from _incoming"
+        )
+        stale = (
+            f'select k.sha256 from "{_LOAD_KEYS_TABLE}" k where k.table_name = $1 and k.key in '
+            f"(select {_key_text(replace)} from _incoming_replaced) "
+            f'union select l.sha256 from "{_LOADS_TABLE}" l where l.table_name = $1 and '
+            f'l.sha256 not in (select sha256 from "{_LOAD_KEYS_TABLE}" where table_name = $1)'
+        )
+        con.execute(f"create or replace temp table _stale_loads as {stale}", [name])
+        for table in (_LOADS_TABLE, _LOAD_KEYS_TABLE):
+            con.execute(
+                f'delete from "{table}" where table_name = ? and sha256 in '
+                "(select sha256 from _stale_loads)",
+                [name],
+            )
+        con.execute("drop table _stale_loads")
 
     def loaded(self, name: str, source_file: str | Path) -> bool:
         """Whether ``source_file`` (by content hash) was already loaded into table ``name``."""
@@ -281,6 +351,29 @@ class Store:
     def drop(self, name: str) -> None:
         """Drop table ``name`` if it exists."""
         self.con.execute(f"drop table if exists {_q(name)}")
+
+
+def _lock_error(path: str, error: duckdb.IOException) -> Exception:
+    """DuckDB's "could not set lock" as an error naming the process that holds the store."""
+    found = re.search(r"Conflicting lock is held in (.*?) \(PID (\d+)\)", str(error))
+    if not found:
+        return error
+    program, pid = found.group(1), int(found.group(2))
+    try:  # the holder's command line says which clusteratlas command it is
+        command = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode().strip()
+    except OSError:
+        command = program
+    return StoreBusyError(
+        f"the store {path} is in use by process {pid} ({command or program}); DuckDB allows one "
+        "writer at a time: wait for it to finish or stop it (e.g. the dashboard: `serve`), "
+        "or use another --store"
+    )
+
+
+def _key_text(columns: Sequence[str]) -> str:
+    """SQL for the values of ``columns`` as one text (NULL kept apart from any value)."""
+    parts = ", ".join(f"coalesce(cast({_q(c)} as varchar), chr(0))" for c in columns)
+    return f"concat_ws(chr(31), {parts})"
 
 
 def quote_identifier(name: str) -> str:

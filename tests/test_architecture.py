@@ -234,7 +234,6 @@ def test_both_studies_find_their_inputs_through_the_catalog(shared_data, tmp_pat
 #: modules allowed over MAX_LINES, each one cohesive algorithm (docs/architecture.md says why)
 LARGE_MODULES = {
     "clusteratlas/causal/rd/core.py",  # rdrobust's computational core, kept whole
-    "clusteratlas/data/cbp.py",  # CBP formats sharing one row rule set; split planned
 }
 MAX_LINES = 750  # "about 700"
 

@@ -155,9 +155,22 @@ def main() -> None:
     except typer.Abort:
         raise SystemExit(1) from None
     except Exception as error:  # click usage errors arrive here in non-standalone mode
-        import click
-
-        if isinstance(error, click.ClickException):
+        if isinstance(error, _click_exceptions()):
             error.show()
             raise SystemExit(error.exit_code) from None
         raise
+
+
+def _click_exceptions() -> tuple[type[Exception], ...]:
+    """click's usage-error class, and typer's own copy of it (typer >= 0.20 vendors click,
+    so a bad option value raises ``typer._click``'s ``BadParameter``, not click's)."""
+    import click
+
+    classes: list[type[Exception]] = [click.ClickException]
+    try:
+        from typer._click.exceptions import ClickException
+    except ImportError:  # an older typer, on click itself
+        pass
+    else:
+        classes.append(ClickException)
+    return tuple(classes)

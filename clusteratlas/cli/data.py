@@ -36,10 +36,13 @@ STORE_OPTION = typer.Option(
 )
 
 
-def _report(rows: list[tuple[str, str, int]]) -> None:
+def _report(rows: list[tuple]) -> None:
+    """Rows (file, table, rows added[, why none]); without the reason, none means the file
+    was already loaded."""
     table = Table("file", "table", "rows added")
-    for file, name, added in rows:
-        table.add_row(file, name, f"{added:,}" + ("" if added else " (already loaded)"))
+    for file, name, added, *why in rows:
+        reason = why[0] if why else "already loaded"
+        table.add_row(file, name, f"{added:,}" + (f" ({reason})" if not added and reason else ""))
     Console().print(table)
 
 
@@ -100,17 +103,26 @@ def load_cbp(
 
     Flat files stream into the store (memory holds one part of a file, whatever its size).
     """
-    from clusteratlas.data.cbp import load_cbp_flatfile, load_into_store
+    from clusteratlas.data import guard
+    from clusteratlas.data.cbp import (
+        COUNTS_TABLE,
+        TOTALS_TABLE,
+        load_cbp_flatfile,
+        load_into_store,
+    )
 
     rows = []
     with Store(store) as db:
         for path in track(paths, description="loading CBP", console=console):
+            path = guard.check_file(path, what="CBP file")  # before hashing: a FIFO would block
             kind = _detect_cbp(path)
+            already = db.loaded(COUNTS_TABLE, path) or db.loaded(TOTALS_TABLE, path)
             if kind == "flatfile":
                 added = load_cbp_flatfile(db, path, year=year, geo=geo)
             else:
                 added = load_into_store(db, _read_cbp(path, kind, year), source_file=path)
-            rows.append((path.name, "industry_counts/region_totals", added))
+            why = "already loaded" if already else "the file has no data rows"
+            rows.append((path.name, "industry_counts/region_totals", added, why))
     _report(rows)
 
 

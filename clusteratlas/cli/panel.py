@@ -332,12 +332,13 @@ def _store_frame(store, frame, console) -> None:
     """A pandas panel (USCM download, Spark) and its summary into the store."""
     from clusteratlas.panel.metrics import SUMMARY_NEEDS, region_summary
 
-    store.append("cluster_panel", frame, key=PANEL_KEY, replace=["region_type"])
     note = "not updated (the panel lacks some of its columns)"
-    if all(c in frame.columns for c in SUMMARY_NEEDS):
-        summary = region_summary(frame)
-        store.append("region_summary", summary, key=SUMMARY_KEY, replace=["region_type"])
-        note = f"{len(summary):,} rows"
+    with store.transaction():  # the panel and its summary commit together or not at all
+        store.append("cluster_panel", frame, key=PANEL_KEY, replace=["region_type"])
+        if all(c in frame.columns for c in SUMMARY_NEEDS):
+            summary = region_summary(frame)
+            store.append("region_summary", summary, key=SUMMARY_KEY, replace=["region_type"])
+            note = f"{len(summary):,} rows"
     console.print(
         f"[green]cluster_panel[/green]: {len(frame):,} rows ({frame['region_id'].nunique()} "
         f"regions, {frame['year'].nunique()} years); [green]region_summary[/green]: {note} "

@@ -15,6 +15,7 @@ Every definition is returned as :data:`clusteratlas.schema.CLUSTER_DEFINITIONS`:
 from __future__ import annotations
 
 import json
+import numbers
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -266,16 +267,28 @@ def read_definition_csv(
     else:
         traded = pd.Series(True, index=raw.index)
     if "naics_vintage" in raw.columns:
-        vintage = pd.to_numeric(raw["naics_vintage"], errors="coerce")
-        bad = vintage.isna()
+        # digits only: "2012.7", "inf" or a 20-digit number must not become some other year
+        text = raw["naics_vintage"].str.strip()
+        bad = ~text.str.fullmatch(r"0|\d{4}")
         if bad.any():
             raise InputError(
-                "naics_vintage must be a year (or 0 for unversioned codes)",
+                f"naics_vintage must be a 4-digit year (or 0 for unversioned codes), got "
+                f"{text[bad].iloc[0]!r}",
                 path=str(path),
                 line=int(lines[bad].iloc[0]),
                 column="naics_vintage",
             )
+        vintage = text.astype("int64")
     elif naics_vintage is not None:
+        if isinstance(naics_vintage, bool) or not (
+            isinstance(naics_vintage, numbers.Integral)
+            and (naics_vintage == 0 or 1000 <= naics_vintage <= 9999)
+        ):
+            raise ParameterError(
+                "naics_vintage",
+                f"{naics_vintage!r} is not a NAICS year",
+                allowed="a 4-digit year such as 2017, or 0 for a code system without vintages",
+            )
         vintage = pd.Series(int(naics_vintage), index=raw.index)
     else:
         raise ParameterError(

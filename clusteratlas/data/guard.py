@@ -45,6 +45,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, BinaryIO
 
+import numpy as np
 import pandas as pd
 
 from clusteratlas.errors import InputError
@@ -78,6 +79,11 @@ class Limits:
         Largest decompressed / compressed size of ``.gz`` and ``.zip`` content.
     delimiter
         Field separator used to count the header's columns.
+    same_fields
+        Every line has as many fields as the header (delimiters outside double quotes
+        counted; blank lines pass). Parsers that read only some columns (pandas ``usecols``)
+        drop a line's extra fields and pad missing ones without a word; this check names the
+        line instead.
     """
 
     max_bytes: int | None = None
@@ -85,6 +91,7 @@ class Limits:
     max_columns: int | None = 1000
     max_ratio: float = 100.0
     delimiter: bytes = b","
+    same_fields: bool = False
 
     def but(self, **changes: Any) -> Limits:
         """A copy with some limits changed: ``CSV_LIMITS.but(max_columns=50)``."""
@@ -201,6 +208,9 @@ class GuardedStream(io.RawIOBase):
         self.header = b""
         self._header_done = False
         self._tail = bytearray()
+        self._fields: int | None = None  # delimiters of the header line (same_fields)
+        self._in_quotes = False  # the last byte read was inside a quoted field
+        self._line_delimiters = 0  # delimiters outside quotes on the unfinished line
 
     # io.RawIOBase protocol
     def readable(self) -> bool:
@@ -248,6 +258,8 @@ class GuardedStream(io.RawIOBase):
                 line=self.lines_read + data.count(b"\n", 0, nul) + 1,
                 hint=_binary_hint(self.header or data[:8]),
             )
+        if limits.same_fields:  # after the NUL check: a binary file is called binary
+            self._check_fields(data)
         first = data.find(b"\n")
         if first < 0:
             self._tail += data
@@ -273,6 +285,54 @@ class GuardedStream(io.RawIOBase):
                     hint="text data compresses 2-10 times; download the file again from its source",
                 )
 
+    def _check_fields(self, data: bytes) -> None:
+        """Delimiters outside quotes on each line of ``data`` against the header's (vectorised:
+        positions of line breaks and delimiters, whatever the number of lines; quotes are
+        followed only in chunks that have them)."""
+        raw = np.frombuffer(data, dtype=np.uint8)
+        is_delimiter, is_end = raw == self.limits.delimiter[0], raw == ord("\n")
+        if self._in_quotes or b'"' in data:
+            quotes = np.cumsum(raw == ord('"')) + self._in_quotes
+            outside = quotes % 2 == 0  # a quoted delimiter or line break is data
+            is_delimiter &= outside
+            is_end &= outside
+            self._in_quotes = bool(quotes[-1] % 2)
+        delimiters, ends = np.flatnonzero(is_delimiter), np.flatnonzero(is_end)
+        if not ends.size:
+            self._line_delimiters += delimiters.size
+            return
+        before = np.searchsorted(delimiters, ends)  # delimiters before each line break
+        per_line = np.diff(before, prepend=0)
+        per_line[0] += self._line_delimiters
+        self._line_delimiters = int(delimiters.size - before[-1])
+        lengths = np.diff(ends, prepend=-1) - 1
+        lengths[0] += len(self._tail)
+        first_line = self.lines_read + 1
+        if self._fields is None:  # the header
+            self._fields = int(per_line[0])
+            per_line, lengths, first_line = per_line[1:], lengths[1:], first_line + 1
+        blank = (per_line == 0) & (lengths <= 1)  # an empty line (or a lone "\\r")
+        wrong = np.flatnonzero((per_line != self._fields) & ~blank)
+        if wrong.size:
+            at = int(wrong[0]) + ends.size - per_line.size  # index in ends
+            start = int(ends[at - 1]) + 1 if at else 0
+            self._field_error(
+                int(per_line[wrong[0]]), first_line + int(wrong[0]), data[start : ends[at]]
+            )
+
+    def _field_error(self, delimiters: int, line: int, text: bytes) -> None:
+        fields, expected = delimiters + 1, self._fields + 1
+        trailing = fields == expected + 1 and text.rstrip(b"\r").endswith(self.limits.delimiter)
+        raise self._fail(
+            f"the line has {fields:,} fields, the header {expected:,}"
+            + (" (the line ends with a separator)" if trailing else ""),
+            line=line,
+            hint="remove the trailing separator"
+            if trailing
+            else "a separator inside an unquoted field, a line cut short, or lines of another "
+            "file pasted in? fix the line or download the file again",
+        )
+
     def _check_header(self) -> None:
         if self.limits.max_columns is None:
             return
@@ -296,7 +356,15 @@ class GuardedStream(io.RawIOBase):
             )
 
     def finish(self) -> None:
-        """Checks that need the whole file (the header of a file without line breaks)."""
+        """Checks that need the whole file (the header of a file without line breaks, the
+        fields of a last line without a line break)."""
+        if (
+            self.limits.same_fields
+            and self._fields is not None
+            and len(self._tail.strip()) > 0
+            and self._line_delimiters > self._fields
+        ):  # fewer fields on an unfinished last line: the readers' truncation message
+            self._field_error(self._line_delimiters, self.lines_read + 1, bytes(self._tail))
         if not self._header_done:
             self.header = bytes(self._tail)
             self._header_done = True

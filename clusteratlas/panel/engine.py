@@ -24,6 +24,7 @@ Two statements, compiled from the Ibis expressions of :mod:`clusteratlas.panel.b
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 import uuid
 from collections.abc import Mapping
@@ -265,7 +266,88 @@ def parquet_files(
                 f"({[c[0] for c in schema]} vs {[c[0] for c in first[1]]})",
                 hint="the files of one glob must share one schema; pass them separately",
             )
+    if what in COUNT_INPUTS:
+        check_counts_files(matches, what, con)
     return ParquetFiles(pattern)
+
+
+#: inputs of industry counts, whose content is checked as the CBP loaders check a file
+COUNT_INPUTS = ("counts", "national counts")
+_COUNT_MEASURES = ("emp", "emp_reported", "est", "ap", "qp1")
+_COUNT_INTEGERS = ("year", "naics_vintage")
+_COUNT_KEY = ("source", "year", "region_type", "region_id", "naics")
+
+
+def check_counts_files(files: list[str], what: str, con: duckdb.DuckDBPyConnection) -> None:
+    """The checks the CBP loaders make, on industry counts the engine reads from Parquet:
+    measures are numbers, finite and not negative; ``year`` is an integer; a (source, year,
+    region, NAICS) key appears once. The first problem is an :class:`InputError` naming the
+    file, the row (counting from 1) and the column. Two passes over the files (the value
+    checks in one scan, the key check in one aggregation)."""
+    from clusteratlas.panel.sqlcache import quote_literal
+
+    listing = "[" + ", ".join(quote_literal(f) for f in files) + "]"
+    scan = f"read_parquet({listing}, filename = true, file_row_number = true)"
+    types = dict(
+        con.execute(
+            f"SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM {scan})"
+        ).fetchall()
+    )
+    numeric = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT",
+               "UINTEGER", "UBIGINT", "FLOAT", "DOUBLE")  # fmt: skip
+    for column in (*_COUNT_MEASURES, *_COUNT_INTEGERS):
+        kind = types.get(column)
+        if kind is None:
+            continue
+        integral = column in _COUNT_INTEGERS
+        if kind not in (numeric[:9] if integral else numeric) and not kind.startswith("DECIMAL"):
+            raise InputError(
+                f"{what}: column {column!r} is {kind}, not "
+                + ("an integer" if integral else "a number"),
+                path=files[0] if len(files) == 1 else None,
+                column=column,
+                hint="write the counts with numeric columns (as clusteratlas.schema.INDUSTRY_COUNTS)",
+            )
+    measures = [c for c in _COUNT_MEASURES if c in types]
+    if measures:
+        bad = " OR ".join(f'("{c}" < 0 OR isinf("{c}"::DOUBLE))' for c in measures)
+        row = con.execute(
+            f"SELECT filename, file_row_number, {', '.join(f'{chr(34)}{c}{chr(34)}' for c in measures)} "
+            f"FROM {scan} WHERE {bad} LIMIT 1"
+        ).fetchone()
+        if row:
+            file, number, *values = row
+            column, value = next(
+                (c, v) for c, v in zip(measures, values, strict=True)
+                if v is not None and (v < 0 or math.isinf(v))
+            )  # fmt: skip
+            problem = (
+                "negative count"
+                if value < 0 and not math.isinf(value)
+                else "a count that is not finite:"
+            )
+            raise InputError(
+                f"{what}: row {number + 1:,} has {problem} {value:g}",
+                path=file,
+                column=column,
+                hint="counts are finite and not negative; fix the file that wrote these rows",
+            )
+    key = [c for c in _COUNT_KEY if c in types]
+    if len(key) == len(_COUNT_KEY):
+        columns = ", ".join(f'"{c}"' for c in key)
+        dup = con.execute(
+            f"SELECT {columns}, count(*) AS n, min(filename), max(filename) FROM {scan} "
+            f"GROUP BY {columns} HAVING count(*) > 1 LIMIT 1"
+        ).fetchone()
+        if dup:
+            *values, n, first, last = dup
+            where = first if first == last else f"{first} and {last}"
+            raise InputError(
+                f"{what}: the key {dict(zip(key, values, strict=True))} appears {n} times "
+                f"(in {where})",
+                path=first,
+                hint="each source x year x region x industry may appear once (files concatenated twice?)",
+            )
 
 
 def warn_outcome(outcome: Outcome, options: PanelOptions, stacklevel: int = 3) -> None:

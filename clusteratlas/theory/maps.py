@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import io
 import json
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,9 +36,16 @@ def parse_range(text: str, name: str) -> tuple[float, float]:
         lo, hi = (float(v) for v in text.split(":"))
     except ValueError:
         raise ParameterError(name, f"{text!r} is not a range", "LOW:HIGH, e.g. 0.05:1") from None
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        raise ParameterError(name, f"range {text!r} is not finite", "finite LOW:HIGH, e.g. 0.05:1")
     if not lo < hi:
         raise ParameterError(name, f"range {text!r} is empty", "LOW < HIGH")
     return lo, hi
+
+
+#: largest regime-map grid per axis: 1,000 x 1,000 = a million equilibria (20,000 per axis
+#: would be 400 million, beyond any machine's memory)
+MAX_RESOLUTION = 1000
 
 
 def _check_parameter(name: str, option: str) -> None:
@@ -225,6 +233,13 @@ def regime_map(
     if x_name == y_name:
         raise ParameterError("y", "must differ from x")
     fixed = fixed or Params()
+    if isinstance(resolution, bool) or not 2 <= resolution <= MAX_RESOLUTION:
+        raise ParameterError(
+            "resolution", f"{resolution!r} grid points per axis", f"2 to {MAX_RESOLUTION:,}"
+        )
+    for name, bounds in (("x_range", x_range), ("y_range", y_range)):
+        if not all(math.isfinite(v) for v in bounds):
+            raise ParameterError(name, f"{tuple(bounds)!r} is not finite", "finite LOW, HIGH")
     x = np.linspace(*x_range, resolution)
     y = np.linspace(*y_range, resolution)
     xx, yy = np.meshgrid(x, y)

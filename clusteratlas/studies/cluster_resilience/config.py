@@ -17,6 +17,7 @@ Great Recession (``[shocks]``: peak, trough and end years for annual and for CBP
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,11 +26,11 @@ import tomllib
 
 from clusteratlas.data.clusters import read_definition_csv
 from clusteratlas.data.shapes import MAP_REGION_TYPES
-from clusteratlas.errors import ClusterAtlasError, ParameterError
+from clusteratlas.errors import ClusterAtlasError, InputError, ParameterError
 from clusteratlas.panel.design import treatment_from_panel
 from clusteratlas.resilience.windows import ShockWindow
 from clusteratlas.schema import OUTCOME_NAMES
-from clusteratlas.theory.maps import MAP_PARAMETERS
+from clusteratlas.theory.maps import MAP_PARAMETERS, MAX_RESOLUTION
 
 #: outcomes a run can analyse: the canonical ones plus QCEW's annual-average employment
 RUN_OUTCOMES = ("gdp", "mfg_gdp", "employment", "employment_qcew", "exports", "imports")
@@ -212,8 +213,17 @@ def load(path: str | Path | None) -> RunConfig:
     path = Path(path)
     if not path.is_file():
         raise ParameterError("--config", f"file {path} does not exist")
+    data = path.read_bytes()
     try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise InputError(
+            f"not UTF-8 text (byte {error.start:,} is {data[error.start : error.start + 1]!r})",
+            path=str(path),
+            hint="TOML files are UTF-8; save the config as UTF-8",
+        ) from None
+    try:
+        raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         raise ParameterError("--config", f"{path} is not valid TOML: {error}") from None
     return from_mapping(raw, source=str(path))
@@ -294,6 +304,9 @@ def validate_static(config: RunConfig) -> None:
     _validate_theory(config.theory)
 
 
+MAX_AUDIT_SAMPLES = 1_000_000
+
+
 def _validate_theory(theory: dict[str, Any]) -> None:
     for axis in ("x", "y"):
         if theory[axis] not in MAP_PARAMETERS:
@@ -306,11 +319,15 @@ def _validate_theory(theory: dict[str, Any]) -> None:
         if not (
             isinstance(low_high, list)
             and len(low_high) == 2
-            and all(isinstance(v, int | float) for v in low_high)
+            and all(
+                isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
+                for v in low_high
+            )
             and low_high[0] < low_high[1]
         ):
             raise ParameterError(
-                f"theory.{axis}_range", f"must be [low, high] with low < high, got {low_high!r}"
+                f"theory.{axis}_range",
+                f"must be [low, high], finite numbers with low < high, got {low_high!r}",
             )
     if theory["x"] == theory["y"]:
         raise ParameterError("theory.y", "must differ from theory.x")
@@ -325,9 +342,12 @@ def _validate_theory(theory: dict[str, Any]) -> None:
             )
         if not isinstance(value, int | float) or isinstance(value, bool):
             raise ParameterError(f"theory.params.{name}", f"must be a number, got {value!r}")
-    for key in ("resolution", "audit_samples"):
-        if not isinstance(theory[key], int) or theory[key] < 10:
-            raise ParameterError(f"theory.{key}", f"must be an integer >= 10, got {theory[key]!r}")
+    for key, most in (("resolution", MAX_RESOLUTION), ("audit_samples", MAX_AUDIT_SAMPLES)):
+        value = theory[key]
+        if not isinstance(value, int) or isinstance(value, bool) or not 10 <= value <= most:
+            raise ParameterError(
+                f"theory.{key}", f"must be an integer from 10 to {most:,}, got {value!r}"
+            )
 
 
 def custom_definition(config: RunConfig) -> Any:

@@ -27,6 +27,12 @@ def register(app: typer.Typer) -> None:
             "--host",
             help="Interface to bind. Only this machine can connect unless you give another address explicitly.",
         ),
+        allow_host: list[str] = typer.Option(
+            None,
+            "--allow-host",
+            help="Another host name the dashboard answers to (repeatable), e.g. this machine's "
+            "name when binding 0.0.0.0. Requests for any other Host are refused (DNS rebinding).",
+        ),
         log_level: str = typer.Option(
             "warning", "--log-level", help="uvicorn log level (debug, info, warning, error)."
         ),
@@ -38,7 +44,7 @@ def register(app: typer.Typer) -> None:
         from clusteratlas.web.app import create_app
 
         path = store if store is not None else default_store_path()
-        application = create_app(path)
+        application = create_app(path, allowed_hosts=[host, *(allow_host or [])])
         if host not in LOOPBACK:
             typer.secho(
                 f"warning: binding {host}: anyone who can reach this machine on port {port} can read the store "

@@ -11,7 +11,9 @@ are the modules of :mod:`clusteratlas.web.pages`. Every page has three rendering
 A page's whole state (region, cluster, metric, year, axes) lives in its query string, so
 URLs can be shared. Bad requests never crash the server: unknown regions or clusters are 404,
 malformed values 400, oversized requests 413/414, all with a message saying what to fix
-(JSON under ``/api/``, an HTML page elsewhere). Static files come only from a fixed list of
+(JSON under ``/api/``, an HTML page elsewhere). Requests whose ``Host`` header is not a loopback
+name (or a host the server was started for) are refused with 400 before any work, so a web
+page that rebinds its own domain to 127.0.0.1 (DNS rebinding) cannot read the dashboard. Static files come only from a fixed list of
 the app's own assets, so no path can reach outside them.
 """
 
@@ -25,7 +27,7 @@ import math
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -33,6 +35,7 @@ from urllib.parse import urlencode
 import jinja2
 import numpy as np
 import pandas as pd
+from starlette._utils import parse_host_header
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
@@ -197,6 +200,53 @@ def _environment() -> jinja2.Environment:
 
 
 # -- errors and limits ---------------------------------------------------------------------
+#: host names a request to this machine's loopback interface carries in its Host header
+LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "::1")
+
+
+def host_name(header: str) -> str | None:
+    """The host part of a ``Host`` header, lower case, without port or IPv6 brackets:
+    ``"LocalHost:8765"`` -> ``"localhost"``, ``"[::1]:8765"`` -> ``"::1"``; None if malformed."""
+    parsed = parse_host_header(header.strip())
+    return None if parsed is None else parsed.host.lower().strip("[]")
+
+
+class CheckHost:
+    """Answer only requests addressed to an allowed host name (DNS-rebinding protection).
+
+    A page on ``evil.example`` can point its own name at 127.0.0.1 and then read whatever
+    the dashboard serves on the same origin; its requests still say ``Host: evil.example``.
+    Like Starlette's ``TrustedHostMiddleware`` (which answers a bare "Invalid host header"),
+    but ports and IPv6 brackets are ignored and the refusal says what to do.
+    """
+
+    def __init__(self, app: ASGIApp, allowed: Iterable[str] = ()) -> None:
+        self.app = app
+        self.allowed = frozenset(
+            name for h in (*LOOPBACK_HOSTS, *allowed) if (name := host_name(h) or h.lower())
+        )
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] in ("http", "websocket"):
+            header = next((v for k, v in scope.get("headers", []) if k == b"host"), b"")
+            host = host_name(header.decode("latin-1"))
+            if host not in self.allowed:
+                shown = header.decode("latin-1")[:80]
+                message = (
+                    f"the dashboard does not answer requests for host {shown!r}"
+                    if shown
+                    else "the request has no Host header"
+                ) + (
+                    f"; it answers to {', '.join(sorted(self.allowed))} only (protection against "
+                    "DNS rebinding). To reach it by another name, start it with "
+                    "`clusteratlas serve --host NAME` or `--allow-host NAME`."
+                )
+                response = _error_response(scope.get("path", ""), 400, message)
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
 class LimitRequests:
     """Reject oversized requests before any work: long query strings (414), bodies (413)."""
 
@@ -259,8 +309,14 @@ def _status(error: Exception) -> int:
 
 
 # -- application ---------------------------------------------------------------------------
-def create_app(store: str | Path, *, dashboard: Dashboard | None = None) -> Starlette:
-    """The dashboard app over the store file ``store`` (opened read-only)."""
+def create_app(
+    store: str | Path, *, dashboard: Dashboard | None = None, allowed_hosts: Iterable[str] = ()
+) -> Starlette:
+    """The dashboard app over the store file ``store`` (opened read-only).
+
+    It answers requests addressed to a loopback name (``localhost``, ``127.0.0.1``, ``[::1]``,
+    any port) or to one of ``allowed_hosts``; others get 400 (see :class:`CheckHost`).
+    """
     dash = dashboard or Dashboard(store)
 
     def build(name: str, request: Request, *, csv: bool = False) -> tuple[Page, Query]:
@@ -431,7 +487,9 @@ def create_app(store: str | Path, *, dashboard: Dashboard | None = None) -> Star
     ]
     handlers = {HTTPException: on_http_error}
     app = Starlette(
-        routes=routes, exception_handlers=handlers, middleware=[Middleware(LimitRequests)]
+        routes=routes,
+        exception_handlers=handlers,
+        middleware=[Middleware(LimitRequests), Middleware(CheckHost, allowed=allowed_hosts)],
     )
     app.state.dashboard = dash
     return app
@@ -448,7 +506,9 @@ def running(store: str | Path, host: str = "127.0.0.1", timeout: float = 60.0) -
     port = sock.getsockname()[1]
     sock.close()
     server = uvicorn.Server(
-        uvicorn.Config(create_app(store), host=host, port=port, log_level="warning")
+        uvicorn.Config(
+            create_app(store, allowed_hosts=[host]), host=host, port=port, log_level="warning"
+        )
     )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

@@ -180,7 +180,7 @@ def test_store_is_read_only_and_must_have_a_panel(tmp_path: Path, synthetic_stor
 def test_demo_store_pages(demo_store: Path):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
-        demo = TestClient(create_app(demo_store))
+        demo = TestClient(create_app(demo_store), base_url="http://localhost")
     meta = demo.get("/api/meta").json()
     code = meta["clusters"][0]["cluster_code"]
     for url in [
@@ -235,7 +235,12 @@ def test_serve_command_binds_loopback_and_warns_otherwise(monkeypatch, synthetic
     from clusteratlas.cli import app
 
     calls = []
-    monkeypatch.setattr(uvicorn, "run", lambda application, **kwargs: calls.append(kwargs))
+    apps = []
+    monkeypatch.setattr(
+        uvicorn,
+        "run",
+        lambda application, **kwargs: (calls.append(kwargs), apps.append(application)),
+    )
     runner = CliRunner()
     result = runner.invoke(app, ["serve", "--store", str(synthetic_store), "--port", "0"])
     assert result.exit_code == 0, result.output
@@ -245,6 +250,17 @@ def test_serve_command_binds_loopback_and_warns_otherwise(monkeypatch, synthetic
     assert result.exit_code == 0
     assert calls[-1]["host"] == "0.0.0.0" and calls[-1]["port"] == 8765
     assert "warning: binding 0.0.0.0" in result.output
+    result = runner.invoke(
+        app, ["serve", "--store", str(synthetic_store), "--host", "box.lan", "--allow-host", "b2"]
+    )
+    assert result.exit_code == 0, result.output
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        with TestClient(apps[-1], base_url="http://box.lan:8765") as served:
+            for host, status in [("box.lan", 200), ("b2:1", 200), ("[::1]", 200), ("b3", 400)]:
+                assert served.get("/healthz", headers={"Host": host}).status_code == status, host
+    for application in apps:
+        application.state.dashboard.close()
     result = runner.invoke(
         app, ["serve", "--store", str(synthetic_store.parent / "missing.duckdb")]
     )
@@ -283,3 +299,42 @@ def test_every_link_a_page_draws_is_accepted(client: TestClient, name: str):
             continue
         response = client.get(href)
         assert response.status_code == 200, f"{name} -> {href}: {response.text[:200]}"
+
+
+@pytest.mark.parametrize(
+    "host", ["localhost", "LOCALHOST:8765", "127.0.0.1", "127.0.0.1:80", "[::1]", "[::1]:8765"]
+)
+def test_loopback_host_names_are_answered(client: TestClient, host: str):
+    assert client.get("/healthz", headers={"Host": host}).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "host", ["evil.example", "evil.example:8765", "127.0.0.1.evil.example", "localhost.", "[::2]"]
+)
+def test_other_host_names_are_refused_dns_rebinding(client: TestClient, host: str):
+    page = client.get("/region", headers={"Host": host})
+    assert page.status_code == 400
+    assert "does not answer requests for host" in html.unescape(page.text)
+    assert "--allow-host" in html.unescape(page.text)
+    api = client.get("/api/meta", headers={"Host": host})
+    assert api.status_code == 400
+    assert api.json()["error"].startswith(
+        f"the dashboard does not answer requests for host {host!r}"
+    )
+    assert "evil" not in client.get("/api/meta").text  # the loopback answer is unaffected
+
+
+def test_hosts_given_at_start_are_answered(synthetic_store: Path):
+    from clusteratlas.web.app import host_name
+
+    assert host_name("[::1]:8765") == "::1" and host_name("Box.Lan:80") == "box.lan"
+    assert host_name("a b") is None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        app = create_app(synthetic_store, allowed_hosts=["box.lan", "[fe80::1]"])
+        with TestClient(app, base_url="http://box.lan:8765") as named:
+            assert named.get("/healthz").status_code == 200
+            assert named.get("/healthz", headers={"Host": "[fe80::1]:1"}).status_code == 200
+            assert named.get("/healthz", headers={"Host": "localhost"}).status_code == 200
+            assert named.get("/healthz", headers={"Host": "other.lan"}).status_code == 400
+    app.state.dashboard.close()

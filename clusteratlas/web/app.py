@@ -20,7 +20,6 @@ the app's own assets, so no path can reach outside them.
 from __future__ import annotations
 
 import contextlib
-import io
 import json
 import logging
 import math
@@ -44,7 +43,7 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from clusteratlas import __version__
+from clusteratlas import __version__, tables
 from clusteratlas.errors import InputError, ParameterError
 from clusteratlas.report import labels
 from clusteratlas.web import charts, pages
@@ -432,11 +431,9 @@ def create_app(
                 allowed=", ".join(s.key for s in page.sections),
             )
         section = page.section(part)
-        buffer = io.StringIO()
-        section.table.to_csv(buffer, index=False)
         filename = f"clusteratlas-{name}-{part}.csv"
         return Response(
-            buffer.getvalue(),
+            tables.to_csv(section.table),  # formula-like text cells neutralised
             media_type="text/csv; charset=utf-8",
             headers={"Content-Disposition": f'attachment; filename="{filename}"'},
         )

@@ -338,3 +338,30 @@ def test_hosts_given_at_start_are_answered(synthetic_store: Path):
             assert named.get("/healthz", headers={"Host": "localhost"}).status_code == 200
             assert named.get("/healthz", headers={"Host": "other.lan"}).status_code == 400
     app.state.dashboard.close()
+
+
+def test_csv_export_neutralises_formula_names(synthetic_store: Path, tmp_path: Path):
+    """Cluster names a spreadsheet would run (`=cmd|...`, `@SUM(...)`) leave as text."""
+    import shutil
+
+    hostile = {"1": "=cmd|' /C calc'!A0", "2": "@SUM(1+1)", "3": "-2+3"}
+    path = tmp_path / "hostile.duckdb"
+    shutil.copy(synthetic_store, path)
+    with Store(path) as store:
+        for code, name in hostile.items():
+            store.con.execute(
+                "update cluster_panel set cluster_name = ? where cluster_code = ?", [name, code]
+            )
+    app = create_app(path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        with TestClient(app, base_url="http://localhost") as local:
+            text = local.get("/api/clusters.csv?part=clusters").text
+            shown = local.get("/api/clusters").json()["sections"]["clusters"]["rows"]
+    app.state.dashboard.close()
+    frame = pd.read_csv(io.StringIO(text), dtype={"cluster_code": str}).set_index("cluster_code")
+    for code, name in hostile.items():
+        assert frame.loc[code, "cluster_name"] == "'" + name
+    assert frame.loc["4", "cluster_name"] == "Synthetic traded cluster 4"
+    # JSON keeps the name as it is (no spreadsheet reads it)
+    assert {r["cluster_code"]: r["cluster_name"] for r in shown}["1"] == hostile["1"]

@@ -26,6 +26,7 @@ import math
 import socket
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -308,10 +309,48 @@ def _status(error: Exception) -> int:
 
 
 # -- application ---------------------------------------------------------------------------
+class ResponseCache:
+    """Finished 200 answers by URL (path and query), least recently used dropped first once
+    they hold more than ``max_bytes``. Valid for the server's life: the store is open
+    read-only, so the same URL always gets the same answer."""
+
+    def __init__(self, max_bytes: int = 64 << 20) -> None:
+        self.max_bytes = max_bytes
+        self._answers: OrderedDict[str, Response] = OrderedDict()
+        self._bytes = 0
+        self._lock = threading.Lock()
+
+    def get(self, key: str) -> Response | None:
+        with self._lock:
+            answer = self._answers.get(key)
+            if answer is not None:
+                self._answers.move_to_end(key)
+            return answer
+
+    def put(self, key: str, answer: Response) -> None:
+        size = len(answer.body)
+        if answer.status_code != 200 or size > self.max_bytes // 8:
+            return
+        with self._lock:
+            if key in self._answers:
+                return
+            self._answers[key] = answer
+            self._bytes += size
+            while self._bytes > self.max_bytes:
+                _, dropped = self._answers.popitem(last=False)
+                self._bytes -= len(dropped.body)
+
+
 def create_app(
-    store: str | Path, *, dashboard: Dashboard | None = None, allowed_hosts: Iterable[str] = ()
+    store: str | Path,
+    *,
+    dashboard: Dashboard | None = None,
+    allowed_hosts: Iterable[str] = (),
+    answer_cache_bytes: int = 64 << 20,
 ) -> Starlette:
     """The dashboard app over the store file ``store`` (opened read-only).
+
+    Answers to URLs seen before come from a cache of at most ``answer_cache_bytes`` (0: none).
 
     It answers requests addressed to a loopback name (``localhost``, ``127.0.0.1``, ``[::1]``,
     any port) or to one of ``allowed_hosts``; others get 400 (see :class:`CheckHost`).
@@ -330,12 +369,21 @@ def create_app(
         if add is not None:
             add(dash, q, page)
 
+    answers = ResponseCache(answer_cache_bytes)
+
     def guarded(endpoint: Callable[[Request], Response]) -> Callable[[Request], Response]:
-        """Turn every error of a request into a 4xx/5xx answer with a message, never a crash."""
+        """Turn every error of a request into a 4xx/5xx answer with a message, never a crash;
+        answer a URL seen before from :class:`ResponseCache`."""
 
         def run(request: Request) -> Response:
+            key = f"{request.url.path}?{request.url.query}"
+            known = answers.get(key)
+            if known is not None:
+                return known
             try:
-                return endpoint(request)
+                answer = endpoint(request)
+                answers.put(key, answer)
+                return answer
             except Redirect as moved:
                 return RedirectResponse(moved.url, status_code=303)
             except HTTPException as error:

@@ -365,3 +365,59 @@ def test_csv_export_neutralises_formula_names(synthetic_store: Path, tmp_path: P
     assert frame.loc["4", "cluster_name"] == "Synthetic traded cluster 4"
     # JSON keeps the name as it is (no spreadsheet reads it)
     assert {r["cluster_code"]: r["cluster_name"] for r in shown}["1"] == hostile["1"]
+
+
+def test_threads_read_side_by_side_and_agree_with_serial_reads(synthetic_store: Path):
+    """Each thread queries through its own cursor (no shared lock), with the same answers."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    from clusteratlas.web.dashboard import Dashboard
+
+    dash = Dashboard(synthetic_store)
+    query = f"select region_id, year, emp from {dash.summary_sql} where region_id = ? order by year"
+    ids = sorted({r[0] for r in dash.rows(f"select region_id from {dash.summary_sql}")})
+    serial = {i: dash.df(query, [i]) for i in ids}
+    barrier = threading.Barrier(4)
+
+    def read(region_id: str) -> pd.DataFrame:
+        if region_id in ids[:4]:
+            barrier.wait(timeout=30)  # four threads hold cursors at the same moment
+        return dash.df(query, [region_id])
+
+    with ThreadPoolExecutor(4) as pool:
+        parallel = dict(zip(ids, pool.map(read, ids), strict=True))
+    for region_id in ids:
+        pd.testing.assert_frame_equal(parallel[region_id], serial[region_id])
+    assert len(dash._cursors) == 5  # the caller's and one per pool thread
+    dash.close()
+
+
+def test_cache_computes_each_key_once_when_asked_together(synthetic_store: Path):
+    import threading
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+
+    from clusteratlas.web.dashboard import Dashboard
+
+    dash = Dashboard(synthetic_store)
+    calls = []
+    lock = threading.Lock()
+
+    def compute() -> list[int]:
+        with lock:
+            calls.append(1)
+        time.sleep(0.2)  # long enough for the other threads to ask meanwhile
+        return [len(calls)]
+
+    with ThreadPoolExecutor(6) as pool:
+        values = list(pool.map(lambda _: dash.cached(("slow",), compute), range(6)))
+    assert len(calls) == 1 and values == [[1]] * 6
+
+    def failing() -> None:
+        raise ValueError("no")
+
+    with pytest.raises(ValueError):
+        dash.cached(("bad",), failing)
+    assert dash.cached(("bad",), lambda: 3) == 3  # a failure is not cached
+    dash.close()

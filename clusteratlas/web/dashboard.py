@@ -264,7 +264,7 @@ class Dashboard:
         self.panel_where = "subcluster_code is null" if "subcluster_code" in panel_cols else "true"
         # per region-year totals are small (regions x years): materialise them once (Arrow,
         # registered by every cursor) so region pages, timelines and comparisons read that
-        summary = self._cursor().execute(f"select * from {self._region_summary_source()}")
+        summary = self._cursor().sql(f"select * from {self._region_summary_source()}")
         self._views["_region_summary"] = summary.to_arrow_table()
         with self._lock:  # cursors made before (this thread's) register it too
             for cursor in self._cursors:

@@ -11,8 +11,9 @@ interleaved in rounds (A B A B ...) so that the load of a shared machine hits bo
 - ``cursors``: a cursor per server thread and the single-flight query cache, no answer cache;
 - ``after``: the dashboard as it is (``cursors`` plus the cache of whole answers by URL).
 
-``--regions K`` draws regions from K of them only (a team exploring a few places, so URLs
-repeat); the default draws from all (almost every request is new: the worst case).
+``--regions K`` draws regions from K of them only; ``--urls N`` draws every request from one
+fixed list of N URLs (a probe or a team revisiting pages, so answers repeat); the default
+draws from all regions, clusters and years (almost every request is new: the worst case).
 
 Prints requests, errors, p50 / p95 / max latency and the server process's CPU seconds per
 request for each (servers run in their own processes). Numbers depend on the machine and what else runs on it.
@@ -209,6 +210,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3, help="A/B rounds the seconds are cut in")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--regions", type=int, default=None, help="draw from this many regions")
+    parser.add_argument("--urls", type=int, default=None, help="draw from a fixed list of N URLs")
     parser.add_argument("--serve", choices=MODES, help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, default=0, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -217,6 +219,10 @@ def main() -> None:
         return
 
     make = url_maker(args.store, args.regions)
+    if args.urls:
+        pool_rng = random.Random(args.seed)
+        fixed = [make(pool_rng) for _ in range(args.urls)]
+        make = lambda r: r.choice(fixed)  # noqa: E731
     servers = {mode: Server(args.store, mode) for mode in MODES}
     results = {name: ([], [], 0.0) for name in servers}
     try:
@@ -239,7 +245,9 @@ def main() -> None:
 
     print(
         f"{args.clients} clients x {args.seconds:.0f} s per server ({args.rounds} interleaved "
-        f"rounds) on {args.store.name}, regions drawn from {args.regions or 'all'}; "
+        f"rounds) on {args.store.name}, regions drawn from {args.regions or 'all'}"
+        + (f", URLs from a list of {args.urls}" if args.urls else "")
+        + "; "
         "shared machine: numbers vary with its load"
     )
     print(

@@ -79,7 +79,7 @@ EXPORTS_NEEDED = {
     "state": "state exports by state of origin of movement (Census USA Trade Online 'State "
     "Exports by NAICS Commodities', or the Census API intltrade/exports/statenaics through "
     "`clusteratlas run --fetch`); the offline folder has US totals and metro exports only",
-    "msa": "metro exports (ITA Metropolitan Export data, trade/ita_msa_exports_2012_2021.csv)",
+    "msa": "metro exports (ITA Metropolitan Export data, the data catalog's ita_exports)",
     "county": "exports by county of origin, which no public source publishes (ITA publishes "
     "metro exports: use region type msa)",
     "economic_area": "exports by economic area, which no public source publishes (ITA "

@@ -421,3 +421,22 @@ def test_cache_computes_each_key_once_when_asked_together(synthetic_store: Path)
         dash.cached(("bad",), failing)
     assert dash.cached(("bad",), lambda: 3) == 3  # a failure is not cached
     dash.close()
+
+
+def test_answer_cache_keeps_200_answers_within_its_size():
+    from starlette.responses import Response
+
+    from clusteratlas.web.app import ResponseCache
+
+    cache = ResponseCache(max_bytes=800)
+    for k in range(10):
+        cache.put(f"/p?{k}", Response(b"x" * 100))
+    assert cache.get("/p?0") is None and cache.get("/p?9").body == b"x" * 100
+    assert sum(cache.get(f"/p?{k}") is not None for k in range(10)) == 8  # 800 bytes
+    cache.put("/missing", Response(b"no", status_code=404))
+    cache.put("/huge", Response(b"x" * 200))  # over an eighth of the cache: not kept
+    assert cache.get("/missing") is None and cache.get("/huge") is None
+    assert ResponseCache(0).get("/p") is None
+    off = ResponseCache(0)
+    off.put("/p", Response(b"a"))
+    assert off.get("/p") is None

@@ -9,7 +9,9 @@ interleaved in rounds (A B A B ...) so that the load of a shared machine hits bo
 - ``before``: every query of every request waits for one lock on one DuckDB connection, no
   answer cache (the dashboard before issue #20, reproduced by :class:`SharedLockDashboard`);
 - ``cursors``: a cursor per server thread and the single-flight query cache, no answer cache;
-- ``after``: the dashboard as it is (``cursors`` plus the cache of whole answers by URL).
+- ``after``: the dashboard as it is (``cursors`` plus the cache of whole answers by URL);
+- ``workers``: ``clusteratlas serve --workers 2`` (``after`` in two processes: page rendering
+  is Python, one core per process).
 
 ``--regions K`` draws regions from K of them only; ``--urls N`` draws every request from one
 fixed list of N URLs (a probe or a team revisiting pages, so answers repeat); the default
@@ -73,12 +75,19 @@ def _percentile(values: list[float], q: float) -> float:
 
 
 def _cpu_seconds(pid: int) -> float:
-    """User + system CPU seconds of process ``pid`` so far (Linux /proc)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    """User + system CPU seconds of process ``pid`` and its live child processes (Linux /proc)."""
+    total = 0.0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rpartition(")")[2].split()
+        except OSError:  # the process ended meanwhile
+            continue
+        if stat.parent.name == str(pid) or fields[1] == str(pid):  # itself or its child
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
 
 
-MODES = ("before", "cursors", "after")
+MODES = ("before", "cursors", "after", "workers")
 
 
 def serve(store: Path, mode: str, port: int) -> None:
@@ -96,7 +105,11 @@ class Server:
     def __init__(self, store: Path, mode: str) -> None:
         port = _free_port()
         self.url = f"http://127.0.0.1:{port}"
-        command = [sys.executable, __file__, "--store", str(store), "--serve", mode]
+        if mode == "workers":
+            command = [sys.executable, "-m", "clusteratlas.cli", "serve", "--store", str(store)]
+            command += ["--workers", "2", "--log-level", "error"]
+        else:
+            command = [sys.executable, __file__, "--store", str(store), "--serve", mode]
         self.process = subprocess.Popen([*command, "--port", str(port)])
         deadline = time.monotonic() + 300
         while True:
@@ -109,7 +122,8 @@ class Server:
                 self.stop()
                 raise SystemExit(f"the {mode} server did not start")
             time.sleep(0.2)
-        httpx.get(self.url + "/", timeout=120)  # warm: store metadata, meta(), home page
+        for _ in range(4):  # warm: store metadata, meta(), home page (each worker)
+            httpx.get(self.url + "/", timeout=120)
 
     def cpu(self) -> float:
         return _cpu_seconds(self.process.pid)

@@ -540,6 +540,25 @@ def create_app(
     return app
 
 
+#: how `clusteratlas serve --workers N` hands the store and host names to its worker processes
+STORE_ENV = "CLUSTERATLAS_SERVE_STORE"
+HOSTS_ENV = "CLUSTERATLAS_SERVE_ALLOWED_HOSTS"
+
+
+def app_from_environment() -> Starlette:
+    """The app of one worker process of ``clusteratlas serve --workers N`` (a uvicorn factory):
+    the store from ``$CLUSTERATLAS_SERVE_STORE``, extra host names (comma-separated) from
+    ``$CLUSTERATLAS_SERVE_ALLOWED_HOSTS``. Each worker opens the store read-only itself, so
+    page rendering (Python, one core per process) runs on several cores."""
+    import os
+
+    store = os.environ.get(STORE_ENV)
+    if not store:
+        raise InputError(f"${STORE_ENV} is not set", hint="start workers with clusteratlas serve")
+    hosts = [h for h in os.environ.get(HOSTS_ENV, "").split(",") if h]
+    return create_app(store, allowed_hosts=hosts)
+
+
 @contextlib.contextmanager
 def running(store: str | Path, host: str = "127.0.0.1", timeout: float = 60.0) -> Iterator[str]:
     """The dashboard over ``store`` served in a background thread on a free port of ``host``,

@@ -259,8 +259,29 @@ def test_serve_command_binds_loopback_and_warns_otherwise(monkeypatch, synthetic
         with TestClient(apps[-1], base_url="http://box.lan:8765") as served:
             for host, status in [("box.lan", 200), ("b2:1", 200), ("[::1]", 200), ("b3", 400)]:
                 assert served.get("/healthz", headers={"Host": host}).status_code == status, host
+    # --workers N: uvicorn starts N processes of the app factory, which reads the store and
+    # host names from the environment
+    from clusteratlas.web.app import HOSTS_ENV, STORE_ENV, app_from_environment
+
+    monkeypatch.setenv(STORE_ENV, "unset")
+    monkeypatch.setenv(HOSTS_ENV, "")
+    result = runner.invoke(
+        app,
+        ["serve", "--store", str(synthetic_store), "--workers", "2", "--allow-host", "box.lan"],
+    )
+    assert result.exit_code == 0, result.output
+    assert apps[-1] == "clusteratlas.web.app:app_from_environment"
+    assert calls[-1]["workers"] == 2 and calls[-1]["factory"] is True
+    worker = app_from_environment()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        with TestClient(worker, base_url="http://box.lan") as served:
+            assert served.get("/healthz").json()["store"] == synthetic_store.name
+            assert served.get("/healthz", headers={"Host": "evil.example"}).status_code == 400
+    worker.state.dashboard.close()
     for application in apps:
-        application.state.dashboard.close()
+        if not isinstance(application, str):
+            application.state.dashboard.close()
     result = runner.invoke(
         app, ["serve", "--store", str(synthetic_store.parent / "missing.duckdb")]
     )

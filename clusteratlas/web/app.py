@@ -569,11 +569,8 @@ def running(store: str | Path, host: str = "127.0.0.1", timeout: float = 60.0) -
     sock.bind((host, 0))
     port = sock.getsockname()[1]
     sock.close()
-    server = uvicorn.Server(
-        uvicorn.Config(
-            create_app(store, allowed_hosts=[host]), host=host, port=port, log_level="warning"
-        )
-    )
+    app = create_app(store, allowed_hosts=[host])
+    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + timeout
@@ -587,3 +584,6 @@ def running(store: str | Path, host: str = "127.0.0.1", timeout: float = 60.0) -
     finally:
         server.should_exit = True
         thread.join(timeout=30)
+        # the server threads' cursors keep the file open (and locked against writers) until
+        # closed: a later `clusteratlas run` on the same store must be able to write it
+        app.state.dashboard.close()

@@ -461,3 +461,20 @@ def test_answer_cache_keeps_200_answers_within_its_size():
     off = ResponseCache(0)
     off.put("/p", Response(b"a"))
     assert off.get("/p") is None
+
+
+def test_a_stopped_server_lets_writers_open_the_store(synthetic_store: Path, tmp_path: Path):
+    """The server threads' cursors are closed with the server (else the file stays locked)."""
+    import shutil
+
+    import httpx
+
+    from clusteratlas.web.app import running
+
+    path = tmp_path / "store.duckdb"
+    shutil.copy(synthetic_store, path)
+    with running(path) as url:
+        for page in ("/", "/region", "/api/meta", "/cluster?code=2&type=state"):
+            assert httpx.get(url + page, timeout=60).status_code == 200
+    with Store(path) as store:  # a writer, after the server stopped
+        store.write("outcomes_copy", pd.DataFrame({"a": [1]}))

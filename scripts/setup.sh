@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Install everything clusteratlas needs on a fresh Debian machine (idempotent, quick when done).
-#   - Debian packages: Java (Spark), Chromium + driver (report rendering and browser tests)
+#   - Debian packages: Java (Spark), Chromium + driver (report rendering and browser tests),
+#     texlive-latex-base (pdflatex: the test that compiles every exported .tex table; ~6 MB)
 #   - the package itself with its test dependencies, at the exact versions of the lock
 #     requirements/constraints.txt (the set the test suite last passed with; refresh it with
 #     `bash scripts/lock.sh`). Users who only want the package: `pip install clusteratlas`.
@@ -10,6 +11,7 @@ cd "$(dirname "$0")/.."
 need_apt=()
 command -v java >/dev/null 2>&1 || need_apt+=(openjdk-17-jre-headless)
 command -v chromium >/dev/null 2>&1 || need_apt+=(chromium chromium-driver)
+command -v pdflatex >/dev/null 2>&1 || need_apt+=(texlive-latex-base)
 if [ ${#need_apt[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
   echo "setup: installing Debian packages: ${need_apt[*]}"

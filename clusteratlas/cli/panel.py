@@ -465,6 +465,7 @@ def coverage(
     from rich.console import Console
     from rich.table import Table
 
+    from clusteratlas import tables
     from clusteratlas.atomic import write_text
     from clusteratlas.panel.metrics import national_coverage
     from clusteratlas.store import Store
@@ -483,7 +484,7 @@ def coverage(
         raise ParameterError("--year", f"no {region_type} rows in {year}")
     table = national_coverage(rows, tolerance=tolerance)
     if csv is not None:
-        write_text(csv, table.to_csv(index=False))
+        write_text(csv, tables.to_csv(table))
     readings = table["reading"].value_counts()
     console = Console()
     console.print(

@@ -24,7 +24,7 @@ def register(app: typer.Typer) -> None:
         csv: Path = typer.Option(None, "--csv", help="Also write the tidy table to this CSV."),
     ) -> None:
         """Diagnose a region's clusters against the seven APEC cluster-policy areas (measurable proxies only)."""
-        from clusteratlas import atomic
+        from clusteratlas import atomic, tables
         from clusteratlas.policy.diagnostics import diagnose
         from clusteratlas.store import Store
 
@@ -38,4 +38,4 @@ def register(app: typer.Typer) -> None:
             )
         typer.echo(result.summary())
         if csv:
-            atomic.write_text(csv, result.tidy().to_csv(index=False))
+            atomic.write_text(csv, tables.to_csv(result.tidy()))

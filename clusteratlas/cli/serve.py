@@ -27,6 +27,21 @@ def register(app: typer.Typer) -> None:
             "--host",
             help="Interface to bind. Only this machine can connect unless you give another address explicitly.",
         ),
+        allow_host: list[str] = typer.Option(
+            None,
+            "--allow-host",
+            help="Another host name the dashboard answers to (repeatable), e.g. this machine's "
+            "name when binding 0.0.0.0. Requests for any other Host are refused (DNS rebinding).",
+        ),
+        workers: int = typer.Option(
+            1,
+            "--workers",
+            min=1,
+            max=32,
+            help="Server processes. Pages are rendered in Python, one core per process: "
+            "several users at once are answered faster with one worker per core (each "
+            "opens the store read-only and keeps its own cache).",
+        ),
         log_level: str = typer.Option(
             "warning", "--log-level", help="uvicorn log level (debug, info, warning, error)."
         ),
@@ -38,7 +53,8 @@ def register(app: typer.Typer) -> None:
         from clusteratlas.web.app import create_app
 
         path = store if store is not None else default_store_path()
-        application = create_app(path)
+        hosts = [host, *(allow_host or [])]
+        application = create_app(path, allowed_hosts=hosts)  # checks the store before workers
         if host not in LOOPBACK:
             typer.secho(
                 f"warning: binding {host}: anyone who can reach this machine on port {port} can read the store "
@@ -50,4 +66,21 @@ def register(app: typer.Typer) -> None:
         typer.echo(
             f"clusteratlas dashboard on http://{shown}:{port}/ (store {path}); Ctrl+C to stop"
         )
-        uvicorn.run(application, host=host, port=port, log_level=log_level)
+        if workers == 1:
+            uvicorn.run(application, host=host, port=port, log_level=log_level)
+            return
+        import os
+
+        from clusteratlas.web.app import HOSTS_ENV, STORE_ENV
+
+        application.state.dashboard.close()
+        os.environ[STORE_ENV] = str(Path(path).resolve())
+        os.environ[HOSTS_ENV] = ",".join(hosts)
+        uvicorn.run(
+            "clusteratlas.web.app:app_from_environment",
+            factory=True,
+            workers=workers,
+            host=host,
+            port=port,
+            log_level=log_level,
+        )

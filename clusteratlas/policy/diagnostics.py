@@ -1,4 +1,4 @@
-"""Policy diagnostics: a region's clusters against the seven APEC cluster-policy guideline areas.
+r"""Policy diagnostics: a region's clusters against the seven APEC cluster-policy guideline areas.
 
 APEC "Best Practices Guidelines on Industrial Clustering for SMEs" (2005; seed 002) lists seven
 areas: infrastructure, sources of technology, human resources, cross-border linkage,
@@ -9,7 +9,22 @@ percentile among all regions of the type and among its peers. Areas the data can
 which data would. There is no composite score: the evidence is shown, not invented.
 
 Percentile = 100 x (rank - 0.5) / n with rank 1 = lowest value (so higher = better-endowed;
-for "lower is better" indicators the direction column says so).
+for "lower is better" indicators the direction column says so); ``rank_all`` is the place
+among all regions counted from the highest (1 = highest, ties share the best place).
+
+Internationalization (seed 003, macro level; APEC "cross-border linkage"), from what the store
+has (:func:`internationalization`):
+
+.. math::
+
+    \text{traded share}_r = \frac{\sum_{c\ traded} E_{rc}}{\sum_c E_{rc}}, \qquad
+    \text{exports/GDP}_r = \frac{X_{r,t}}{\text{GDP}_{r,t}}, \qquad
+    \text{exports per worker}_r = \frac{X_{r,t}}{\sum_c E_{rc}}
+
+with exports X and GDP converted to dollars from their ``unit`` (USD, USD_thousand,
+USD_million), t the panel year when the exports have it, else their latest year before it.
+Where the store has no exports for the region type, or none for the region, the row says
+"not measured" and which data would measure it.
 """
 
 from __future__ import annotations
@@ -51,8 +66,32 @@ class Indicator:
     indicator: str
     formula: str
     source: str
-    values: pd.Series  # by region_id, all regions of the type
+    values: pd.Series  # by region_id, all regions of the type (empty: not measurable here)
     direction: str = "higher = more"
+    #: what would measure it where the loaded data has no value (the region or its type)
+    needs: str = ""
+
+
+#: dollars per unit of an OUTCOMES money unit
+USD_PER_UNIT = {"USD": 1.0, "USD_thousand": 1e3, "USD_million": 1e6}
+
+#: where exports by region of origin come from, per region type
+EXPORTS_NEEDED = {
+    "state": "state exports by state of origin of movement (Census USA Trade Online 'State "
+    "Exports by NAICS Commodities', or the Census API intltrade/exports/statenaics through "
+    "`clusteratlas run --fetch`); the offline folder has US totals and metro exports only",
+    "msa": "metro exports (ITA Metropolitan Export data, the data catalog's ita_exports)",
+    "county": "exports by county of origin, which no public source publishes (ITA publishes "
+    "metro exports: use region type msa)",
+    "economic_area": "exports by economic area, which no public source publishes (ITA "
+    "publishes metro exports: use region type msa)",
+}
+GDP_NEEDED = {
+    "state": "state GDP (BEA SAGDP2N)",
+    "msa": "metro GDP (BEA CAGDP2 for MSAs)",
+    "county": "county GDP (BEA CAGDP2)",
+    "economic_area": "county GDP (BEA CAGDP2) summed to economic areas",
+}
 
 
 @dataclass
@@ -86,14 +125,17 @@ class PolicyDiagnostics(Result):
                 if row.measured:
                     lines.append(
                         f"  {row.indicator:<46} {row.value:>12.4g}  pct(all) {row.percentile_all:5.1f}"
+                        f"  rank {row.rank_all:.0f}/{row.n_regions}"
                         + (
                             f"  pct(peers) {row.percentile_peers:5.1f}"
                             if np.isfinite(row.percentile_peers)
                             else ""
                         )
                     )
-                else:
+                elif row.indicator.startswith("("):
                     lines.append(f"  not measured here; would need: {row.data_needed}")
+                else:
+                    lines.append(f"  {row.indicator:<46} not measured: needs {row.data_needed}")
         return "\n".join(lines)
 
 
@@ -119,6 +161,7 @@ def indicators(
     summary: pd.DataFrame,
     outcomes: pd.DataFrame | None,
     related: pd.DataFrame | None,
+    region_type: str = "state",
 ) -> list[Indicator]:
     """Every measurable indicator over all regions (``panel`` = one year, one region type)."""
     out: list[Indicator] = []
@@ -179,24 +222,6 @@ def indicators(
                 wide["labor_force"] / wide["population"],
             )
         )
-    if outcomes is not None and {"exports", "gdp"} <= set(outcomes["outcome"]):
-        wide = (
-            outcomes.loc[outcomes["outcome"].isin(["exports", "gdp"])]
-            .pivot_table(index=["region_id", "year"], columns="outcome", values="value")
-            .dropna()
-        )
-        if not wide.empty:
-            year = int(wide.index.get_level_values("year").max())
-            latest = wide.xs(year, level="year")
-            out.append(
-                Indicator(
-                    "cross-border linkage",
-                    f"exports / GDP {year}",
-                    "merchandise exports ($M) / GDP ($M)",
-                    "ITA / Census trade; BEA GDP",
-                    latest["exports"] / latest["gdp"],
-                )
-            )
     if related is not None and not related.empty:
         strong = panel.loc[panel["strong"] & panel["traded"], ["region_id", "cluster_code"]]
         present = panel.loc[panel["emp"] > 0, ["region_id", "cluster_code"]].assign(present=True)
@@ -218,6 +243,7 @@ def indicators(
                 coverage.reindex(s.index),
             )
         )
+    out += internationalization(panel, summary, outcomes, region_type)
     lq, name = _cluster_lq(panel, r"distribution and electronic commerce")
     if name:
         out.append(Indicator("e-commerce", f"LQ of '{name}'", "LQ as above", src, lq))
@@ -268,6 +294,123 @@ def indicators(
                     (e[last] / e[first]) ** 0.2 - 1,
                 )
             )
+    return out
+
+
+def outcome_in_usd(outcomes: pd.DataFrame | None, outcome: str) -> pd.DataFrame | None:
+    """One money outcome as a region_id x year table in dollars (None when absent).
+
+    Rows in a unit not in :data:`USD_PER_UNIT` are an :class:`InputError`: a ratio of
+    thousands to dollars would be off by 1,000.
+    """
+    if outcomes is None or outcome not in set(outcomes["outcome"]):
+        return None
+    rows = outcomes.loc[outcomes["outcome"] == outcome]
+    units = rows["unit"].astype(str) if "unit" in rows.columns else pd.Series("USD", rows.index)
+    unknown = sorted(set(units) - set(USD_PER_UNIT))
+    if unknown:
+        raise InputError(
+            f"outcome {outcome!r} is in unit {unknown[0]!r}, which is not a dollar unit",
+            hint=f"store it in one of {', '.join(USD_PER_UNIT)}",
+        )
+    dollars = rows["value"].astype(float) * units.map(USD_PER_UNIT).astype(float)
+    frame = rows.assign(usd=dollars.to_numpy(), region_id=rows["region_id"].astype(str))
+    return frame.pivot_table(index="region_id", columns="year", values="usd", aggfunc="sum")
+
+
+def _year_at_or_before(table: pd.DataFrame, year: int) -> int | None:
+    years = [int(y) for y in table.columns if int(y) <= year and table[y].notna().any()]
+    return max(years) if years else None
+
+
+def internationalization(
+    panel: pd.DataFrame,
+    summary: pd.DataFrame,
+    outcomes: pd.DataFrame | None,
+    region_type: str,
+) -> list[Indicator]:
+    """Internationalization proxies (seed 003; APEC cross-border linkage) for every region.
+
+    Traded-cluster share of employment (always, from the panel); exports / GDP and exports
+    per worker where the store has exports (and GDP) for ``region_type``; exports plus
+    imports over GDP where it has imports too. Unmeasurable ones come back with empty values
+    and ``needs`` saying which data would measure them.
+    """
+    area = "cross-border linkage"
+    src = "cluster panel (CBP via USCM method)"
+    s = summary.set_index(summary["region_id"].astype(str))
+    jobs = s["emp"].astype(float)
+    out = [
+        Indicator(
+            area,
+            "traded-cluster share of employment",
+            "sum_c traded E_rc / sum_c E_rc (traded clusters sell beyond the region)",
+            src,
+            s["emp_traded"].astype(float) / jobs.replace(0, np.nan),
+        )
+    ]
+    year = int(panel["year"].max())
+    exports = outcome_in_usd(outcomes, "exports")
+    exports_year = _year_at_or_before(exports, year) if exports is not None else None
+    if exports is None or exports_year is None:
+        needs = EXPORTS_NEEDED.get(region_type, f"exports by {region_type} of origin")
+        if exports is not None:
+            needs = f"exports for {year} or earlier ({needs})"
+        for name in ("exports / GDP", "exports per worker ($)"):
+            out.append(Indicator(area, name, "", "", pd.Series(dtype=float), needs=needs))
+        return out
+    x = exports[exports_year]
+    source = ", ".join(sorted(set(outcomes.loc[outcomes["outcome"] == "exports", "source"])))
+    missing_region = f"exports of this region in {exports_year} (the exports data has none)"
+    gdp = outcome_in_usd(outcomes, "gdp")
+    if gdp is not None and exports_year in gdp.columns:
+        g = gdp[exports_year].replace(0, np.nan)
+        gdp_source = ", ".join(sorted(set(outcomes.loc[outcomes["outcome"] == "gdp", "source"])))
+        out.append(
+            Indicator(
+                area,
+                f"exports / GDP {exports_year}",
+                "merchandise exports ($) / GDP ($), both in dollars",
+                f"{source}; {gdp_source}",
+                (x / g).dropna(),
+                needs=missing_region + " or its GDP",
+            )
+        )
+        imports = outcome_in_usd(outcomes, "imports")
+        if imports is not None and exports_year in imports.columns:
+            out.append(
+                Indicator(
+                    area,
+                    f"(exports + imports) / GDP {exports_year}",
+                    "(exports ($) + imports ($)) / GDP ($)",
+                    f"{source}; {gdp_source}",
+                    ((x + imports[exports_year]) / g).dropna(),
+                    needs=missing_region + ", its imports or its GDP",
+                )
+            )
+    else:
+        gdp_needs = GDP_NEEDED.get(region_type, f"GDP by {region_type}")
+        out.append(
+            Indicator(
+                area,
+                "exports / GDP",
+                "",
+                "",
+                pd.Series(dtype=float),
+                needs=f"{gdp_needs} for {exports_year}",
+            )
+        )
+    jobs_note = "" if exports_year == year else f" (jobs {year})"
+    out.append(
+        Indicator(
+            area,
+            f"exports per worker {exports_year}{jobs_note} ($)",
+            "merchandise exports ($) / sum_c E_rc (CBP employment of the panel year)",
+            f"{source}; {src}",
+            (x / jobs.replace(0, np.nan)).dropna(),
+            needs=missing_region,
+        )
+    )
     return out
 
 
@@ -335,7 +478,7 @@ def diagnose(
         notes.append(f"related clusters unavailable: {error}")
     peers = [str(p) for p in (peers or []) if str(p) != region_id]
     rows = []
-    found = indicators(panel, summary, outcomes, related)
+    found = indicators(panel, summary, outcomes, related, region_type)
     for area in AREAS:
         mine = [i for i in found if i.area == area]
         for ind in mine:
@@ -343,6 +486,12 @@ def diagnose(
             values.index = values.index.astype(str)
             value = float(values.get(region_id, np.nan))
             group = values.reindex([region_id, *peers]).dropna()
+            finite = values[np.isfinite(values)]
+            rank = (
+                float(finite.rank(ascending=False, method="min")[region_id])
+                if np.isfinite(value)
+                else float("nan")
+            )
             rows.append(
                 {
                     "region_id": region_id,
@@ -354,12 +503,15 @@ def diagnose(
                     "percentile_peers": percentile(group, region_id)
                     if len(group) > 1
                     else float("nan"),
+                    "rank_all": rank,
                     "n_regions": int(np.isfinite(values).sum()),
                     "direction": ind.direction,
                     "formula": ind.formula,
                     "source": ind.source,
                     "year": year,
-                    "data_needed": "",
+                    "data_needed": ""
+                    if np.isfinite(value)
+                    else (ind.needs or f"a value for this region in {ind.source}"),
                 }
             )
         rows.append(
@@ -371,6 +523,7 @@ def diagnose(
                 "value": float("nan"),
                 "percentile_all": float("nan"),
                 "percentile_peers": float("nan"),
+                "rank_all": float("nan"),
                 "n_regions": 0,
                 "direction": "",
                 "formula": "",

@@ -159,7 +159,10 @@ def policy(ctx: Context, s: Section) -> None:
                 part["value"], part["indicator"], measured, part["data_needed"], strict=True
             )
         ]
-        part["indicator"] = part["indicator"].where(measured, "further data")
+        # an area's "(further data)" row reads "further data"; a named indicator the data
+        # cannot measure here (e.g. exports per worker without exports) keeps its name
+        generic = part["indicator"].astype(str).str.startswith("(")
+        part["indicator"] = part["indicator"].where(measured | ~generic, "further data")
         part["area"] = part["area"].str.slice(0, 1).str.upper() + part["area"].str.slice(1)
         part["key"] = part["area"] + "|" + part.groupby("area").cumcount().astype(str)
         areas = part.groupby("area", sort=False)["measured"].any()

@@ -11,21 +11,23 @@ are the modules of :mod:`clusteratlas.web.pages`. Every page has three rendering
 A page's whole state (region, cluster, metric, year, axes) lives in its query string, so
 URLs can be shared. Bad requests never crash the server: unknown regions or clusters are 404,
 malformed values 400, oversized requests 413/414, all with a message saying what to fix
-(JSON under ``/api/``, an HTML page elsewhere). Static files come only from a fixed list of
+(JSON under ``/api/``, an HTML page elsewhere). Requests whose ``Host`` header is not a loopback
+name (or a host the server was started for) are refused with 400 before any work, so a web
+page that rebinds its own domain to 127.0.0.1 (DNS rebinding) cannot read the dashboard. Static files come only from a fixed list of
 the app's own assets, so no path can reach outside them.
 """
 
 from __future__ import annotations
 
 import contextlib
-import io
 import json
 import logging
 import math
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -33,6 +35,7 @@ from urllib.parse import urlencode
 import jinja2
 import numpy as np
 import pandas as pd
+from starlette._utils import parse_host_header
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
@@ -41,7 +44,7 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from clusteratlas import __version__
+from clusteratlas import __version__, tables
 from clusteratlas.errors import InputError, ParameterError
 from clusteratlas.report import labels
 from clusteratlas.web import charts, pages
@@ -197,6 +200,53 @@ def _environment() -> jinja2.Environment:
 
 
 # -- errors and limits ---------------------------------------------------------------------
+#: host names a request to this machine's loopback interface carries in its Host header
+LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "::1")
+
+
+def host_name(header: str) -> str | None:
+    """The host part of a ``Host`` header, lower case, without port or IPv6 brackets:
+    ``"LocalHost:8765"`` -> ``"localhost"``, ``"[::1]:8765"`` -> ``"::1"``; None if malformed."""
+    parsed = parse_host_header(header.strip())
+    return None if parsed is None else parsed.host.lower().strip("[]")
+
+
+class CheckHost:
+    """Answer only requests addressed to an allowed host name (DNS-rebinding protection).
+
+    A page on ``evil.example`` can point its own name at 127.0.0.1 and then read whatever
+    the dashboard serves on the same origin; its requests still say ``Host: evil.example``.
+    Like Starlette's ``TrustedHostMiddleware`` (which answers a bare "Invalid host header"),
+    but ports and IPv6 brackets are ignored and the refusal says what to do.
+    """
+
+    def __init__(self, app: ASGIApp, allowed: Iterable[str] = ()) -> None:
+        self.app = app
+        self.allowed = frozenset(
+            name for h in (*LOOPBACK_HOSTS, *allowed) if (name := host_name(h) or h.lower())
+        )
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] in ("http", "websocket"):
+            header = next((v for k, v in scope.get("headers", []) if k == b"host"), b"")
+            host = host_name(header.decode("latin-1"))
+            if host not in self.allowed:
+                shown = header.decode("latin-1")[:80]
+                message = (
+                    f"the dashboard does not answer requests for host {shown!r}"
+                    if shown
+                    else "the request has no Host header"
+                ) + (
+                    f"; it answers to {', '.join(sorted(self.allowed))} only (protection against "
+                    "DNS rebinding). To reach it by another name, start it with "
+                    "`clusteratlas serve --host NAME` or `--allow-host NAME`."
+                )
+                response = _error_response(scope.get("path", ""), 400, message)
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
 class LimitRequests:
     """Reject oversized requests before any work: long query strings (414), bodies (413)."""
 
@@ -259,8 +309,52 @@ def _status(error: Exception) -> int:
 
 
 # -- application ---------------------------------------------------------------------------
-def create_app(store: str | Path, *, dashboard: Dashboard | None = None) -> Starlette:
-    """The dashboard app over the store file ``store`` (opened read-only)."""
+class ResponseCache:
+    """Finished 200 answers by URL (path and query), least recently used dropped first once
+    they hold more than ``max_bytes``. Valid for the server's life: the store is open
+    read-only, so the same URL always gets the same answer."""
+
+    def __init__(self, max_bytes: int = 64 << 20) -> None:
+        self.max_bytes = max_bytes
+        self._answers: OrderedDict[str, Response] = OrderedDict()
+        self._bytes = 0
+        self._lock = threading.Lock()
+
+    def get(self, key: str) -> Response | None:
+        with self._lock:
+            answer = self._answers.get(key)
+            if answer is not None:
+                self._answers.move_to_end(key)
+            return answer
+
+    def put(self, key: str, answer: Response) -> None:
+        size = len(answer.body)
+        if answer.status_code != 200 or size > self.max_bytes // 8:
+            return
+        with self._lock:
+            if key in self._answers:
+                return
+            self._answers[key] = answer
+            self._bytes += size
+            while self._bytes > self.max_bytes:
+                _, dropped = self._answers.popitem(last=False)
+                self._bytes -= len(dropped.body)
+
+
+def create_app(
+    store: str | Path,
+    *,
+    dashboard: Dashboard | None = None,
+    allowed_hosts: Iterable[str] = (),
+    answer_cache_bytes: int = 64 << 20,
+) -> Starlette:
+    """The dashboard app over the store file ``store`` (opened read-only).
+
+    Answers to URLs seen before come from a cache of at most ``answer_cache_bytes`` (0: none).
+
+    It answers requests addressed to a loopback name (``localhost``, ``127.0.0.1``, ``[::1]``,
+    any port) or to one of ``allowed_hosts``; others get 400 (see :class:`CheckHost`).
+    """
     dash = dashboard or Dashboard(store)
 
     def build(name: str, request: Request, *, csv: bool = False) -> tuple[Page, Query]:
@@ -275,12 +369,21 @@ def create_app(store: str | Path, *, dashboard: Dashboard | None = None) -> Star
         if add is not None:
             add(dash, q, page)
 
+    answers = ResponseCache(answer_cache_bytes)
+
     def guarded(endpoint: Callable[[Request], Response]) -> Callable[[Request], Response]:
-        """Turn every error of a request into a 4xx/5xx answer with a message, never a crash."""
+        """Turn every error of a request into a 4xx/5xx answer with a message, never a crash;
+        answer a URL seen before from :class:`ResponseCache`."""
 
         def run(request: Request) -> Response:
+            key = f"{request.url.path}?{request.url.query}"
+            known = answers.get(key)
+            if known is not None:
+                return known
             try:
-                return endpoint(request)
+                answer = endpoint(request)
+                answers.put(key, answer)
+                return answer
             except Redirect as moved:
                 return RedirectResponse(moved.url, status_code=303)
             except HTTPException as error:
@@ -376,11 +479,9 @@ def create_app(store: str | Path, *, dashboard: Dashboard | None = None) -> Star
                 allowed=", ".join(s.key for s in page.sections),
             )
         section = page.section(part)
-        buffer = io.StringIO()
-        section.table.to_csv(buffer, index=False)
         filename = f"clusteratlas-{name}-{part}.csv"
         return Response(
-            buffer.getvalue(),
+            tables.to_csv(section.table),  # formula-like text cells neutralised
             media_type="text/csv; charset=utf-8",
             headers={"Content-Disposition": f'attachment; filename="{filename}"'},
         )
@@ -431,10 +532,31 @@ def create_app(store: str | Path, *, dashboard: Dashboard | None = None) -> Star
     ]
     handlers = {HTTPException: on_http_error}
     app = Starlette(
-        routes=routes, exception_handlers=handlers, middleware=[Middleware(LimitRequests)]
+        routes=routes,
+        exception_handlers=handlers,
+        middleware=[Middleware(LimitRequests), Middleware(CheckHost, allowed=allowed_hosts)],
     )
     app.state.dashboard = dash
     return app
+
+
+#: how `clusteratlas serve --workers N` hands the store and host names to its worker processes
+STORE_ENV = "CLUSTERATLAS_SERVE_STORE"
+HOSTS_ENV = "CLUSTERATLAS_SERVE_ALLOWED_HOSTS"
+
+
+def app_from_environment() -> Starlette:
+    """The app of one worker process of ``clusteratlas serve --workers N`` (a uvicorn factory):
+    the store from ``$CLUSTERATLAS_SERVE_STORE``, extra host names (comma-separated) from
+    ``$CLUSTERATLAS_SERVE_ALLOWED_HOSTS``. Each worker opens the store read-only itself, so
+    page rendering (Python, one core per process) runs on several cores."""
+    import os
+
+    store = os.environ.get(STORE_ENV)
+    if not store:
+        raise InputError(f"${STORE_ENV} is not set", hint="start workers with clusteratlas serve")
+    hosts = [h for h in os.environ.get(HOSTS_ENV, "").split(",") if h]
+    return create_app(store, allowed_hosts=hosts)
 
 
 @contextlib.contextmanager
@@ -447,9 +569,8 @@ def running(store: str | Path, host: str = "127.0.0.1", timeout: float = 60.0) -
     sock.bind((host, 0))
     port = sock.getsockname()[1]
     sock.close()
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(store), host=host, port=port, log_level="warning")
-    )
+    app = create_app(store, allowed_hosts=[host])
+    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + timeout
@@ -463,3 +584,6 @@ def running(store: str | Path, host: str = "127.0.0.1", timeout: float = 60.0) -
     finally:
         server.should_exit = True
         thread.join(timeout=30)
+        # the server threads' cursors keep the file open (and locked against writers) until
+        # closed: a later `clusteratlas run` on the same store must be able to write it
+        app.state.dashboard.close()

@@ -17,9 +17,13 @@ Region totals follow USCM ``calc_cluster_strength`` (sums over traded clusters):
     \\text{cluster\\_strength}_r = \\frac{\\sum_{c\\ strong} E_{rc}}{\\sum_{c\\ traded} E_{rc}}
     \\qquad \\text{wage}_r = \\frac{1000 \\sum_c AP_{rc}}{\\sum_c E^{reported}_{rc}}
 
-The store is opened read-only, so its content cannot change while the server runs: answers
-are cached per query (bounded LRU). One connection serves every request under a lock
-(DuckDB parallelises inside a query; a local dashboard does not need more).
+The store is opened read-only, so its content cannot change while the server runs (DuckDB's
+file lock keeps writers out): answers are cached per query (bounded LRU, computed once even
+when several requests ask at the same moment). Reads are concurrent: each server thread
+queries through its own cursor of the one read-only connection (``con.cursor()``: same
+database, own client context), so requests no longer queue on one lock; DuckDB releases the
+GIL while a query runs. Per region-year totals are materialised once as an Arrow table that
+every cursor registers as ``_region_summary``.
 """
 
 from __future__ import annotations
@@ -236,9 +240,13 @@ class Dashboard:
             raise InputError(
                 f"cannot open the store read-only: {error}", path=str(self.path)
             ) from None
-        self._lock = threading.RLock()
+        self._lock = threading.RLock()  # guards the cache and the cursor list, never a query
         self._cache: OrderedDict[tuple, Any] = OrderedDict()
+        self._pending: dict[tuple, threading.Event] = {}
         self._cache_size = cache_size
+        self._local = threading.local()
+        self._cursors: list[duckdb.DuckDBPyConnection] = []
+        self._views: dict[str, Any] = {}  # name -> Arrow table every cursor registers
         tables = self.rows(
             "select table_name, column_name from information_schema.columns where table_schema = 'main' order by table_name, ordinal_position"
         )
@@ -254,12 +262,13 @@ class Dashboard:
         panel_cols = self.columns["cluster_panel"]
         # a subcluster-level panel in the same table would double count: keep cluster rows
         self.panel_where = "subcluster_code is null" if "subcluster_code" in panel_cols else "true"
-        # per region-year totals are small (regions x years): materialise them once in a temp
-        # table of this connection, so region pages, timelines and comparisons read that
-        with self._lock:
-            self._con.execute(
-                f"create temp table _region_summary as select * from {self._region_summary_source()}"
-            )
+        # per region-year totals are small (regions x years): materialise them once (Arrow,
+        # registered by every cursor) so region pages, timelines and comparisons read that
+        summary = self._cursor().sql(f"select * from {self._region_summary_source()}")
+        self._views["_region_summary"] = summary.to_arrow_table()
+        with self._lock:  # cursors made before (this thread's) register it too
+            for cursor in self._cursors:
+                cursor.register("_region_summary", self._views["_region_summary"])
         self.summary_sql = "_region_summary"
         self.synthetic = self._is_synthetic()
 
@@ -282,28 +291,59 @@ class Dashboard:
 
     def close(self) -> None:
         with self._lock:
+            for cursor in self._cursors:
+                cursor.close()
+            self._cursors.clear()
             self._con.close()
 
     # -- low level ----------------------------------------------------------------------------
+    def _cursor(self) -> duckdb.DuckDBPyConnection:
+        """This thread's cursor of the read-only connection (created on first use).
+
+        A DuckDB connection runs one query at a time; cursors are separate connections to
+        the same database, so threads query side by side. The server's thread pool is
+        bounded, and so is the number of cursors.
+        """
+        cursor = getattr(self._local, "cursor", None)
+        if cursor is None:
+            cursor = self._con.cursor()
+            for name, table in self._views.items():
+                cursor.register(name, table)
+            with self._lock:
+                self._cursors.append(cursor)
+            self._local.cursor = cursor
+        return cursor
+
     def rows(self, query: str, params: Sequence[object] = ()) -> list[tuple]:
-        with self._lock:
-            return self._con.execute(query, list(params)).fetchall()
+        return self._cursor().execute(query, list(params)).fetchall()
 
     def df(self, query: str, params: Sequence[object] = ()) -> pd.DataFrame:
-        with self._lock:
-            return self._con.execute(query, list(params)).df()
+        return self._cursor().execute(query, list(params)).df()
 
     def cached(self, key: tuple, compute: Callable[[], Any]) -> Any:
-        with self._lock:
-            if key in self._cache:
-                self._cache.move_to_end(key)
-                return self._cache[key]
-        value = compute()
-        with self._lock:
-            self._cache[key] = value
-            while len(self._cache) > self._cache_size:
-                self._cache.popitem(last=False)
-        return value
+        """``compute()``'s value, computed once per ``key`` (bounded LRU): requests asking
+        for a key being computed wait for that result instead of computing it again."""
+        while True:
+            with self._lock:
+                if key in self._cache:
+                    self._cache.move_to_end(key)
+                    return self._cache[key]
+                pending = self._pending.get(key)
+                if pending is None:
+                    pending = self._pending[key] = threading.Event()
+                    break
+            pending.wait()  # another thread computes it; then read the cache (or retry)
+        try:
+            value = compute()
+            with self._lock:
+                self._cache[key] = value
+                while len(self._cache) > self._cache_size:
+                    self._cache.popitem(last=False)
+            return value
+        finally:
+            with self._lock:
+                del self._pending[key]
+            pending.set()
 
     def has(self, table: str, *columns: str) -> bool:
         return table in self.columns and all(c in self.columns[table] for c in columns)

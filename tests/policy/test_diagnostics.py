@@ -122,3 +122,122 @@ def test_policy_cli(state_store, tmp_path):
     assert run.returncode == 0, run.stderr
     assert "division of labour" in run.stdout
     assert len(pd.read_csv(csv)) >= len(AREAS)
+
+
+# -- internationalization (seed 003; APEC cross-border linkage) ------------------------------
+def test_state_internationalization_traded_share_and_missing_exports(state_store, shared_data):
+    """Traded share from the raw USCM file; state exports are not in the offline data: the
+    rows say so in words and name the source that would measure them."""
+    from clusteratlas.store import Store
+
+    path, _ = state_store
+    with Store(path, read_only=True) as store:
+        table = diagnose(store, "06").tidy().set_index("indicator")
+    raw = pd.read_csv(
+        shared_data / "clusters" / "uscm_state_cluster_2016_inputs.csv.gz",
+        dtype={"region_code_t": str},
+    )
+    raw = raw.loc[(raw["region_type_t"] == "state") & (raw["year_t"] == 2016)]
+    traded = raw["traded_b"].astype(str).str.upper() == "TRUE"
+    share = (
+        raw.loc[traded].groupby("region_code_t")["emp_tl"].sum()
+        / raw.groupby("region_code_t")["emp_tl"].sum()
+    )
+    row = table.loc["traded-cluster share of employment"]
+    assert row["area"] == "cross-border linkage" and row["measured"]
+    assert row["value"] == pytest.approx(share["06"], rel=1e-9)
+    assert row["n_regions"] == len(share) == 50  # the USCM state file: 50 states, no DC
+    assert row["rank_all"] == (share > share["06"]).sum() + 1
+    for name in ("exports / GDP", "exports per worker ($)"):
+        missing = table.loc[name]
+        assert not missing["measured"] and np.isnan(missing["value"])
+        assert "state exports by state of origin of movement" in missing["data_needed"]
+    with Store(path, read_only=True) as store:
+        text = diagnose(store, "06").summary()
+    assert "exports per worker ($)" in text and "not measured: needs state exports" in text
+
+
+@pytest.fixture(scope="module")
+def msa_store(shared_data, tmp_path_factory):
+    """2019 MSA cluster panel (Brookings CBSA x NAICS CBP), ITA metro exports, BEA MSA GDP."""
+    import warnings
+
+    from clusteratlas.data.bea import read_gdp_csv
+    from clusteratlas.data.clusters import load_definition
+    from clusteratlas.data.inputs import msa_gdp_rows
+    from clusteratlas.data.republished import read_cbp_cbsa_naics
+    from clusteratlas.data.trade import read_ita_msa_exports
+    from clusteratlas.panel import build
+    from clusteratlas.store import Store
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        counts = read_cbp_cbsa_naics(
+            shared_data / "cbp" / "brookings_cbp_cbsa_naics_2018_2019.csv.gz"
+        )
+        counts = counts.loc[(counts["year"] == 2019) & counts["naics"].str.fullmatch(r"\d{6}")]
+        panel = build.build_panel(
+            counts, load_definition("uscm", naics_vintage=2017), region_type="msa", growth=False
+        )
+        exports = read_ita_msa_exports(
+            shared_data / "trade" / "ita_msa_exports_2012_2021.csv",
+            delineation=shared_data / "geo" / "omb2020_county_cbsa_delineation.csv",
+        )
+        gdp = msa_gdp_rows(read_gdp_csv(shared_data / "bea" / "CAGDP2_MSA_2001_2021.csv.gz"))
+    path = tmp_path_factory.mktemp("policy_msa") / "msa.duckdb"
+    outcomes = pd.concat([exports, gdp.loc[gdp["region_type"] == "msa"]], ignore_index=True)
+    with Store(path) as store:
+        store.write("cluster_panel", panel)
+        store.write("outcomes", outcomes)
+    return path, panel
+
+
+def test_msa_exports_per_worker_and_exports_gdp_equal_the_raw_files(msa_store, shared_data):
+    """Houston (CBSA 26420), 2019: ITA exports $129.656 B (dollars although labelled millions),
+    BEA GDP in thousands of dollars; both converted to dollars before dividing."""
+    from clusteratlas.store import Store
+
+    path, panel = msa_store
+    with Store(path, read_only=True) as store:
+        result = diagnose(store, "26420", region_type="msa", peers=["19100", "35620"])
+    table = result.tidy().set_index("indicator")
+    ita = pd.read_csv(shared_data / "trade" / "ita_msa_exports_2012_2021.csv", dtype=str)
+    houston = ita.loc[ita["MSA Full Name"].str.startswith("Houston-The Woodlands"), "2019"]
+    exports = float(houston.iloc[0].replace(",", ""))
+    assert exports == pytest.approx(129.656e9, rel=1e-4)  # PROVENANCE.md's check value
+    bea = pd.read_csv(
+        shared_data / "bea" / "CAGDP2_MSA_2001_2021.csv.gz", dtype=str, encoding="latin-1"
+    )
+    bea_row = bea.loc[(bea["GeoFIPS"].str.strip(' "') == "26420") & (bea["LineCode"] == "1")]
+    assert bea_row["Unit"].iloc[0] == "Thousands of dollars"
+    gdp = float(bea_row["2019"].iloc[0]) * 1000
+    jobs = panel.loc[panel["region_id"] == "26420", "emp"].sum()
+    ratio = table.loc["exports / GDP 2019"]
+    assert ratio["measured"] and ratio["value"] == pytest.approx(exports / gdp, rel=1e-9)
+    assert 0.2 < ratio["value"] < 0.3  # Houston: about a quarter of its output is exported
+    per_worker = table.loc["exports per worker 2019 ($)"]
+    assert per_worker["value"] == pytest.approx(exports / jobs, rel=1e-9)
+    # ranks and percentiles among all MSAs with both values, counted independently
+    ita_msas = panel.loc[panel["year"] == 2019].groupby("region_id")["emp"].sum()
+    assert per_worker["n_regions"] <= len(ita_msas)
+    assert per_worker["rank_all"] >= 1 and per_worker["percentile_all"] > 90
+    assert np.isfinite(per_worker["percentile_peers"])
+    traded = table.loc["traded-cluster share of employment", "value"]
+    h = panel.loc[panel["region_id"] == "26420"]
+    assert traded == pytest.approx(h.loc[h["traded"], "emp"].sum() / h["emp"].sum(), rel=1e-12)
+
+
+def test_msa_without_ita_exports_says_so(msa_store):
+    from clusteratlas.store import Store
+
+    path, panel = msa_store
+    with Store(path, read_only=True) as store:
+        have = set(
+            store.sql("select region_id from outcomes where outcome = 'exports'")["region_id"]
+        )
+        without = sorted(set(panel["region_id"]) - have)
+        assert without, "every MSA of the panel has ITA exports"
+        table = diagnose(store, without[0], region_type="msa").tidy().set_index("indicator")
+    row = table.loc["exports per worker 2019 ($)"]
+    assert not row["measured"]
+    assert row["data_needed"] == "exports of this region in 2019 (the exports data has none)"

@@ -75,3 +75,13 @@ def test_rerun_reuses_every_stage_and_resumes_after_an_interruption(demo_run, cl
         for parts in (line.split() for line in resumed.stdout.splitlines() if line.startswith("  "))
     }
     assert status.pop("report") != "cached" and set(status.values()) == {"cached"}
+
+
+def test_every_tex_table_of_the_report_compiles(demo_run, tmp_path):
+    """Headers such as ``region_type`` and names with ``& % _`` are escaped (issue #20)."""
+    from latex_checks import compile_tables
+
+    out, _ = demo_run
+    tex = sorted((out / "tables").glob("*.tex"))
+    assert len(tex) >= 10, [p.name for p in tex]
+    assert compile_tables(tex, tmp_path / "latex") == {}

@@ -37,7 +37,7 @@ def synthetic_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def client(synthetic_store: Path) -> Iterator[TestClient]:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
-        test_client = TestClient(create_app(synthetic_store))
+        test_client = TestClient(create_app(synthetic_store), base_url="http://127.0.0.1:8765")
     with test_client:  # one event-loop portal for the whole session (much faster)
         yield test_client
 

@@ -180,7 +180,7 @@ def test_store_is_read_only_and_must_have_a_panel(tmp_path: Path, synthetic_stor
 def test_demo_store_pages(demo_store: Path):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
-        demo = TestClient(create_app(demo_store))
+        demo = TestClient(create_app(demo_store), base_url="http://localhost")
     meta = demo.get("/api/meta").json()
     code = meta["clusters"][0]["cluster_code"]
     for url in [
@@ -235,7 +235,12 @@ def test_serve_command_binds_loopback_and_warns_otherwise(monkeypatch, synthetic
     from clusteratlas.cli import app
 
     calls = []
-    monkeypatch.setattr(uvicorn, "run", lambda application, **kwargs: calls.append(kwargs))
+    apps = []
+    monkeypatch.setattr(
+        uvicorn,
+        "run",
+        lambda application, **kwargs: (calls.append(kwargs), apps.append(application)),
+    )
     runner = CliRunner()
     result = runner.invoke(app, ["serve", "--store", str(synthetic_store), "--port", "0"])
     assert result.exit_code == 0, result.output
@@ -245,6 +250,38 @@ def test_serve_command_binds_loopback_and_warns_otherwise(monkeypatch, synthetic
     assert result.exit_code == 0
     assert calls[-1]["host"] == "0.0.0.0" and calls[-1]["port"] == 8765
     assert "warning: binding 0.0.0.0" in result.output
+    result = runner.invoke(
+        app, ["serve", "--store", str(synthetic_store), "--host", "box.lan", "--allow-host", "b2"]
+    )
+    assert result.exit_code == 0, result.output
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        with TestClient(apps[-1], base_url="http://box.lan:8765") as served:
+            for host, status in [("box.lan", 200), ("b2:1", 200), ("[::1]", 200), ("b3", 400)]:
+                assert served.get("/healthz", headers={"Host": host}).status_code == status, host
+    # --workers N: uvicorn starts N processes of the app factory, which reads the store and
+    # host names from the environment
+    from clusteratlas.web.app import HOSTS_ENV, STORE_ENV, app_from_environment
+
+    monkeypatch.setenv(STORE_ENV, "unset")
+    monkeypatch.setenv(HOSTS_ENV, "")
+    result = runner.invoke(
+        app,
+        ["serve", "--store", str(synthetic_store), "--workers", "2", "--allow-host", "box.lan"],
+    )
+    assert result.exit_code == 0, result.output
+    assert apps[-1] == "clusteratlas.web.app:app_from_environment"
+    assert calls[-1]["workers"] == 2 and calls[-1]["factory"] is True
+    worker = app_from_environment()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        with TestClient(worker, base_url="http://box.lan") as served:
+            assert served.get("/healthz").json()["store"] == synthetic_store.name
+            assert served.get("/healthz", headers={"Host": "evil.example"}).status_code == 400
+    worker.state.dashboard.close()
+    for application in apps:
+        if not isinstance(application, str):
+            application.state.dashboard.close()
     result = runner.invoke(
         app, ["serve", "--store", str(synthetic_store.parent / "missing.duckdb")]
     )
@@ -283,3 +320,161 @@ def test_every_link_a_page_draws_is_accepted(client: TestClient, name: str):
             continue
         response = client.get(href)
         assert response.status_code == 200, f"{name} -> {href}: {response.text[:200]}"
+
+
+@pytest.mark.parametrize(
+    "host", ["localhost", "LOCALHOST:8765", "127.0.0.1", "127.0.0.1:80", "[::1]", "[::1]:8765"]
+)
+def test_loopback_host_names_are_answered(client: TestClient, host: str):
+    assert client.get("/healthz", headers={"Host": host}).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "host", ["evil.example", "evil.example:8765", "127.0.0.1.evil.example", "localhost.", "[::2]"]
+)
+def test_other_host_names_are_refused_dns_rebinding(client: TestClient, host: str):
+    page = client.get("/region", headers={"Host": host})
+    assert page.status_code == 400
+    assert "does not answer requests for host" in html.unescape(page.text)
+    assert "--allow-host" in html.unescape(page.text)
+    api = client.get("/api/meta", headers={"Host": host})
+    assert api.status_code == 400
+    assert api.json()["error"].startswith(
+        f"the dashboard does not answer requests for host {host!r}"
+    )
+    assert "evil" not in client.get("/api/meta").text  # the loopback answer is unaffected
+
+
+def test_hosts_given_at_start_are_answered(synthetic_store: Path):
+    from clusteratlas.web.app import host_name
+
+    assert host_name("[::1]:8765") == "::1" and host_name("Box.Lan:80") == "box.lan"
+    assert host_name("a b") is None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        app = create_app(synthetic_store, allowed_hosts=["box.lan", "[fe80::1]"])
+        with TestClient(app, base_url="http://box.lan:8765") as named:
+            assert named.get("/healthz").status_code == 200
+            assert named.get("/healthz", headers={"Host": "[fe80::1]:1"}).status_code == 200
+            assert named.get("/healthz", headers={"Host": "localhost"}).status_code == 200
+            assert named.get("/healthz", headers={"Host": "other.lan"}).status_code == 400
+    app.state.dashboard.close()
+
+
+def test_csv_export_neutralises_formula_names(synthetic_store: Path, tmp_path: Path):
+    """Cluster names a spreadsheet would run (`=cmd|...`, `@SUM(...)`) leave as text."""
+    import shutil
+
+    hostile = {"1": "=cmd|' /C calc'!A0", "2": "@SUM(1+1)", "3": "-2+3"}
+    path = tmp_path / "hostile.duckdb"
+    shutil.copy(synthetic_store, path)
+    with Store(path) as store:
+        for code, name in hostile.items():
+            store.con.execute(
+                "update cluster_panel set cluster_name = ? where cluster_code = ?", [name, code]
+            )
+    app = create_app(path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        with TestClient(app, base_url="http://localhost") as local:
+            text = local.get("/api/clusters.csv?part=clusters").text
+            shown = local.get("/api/clusters").json()["sections"]["clusters"]["rows"]
+    app.state.dashboard.close()
+    frame = pd.read_csv(io.StringIO(text), dtype={"cluster_code": str}).set_index("cluster_code")
+    for code, name in hostile.items():
+        assert frame.loc[code, "cluster_name"] == "'" + name
+    assert frame.loc["4", "cluster_name"] == "Synthetic traded cluster 4"
+    # JSON keeps the name as it is (no spreadsheet reads it)
+    assert {r["cluster_code"]: r["cluster_name"] for r in shown}["1"] == hostile["1"]
+
+
+def test_threads_read_side_by_side_and_agree_with_serial_reads(synthetic_store: Path):
+    """Each thread queries through its own cursor (no shared lock), with the same answers."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    from clusteratlas.web.dashboard import Dashboard
+
+    dash = Dashboard(synthetic_store)
+    query = f"select region_id, year, emp from {dash.summary_sql} where region_id = ? order by year"
+    ids = sorted({r[0] for r in dash.rows(f"select region_id from {dash.summary_sql}")})
+    serial = {i: dash.df(query, [i]) for i in ids}
+    barrier = threading.Barrier(4)
+
+    def read(region_id: str) -> pd.DataFrame:
+        if region_id in ids[:4]:
+            barrier.wait(timeout=30)  # four threads hold cursors at the same moment
+        return dash.df(query, [region_id])
+
+    with ThreadPoolExecutor(4) as pool:
+        parallel = dict(zip(ids, pool.map(read, ids), strict=True))
+    for region_id in ids:
+        pd.testing.assert_frame_equal(parallel[region_id], serial[region_id])
+    assert len(dash._cursors) == 5  # the caller's and one per pool thread
+    dash.close()
+
+
+def test_cache_computes_each_key_once_when_asked_together(synthetic_store: Path):
+    import threading
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+
+    from clusteratlas.web.dashboard import Dashboard
+
+    dash = Dashboard(synthetic_store)
+    calls = []
+    lock = threading.Lock()
+
+    def compute() -> list[int]:
+        with lock:
+            calls.append(1)
+        time.sleep(0.2)  # long enough for the other threads to ask meanwhile
+        return [len(calls)]
+
+    with ThreadPoolExecutor(6) as pool:
+        values = list(pool.map(lambda _: dash.cached(("slow",), compute), range(6)))
+    assert len(calls) == 1 and values == [[1]] * 6
+
+    def failing() -> None:
+        raise ValueError("no")
+
+    with pytest.raises(ValueError):
+        dash.cached(("bad",), failing)
+    assert dash.cached(("bad",), lambda: 3) == 3  # a failure is not cached
+    dash.close()
+
+
+def test_answer_cache_keeps_200_answers_within_its_size():
+    from starlette.responses import Response
+
+    from clusteratlas.web.app import ResponseCache
+
+    cache = ResponseCache(max_bytes=800)
+    for k in range(10):
+        cache.put(f"/p?{k}", Response(b"x" * 100))
+    assert cache.get("/p?0") is None and cache.get("/p?9").body == b"x" * 100
+    assert sum(cache.get(f"/p?{k}") is not None for k in range(10)) == 8  # 800 bytes
+    cache.put("/missing", Response(b"no", status_code=404))
+    cache.put("/huge", Response(b"x" * 200))  # over an eighth of the cache: not kept
+    assert cache.get("/missing") is None and cache.get("/huge") is None
+    assert ResponseCache(0).get("/p") is None
+    off = ResponseCache(0)
+    off.put("/p", Response(b"a"))
+    assert off.get("/p") is None
+
+
+def test_a_stopped_server_lets_writers_open_the_store(synthetic_store: Path, tmp_path: Path):
+    """The server threads' cursors are closed with the server (else the file stays locked)."""
+    import shutil
+
+    import httpx
+
+    from clusteratlas.web.app import running
+
+    path = tmp_path / "store.duckdb"
+    shutil.copy(synthetic_store, path)
+    with running(path) as url:
+        for page in ("/", "/region", "/api/meta", "/cluster?code=2&type=state"):
+            assert httpx.get(url + page, timeout=60).status_code == 200
+    with Store(path) as store:  # a writer, after the server stopped
+        store.write("outcomes_copy", pd.DataFrame({"a": [1]}))

@@ -155,7 +155,7 @@ def test_real_state_pages_match_published_uscm(real_store: Path, shared_data: Pa
     )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
-        client = TestClient(create_app(real_store))
+        client = TestClient(create_app(real_store), base_url="http://localhost")
     for region_id, name in [("01", "Alabama"), ("02", "Alaska")]:
         body = client.get(f"/api/region?type=state&id={region_id}&year=2016").json()
         assert body["title"] == name
@@ -232,7 +232,7 @@ def test_clusters_page_shows_national_coverage(real_store: Path):
     themselves are checked in tests/panel/test_panel_uscm_reference.py)."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
-        client = TestClient(create_app(real_store))
+        client = TestClient(create_app(real_store), base_url="http://localhost")
     body = client.get("/api/clusters").json()
     coverage = pd.DataFrame(body["sections"]["coverage"]["rows"])
     assert len(coverage) == 51

@@ -213,6 +213,7 @@ def _maps(ctx: Context, s: Section, region: str, name: str, now: pd.DataFrame) -
         "run_region_summary",
         "USCM str_emp_per",
         cmap="viridis",
+        percent=True,
         highlight=[region],
         legend_label="share",
     )
@@ -235,10 +236,9 @@ def _maps(ctx: Context, s: Section, region: str, name: str, now: pd.DataFrame) -
         f"Location quotient of {cname} ({ctx.base}), {name}'s most specialised cluster",
         "cluster_panel",
         f"cluster {code}",
-        cmap="RdBu_r",
-        centre=1.0,
+        scale="ratio",
         highlight=[region],
-        legend_label="LQ (1 = national)",
+        legend_label="LQ",
     )
     s.add("grid_end")
 

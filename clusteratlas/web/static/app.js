@@ -110,6 +110,31 @@
     });
   });
 
+  // a select that follows another field offers only the options valid for that field's
+  // value (the map's metrics: region totals while no cluster is chosen, one cluster's after)
+  document.querySelectorAll("select[data-follows]").forEach(function (select) {
+    var leader = select.form && select.form.querySelector("[name=" + select.dataset.follows + "]");
+    if (!leader) return;
+    function sync() {
+      var state = leader.value === "" ? "empty" : "set";
+      var options = Array.prototype.slice.call(select.options);
+      options.forEach(function (option) {
+        var offered = !option.dataset.when || option.dataset.when === state;
+        option.hidden = !offered;
+        option.disabled = !offered;
+      });
+      var current = select.options[select.selectedIndex];
+      if (!current || current.disabled) {  // keep the same value if offered, else the first
+        var offered = options.filter(function (o) { return !o.disabled; });
+        var same = current && offered.filter(function (o) { return o.value === current.value; })[0];
+        var pick = same || offered[0];
+        if (pick) pick.selected = true;
+      }
+    }
+    leader.addEventListener("change", sync);
+    sync();
+  });
+
   // mark the current page in the navigation
   var here = window.location.pathname.replace(/^\//, "") || "home";
   document.querySelectorAll("header nav a").forEach(function (a) {

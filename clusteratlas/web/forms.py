@@ -145,10 +145,14 @@ def select(
         (o[0], o[1], o[2] if len(o) > 2 else "") if isinstance(o, tuple) else (o, o, "")
         for o in options
     ]
-    control = {"name": field, "label": label, "kind": "select", "options": opts, "value": value}
-    if follows:
-        control["follows"] = follows
-    return control
+    return {
+        "name": field,
+        "label": label,
+        "kind": "select",
+        "options": opts,
+        "value": value,
+        "follows": follows or "",
+    }
 
 
 def text(field: str, label: str, value: str | None) -> dict[str, Any]:

@@ -251,3 +251,38 @@ def test_the_runs_dashboards_read_well(which, request, browser_page):
             _reads_well(page, url + path)
     page.close()
     assert not errors, errors
+
+
+def test_map_form_offers_only_valid_metric_and_cluster_pairs(browser_page, server: str):
+    """#21: /map -> choose a cluster -> Show gave 400 "unknown value 'cluster_strength'"."""
+    page = browser_page
+    page.goto(server + "/map?type=state")
+    metric = page.locator("select[name=metric]")
+    assert metric.input_value() == "cluster_strength"
+    offered = (
+        "Array.from(document.querySelectorAll('select[name=metric] option'))"
+        ".filter(o => !o.disabled && !o.hidden).map(o => o.value)"
+    )
+    region_metrics = page.evaluate(offered)
+    assert "cluster_strength" in region_metrics and "lq" not in region_metrics
+    cluster = page.locator("select[name=cluster] option").nth(1).get_attribute("value")
+    page.select_option("select[name=cluster]", cluster)
+    cluster_metrics = page.evaluate(offered)
+    assert "lq" in cluster_metrics and "cluster_strength" not in cluster_metrics
+    assert metric.input_value() == "lq"  # the cluster map's default replaced the invalid one
+    with page.expect_navigation() as navigation:
+        page.get_by_role("button", name="Show").click()
+    assert navigation.value.status == 200
+    assert f"cluster={cluster}" in page.url and "metric=lq" in page.url
+    assert "Location quotient" in page.locator("h1").inner_text()
+    ticks = page.locator("svg.choropleth .legend text.tick").all_text_contents()
+    assert "1" in ticks and not any("−" in t or "-" in t for t in ticks), ticks
+    # a metric both kinds have stays chosen; back to region totals offers region metrics
+    page.select_option("select[name=metric]", "emp")
+    page.select_option("select[name=cluster]", "")
+    assert metric.input_value() == "emp"
+    page.select_option("select[name=metric]", "n_strong")
+    with page.expect_navigation() as navigation:
+        page.get_by_role("button", name="Show").click()
+    assert navigation.value.status == 200 and "metric=n_strong" in page.url
+    assert not page.errors, page.errors

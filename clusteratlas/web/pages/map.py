@@ -66,10 +66,22 @@ def check_metric(metric: str, cluster_code: str | None) -> None:
 
 
 def _metric_options() -> list[tuple[str, str, str]]:
-    """Both kinds' metrics, each tagged with when it is offered; each kind's default first."""
-    region = sorted(REGION_METRICS.items(), key=lambda kv: kv[0] != REGION_DEFAULT)
-    cluster = sorted(CLUSTER_METRICS.items(), key=lambda kv: kv[0] != CLUSTER_DEFAULT)
-    return [(k, v[0], "empty") for k, v in region] + [(k, v[0], "set") for k, v in cluster]
+    """Every metric once, tagged with when it is offered ("empty": region totals only, "set":
+    one cluster only, "": both); each kind's default comes first, as the script falls back to
+    the first option offered."""
+    both = [k for k in REGION_METRICS if k in CLUSTER_METRICS]
+    order = [
+        REGION_DEFAULT,
+        CLUSTER_DEFAULT,
+        *both,
+        *(k for k in REGION_METRICS if k not in both),
+        *(k for k in CLUSTER_METRICS if k not in both),
+    ]
+    out = []
+    for key in dict.fromkeys(order):
+        when = "" if key in both else "empty" if key in REGION_METRICS else "set"
+        out.append((key, (REGION_METRICS.get(key) or CLUSTER_METRICS[key])[0], when))
+    return out
 
 
 def fields(dash: Dashboard, q: Query, page: Page) -> list[dict]:

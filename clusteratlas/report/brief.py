@@ -164,7 +164,7 @@ def _related(ctx: Context, s: Section, region: str, name: str) -> None:
         return
     ctx.b.chart(
         s,
-        charts.related_network(mine, f"Related clusters of {name}'s strong clusters"),
+        charts.related_network(mine, f"Related clusters of {name}'s strong clusters, {ctx.base}"),
         "Related clusters: each strong cluster (left) and the clusters most related to it "
         "(right), marked strong, present or missing in the region",
         "run_related_clusters",

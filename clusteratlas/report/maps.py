@@ -22,6 +22,7 @@ from clusteratlas.errors import InputError, ParameterError
 from clusteratlas.report.scales import ColourScale, Kind, format_value, hex_colour, scale_for
 
 NO_DATA_COLOUR = "#e4e4e4"
+TITLE_ROOM = 30  # the title's band above the map
 
 
 def _hex(rgba: tuple[float, ...]) -> str:
@@ -64,6 +65,7 @@ def choropleth_svg(
     highlight: str | list[str] | None = None,
     legend_label: str = "",
     note: str = "",
+    source: str = "",
 ) -> str:
     """A self-contained SVG choropleth of ``values`` (indexed by region id) and its legend.
 
@@ -86,6 +88,9 @@ def choropleth_svg(
         98th percentiles; the legend marks clipped ends ("≥ +35%").
     percent
         Legend labels in percent (values are fractions: 0.35 -> "+35%").
+    source
+        A source line under the legend (where the numbers come from), so the map still says
+        so when it is copied out of the report.
     highlight
         Region id(s) outlined in black (e.g. the region of interest).
     """
@@ -110,11 +115,14 @@ def choropleth_svg(
         layer, by_shape = shapes("counties"), _county_values(values, region_type, members)
 
     highlights = {highlight} if isinstance(highlight, str) else set(highlight or [])
+    height = VIEW_HEIGHT + TITLE_ROOM + 70 + (14 if source else 0)
     out = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {VIEW_WIDTH} {VIEW_HEIGHT + 70}" '
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {VIEW_WIDTH} {height}" '
         f'class="choropleth" data-region-type="{region_type}" role="img" '
         f'aria-label="{html.escape(title)}">',
-        f'<text x="10" y="22" font-size="18" font-family="sans-serif">{html.escape(title)}</text>',
+        f'<text class="map-title" x="10" y="22" font-size="18" font-family="sans-serif">'
+        f"{html.escape(title)}</text>",
+        f'<g transform="translate(0 {TITLE_ROOM})">',  # the map below the title, not under it
         '<g stroke="#ffffff" stroke-width="0.25" stroke-linejoin="round">',
     ]
     drawn = layer.loc[layer["d"].astype(bool)]
@@ -148,7 +156,13 @@ def choropleth_svg(
             if i in ids
         )
         out.append("</g>")
+    out.append("</g>")  # the map's translation
     out.append(_legend(scale, legend_label, note))
+    if source:
+        out.append(
+            f'<text class="map-source" x="10" y="{height - 6}" font-size="10" fill="#555" '
+            f'font-family="sans-serif">{html.escape(source)}</text>'
+        )
     out.append("</svg>")
     return "".join(out)
 
@@ -163,7 +177,7 @@ def _members_of(members: pd.DataFrame | None, region_type: str, regions: set[str
 def _legend(scale: ColourScale, label: str, note: str) -> str:
     """The colour bar (x 20..300) with its tick labels, the no-data box, label and note."""
     steps, width, left = 14, 20, 20
-    top = VIEW_HEIGHT + 18
+    top = VIEW_HEIGHT + TITLE_ROOM + 18
     parts = ['<g class="legend" font-family="sans-serif" font-size="11">']
     for k, colour in enumerate(scale.ramp(steps)):
         parts.append(

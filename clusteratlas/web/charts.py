@@ -628,5 +628,5 @@ def export_caption(
     data = ", ".join(sources[:6]) + (" …" if len(sources) > 6 else "") if sources else "—"
     source = f"Source: clusteratlas {version} dashboard; store {store}; data: {data}"
     if synthetic:
-        source += " (SYNTHETIC data)"
+        source += " (SYNTHETIC: generated, not official statistics)"
     return {"title": title, "context": context, "source": source}

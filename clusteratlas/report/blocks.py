@@ -22,7 +22,9 @@ import pandas as pd
 
 from clusteratlas import __version__, tables
 from clusteratlas.report import labels
+from clusteratlas.report.charts import with_source
 from clusteratlas.report.maps import choropleth_svg
+from clusteratlas.studies.cluster_resilience import figures
 
 if TYPE_CHECKING:
     from clusteratlas.report.charts import Chart
@@ -145,11 +147,7 @@ class Builder:
         self.sections: list[Section] = []
         self.files: list[Path] = []
         self.charts: list[dict[str, Any]] = []
-        self.source = (
-            "synthetic-demo (generated, see clusteratlas.studies.cluster_resilience.demo)"
-            if p.demo
-            else f"data folder {p.data_dir}"
-        )
+        self.source = figures.data_source(p)
         self._members = store.read("region_members") if store.has("region_members") else None
 
     # -- structure ---------------------------------------------------------------------------
@@ -160,6 +158,10 @@ class Builder:
 
     def read(self, name: str) -> pd.DataFrame | None:
         return self.store.read(name) if self.store.has(name) else None
+
+    def source_line(self, inputs: str) -> str:
+        """The line a chart or map carries under it: its inputs, the data and the version."""
+        return figures.source_line(self.p, inputs)
 
     def prov(self, inputs: str, params: str = "") -> str:
         return (
@@ -230,6 +232,7 @@ class Builder:
         if chart is None or chart.points == 0:
             s.text(f"{caption}: nothing to draw (no data points).", "missing")
             return False
+        chart = with_source(chart, self.source_line(inputs))
         s.add(
             "chart",
             svg=chart.svg,
@@ -251,7 +254,14 @@ class Builder:
         **kwargs: Any,
     ) -> None:
         kind = region_type or self.p.config.region_type
-        svg = choropleth_svg(values, kind, title=caption, members=self._members, **kwargs)
+        svg = choropleth_svg(
+            values,
+            kind,
+            title=caption,
+            members=self._members,
+            source=self.source_line(inputs),
+            **kwargs,
+        )
         s.add("map", svg=svg, caption=caption, prov=self.prov(inputs, params))
 
     def figure(self, s: Section, rel: str, caption: str, inputs: str, params: str = "") -> bool:

@@ -164,7 +164,7 @@ def _related(ctx: Context, s: Section, region: str, name: str) -> None:
         return
     ctx.b.chart(
         s,
-        charts.related_network(mine, f"Related clusters of {name}'s strong clusters"),
+        charts.related_network(mine, f"Related clusters of {name}'s strong clusters, {ctx.base}"),
         "Related clusters: each strong cluster (left) and the clusters most related to it "
         "(right), marked strong, present or missing in the region",
         "run_related_clusters",
@@ -213,6 +213,7 @@ def _maps(ctx: Context, s: Section, region: str, name: str, now: pd.DataFrame) -
         "run_region_summary",
         "USCM str_emp_per",
         cmap="viridis",
+        percent=True,
         highlight=[region],
         legend_label="share",
     )
@@ -235,10 +236,9 @@ def _maps(ctx: Context, s: Section, region: str, name: str, now: pd.DataFrame) -
         f"Location quotient of {cname} ({ctx.base}), {name}'s most specialised cluster",
         "cluster_panel",
         f"cluster {code}",
-        cmap="RdBu_r",
-        centre=1.0,
+        scale="ratio",
         highlight=[region],
-        legend_label="LQ (1 = national)",
+        legend_label="LQ",
     )
     s.add("grid_end")
 

@@ -17,9 +17,11 @@ browser test can count the marks and read the labels. Numbers on the charts prin
 
 from __future__ import annotations
 
+import html
 import io
 import itertools
 import re
+import textwrap
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -100,6 +102,32 @@ def _finish(fig, points: int, xlabel: str, ylabel: str, title: str) -> Chart:
     )
     text = text.replace("<svg ", f'<svg aria-label="{_escape(title)}" ', 1)
     return Chart(text, points, xlabel, ylabel)
+
+
+def with_source(chart: Chart, source: str) -> Chart:
+    """``chart`` with a source line under it (the viewBox grows to hold it), so a chart
+    copied or exported out of the report still says where its numbers come from."""
+    found = re.search(r'viewBox="0 0 ([\d.]+) ([\d.]+)"', chart.svg)
+    if not source or found is None or 'class="chart-source"' in chart.svg:
+        return chart
+    width, height = float(found.group(1)), float(found.group(2))
+    per_line = max(40, int(width / 4.3))  # 8 px sans-serif: about 4.3 px a character
+    lines = textwrap.wrap(source, per_line) or [source]
+    grown = height + 4 + 10 * len(lines)
+    svg = chart.svg.replace(found.group(0), f'viewBox="0 0 {found.group(1)} {grown:g}"', 1)
+    text = "".join(
+        f'<text class="chart-source" x="4" y="{height + 10 + 10 * k:g}" font-size="8" '
+        f'fill="#555" font-family="sans-serif">{html.escape(line)}</text>'
+        for k, line in enumerate(lines)
+    )
+    end = svg.rindex("</svg>")
+    return Chart(
+        svg[:end] + text + svg[end:],
+        chart.points,
+        chart.xlabel,
+        chart.ylabel,
+        chart.notes,
+    )
 
 
 def _escape(text: str) -> str:
@@ -336,6 +364,17 @@ def cluster_resilience(frame: pd.DataFrame, title: str, n: int = 8) -> Chart | N
     colours = [STRONG if v < 0 else REGION for v in data["resilience"]]
     ax.hlines(y, 0, data["resilience"], color="#ccc", lw=1)
     _marks(ax, data["resilience"], y, s=24, color=colours, zorder=3)
+    from matplotlib.lines import Line2D
+
+    ax.legend(
+        handles=[
+            Line2D([], [], ls="", marker="o", color=REGION, label="fell less (index > 0)"),
+            Line2D([], [], ls="", marker="o", color=STRONG, label="fell more (index < 0)"),
+        ],
+        loc="lower right",
+        fontsize=7.5,
+        frameon=False,
+    )
     ax.set_yticks(y, [_short(c, 36) for c in data["cluster_name"]], fontsize=7.5)
     ax.axvline(0, color="#555", lw=0.8)
     _label(ax, "resistance index (> 0: fell less than the same cluster nationally)", "")

@@ -15,44 +15,22 @@ from __future__ import annotations
 import html
 import math
 
-import numpy as np
 import pandas as pd
 
 from clusteratlas.data.shapes import MAP_REGION_TYPES, VIEW_HEIGHT, VIEW_WIDTH, shapes
 from clusteratlas.errors import InputError, ParameterError
+from clusteratlas.report.scales import ColourScale, Kind, format_value, hex_colour, scale_for
 
 NO_DATA_COLOUR = "#e4e4e4"
-
-
-def _colour_scale(
-    values: pd.Series, cmap: str, centre: float | None
-) -> tuple[float, float, object]:
-    import matplotlib
-
-    finite = values[np.isfinite(values.to_numpy(dtype=float))]
-    if finite.empty:
-        return 0.0, 1.0, matplotlib.colormaps[cmap]
-    low, high = float(finite.min()), float(finite.max())
-    if centre is not None:  # symmetric range so that ``centre`` sits in the middle colour
-        half = max(abs(high - centre), abs(centre - low)) or 1.0
-        low, high = centre - half, centre + half
-    if high == low:
-        high = low + 1.0
-    return low, high, matplotlib.colormaps[cmap]
+TITLE_ROOM = 30  # the title's band above the map
 
 
 def _hex(rgba: tuple[float, ...]) -> str:
-    return "#{:02x}{:02x}{:02x}".format(*(int(round(255 * c)) for c in rgba[:3]))
+    return hex_colour(rgba)
 
 
 def _format(value: float) -> str:
-    if not math.isfinite(value):
-        return "no data"
-    if abs(value) >= 1000:
-        return f"{value:,.0f}"
-    if abs(value) >= 10:
-        return f"{value:.1f}"
-    return f"{value:.3g}"
+    return format_value(value)
 
 
 def _county_values(values: pd.Series, region_type: str, members: pd.DataFrame | None) -> pd.Series:
@@ -79,13 +57,15 @@ def choropleth_svg(
     values: pd.Series,
     region_type: str = "state",
     title: str = "",
-    cmap: str = "viridis",
+    cmap: str | None = None,
     *,
     members: pd.DataFrame | None = None,
-    centre: float | None = None,
+    scale: Kind | ColourScale = "sequential",
+    percent: bool = False,
     highlight: str | list[str] | None = None,
     legend_label: str = "",
     note: str = "",
+    source: str = "",
 ) -> str:
     """A self-contained SVG choropleth of ``values`` (indexed by region id) and its legend.
 
@@ -99,8 +79,18 @@ def choropleth_svg(
         "state", "county", "msa" or "economic_area". MSA and economic-area maps colour the
         member counties of each region (``members`` crosswalk required).
     cmap
-        A matplotlib colormap name; ``centre`` makes the colour range symmetric around a
-        value (e.g. 1 for location quotients, 0 for resistance indices, with "RdBu").
+        A matplotlib colormap name (default: the scale kind's, see
+        :func:`clusteratlas.report.scales.scale_for`).
+    scale
+        "sequential" (levels), "ratio" (location quotients: log LQ centred at LQ = 1) or
+        "diverging" (differences centred at 0, e.g. growth against the nation), or a
+        :class:`~clusteratlas.report.scales.ColourScale`. Centred scales clip at the 2nd and
+        98th percentiles; the legend marks clipped ends ("≥ +35%").
+    percent
+        Legend labels in percent (values are fractions: 0.35 -> "+35%").
+    source
+        A source line under the legend (where the numbers come from), so the map still says
+        so when it is copied out of the report.
     highlight
         Region id(s) outlined in black (e.g. the region of interest).
     """
@@ -114,7 +104,8 @@ def choropleth_svg(
         raise InputError(
             f"map values have duplicate region ids: {values.index[values.index.duplicated()][:5].tolist()}"
         )
-    low, high, colormap = _colour_scale(values, cmap, centre)
+    if not isinstance(scale, ColourScale):
+        scale = scale_for(values, scale, cmap, percent=percent)
 
     if region_type == "state":
         layer, by_shape = shapes("states"), values
@@ -124,23 +115,23 @@ def choropleth_svg(
         layer, by_shape = shapes("counties"), _county_values(values, region_type, members)
 
     highlights = {highlight} if isinstance(highlight, str) else set(highlight or [])
+    height = VIEW_HEIGHT + TITLE_ROOM + 70 + (14 if source else 0)
     out = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {VIEW_WIDTH} {VIEW_HEIGHT + 70}" '
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {VIEW_WIDTH} {height}" '
         f'class="choropleth" data-region-type="{region_type}" role="img" '
         f'aria-label="{html.escape(title)}">',
-        f'<text x="10" y="22" font-size="18" font-family="sans-serif">{html.escape(title)}</text>',
+        f'<text class="map-title" x="10" y="22" font-size="18" font-family="sans-serif">'
+        f"{html.escape(title)}</text>",
+        f'<g transform="translate(0 {TITLE_ROOM})">',  # the map below the title, not under it
         '<g stroke="#ffffff" stroke-width="0.25" stroke-linejoin="round">',
     ]
-    for row in layer.itertuples(index=False):
-        if not row.d:
-            continue
-        value = float(by_shape.get(row.id, np.nan))
-        colour = (
-            _hex(colormap((min(max(value, low), high) - low) / (high - low)))
-            if math.isfinite(value)
-            else NO_DATA_COLOUR
-        )
-        label = html.escape(f"{row.name} ({row.id}): {_format(value)}")
+    drawn = layer.loc[layer["d"].astype(bool)]
+    shown = by_shape.reindex(drawn["id"].astype(str)).to_numpy(dtype=float)
+    fills = scale.colours(shown)
+    for row, value, colour in zip(drawn.itertuples(index=False), shown, fills, strict=True):
+        colour = colour or NO_DATA_COLOUR
+        text = scale.label(value) if math.isfinite(value) else "no data"
+        label = html.escape(f"{row.name} ({row.id}): {text}")
         out.append(
             f'<path class="region" data-id="{row.id}" fill="{colour}" d="{row.d}">'
             f"<title>{label}</title></path>"
@@ -165,7 +156,13 @@ def choropleth_svg(
             if i in ids
         )
         out.append("</g>")
-    out.append(_legend(low, high, colormap, legend_label, note))
+    out.append("</g>")  # the map's translation
+    out.append(_legend(scale, legend_label, note))
+    if source:
+        out.append(
+            f'<text class="map-source" x="10" y="{height - 6}" font-size="10" fill="#555" '
+            f'font-family="sans-serif">{html.escape(source)}</text>'
+        )
     out.append("</svg>")
     return "".join(out)
 
@@ -177,24 +174,34 @@ def _members_of(members: pd.DataFrame | None, region_type: str, regions: set[str
     return set(rows["member_id"].astype(str))
 
 
-def _legend(low: float, high: float, colormap: object, label: str, note: str) -> str:
-    steps = 7
-    top = VIEW_HEIGHT + 18
+def _legend(scale: ColourScale, label: str, note: str) -> str:
+    """The colour bar (x 20..300) with its tick labels, the no-data box, label and note."""
+    steps, width, left = 14, 20, 20
+    top = VIEW_HEIGHT + TITLE_ROOM + 18
     parts = ['<g class="legend" font-family="sans-serif" font-size="11">']
-    for k in range(steps):
-        frac = k / (steps - 1)
+    for k, colour in enumerate(scale.ramp(steps)):
         parts.append(
-            f'<rect x="{20 + 40 * k}" y="{top}" width="40" height="12" '
-            f'fill="{_hex(colormap(frac))}"/>'
+            f'<rect x="{left + width * k}" y="{top}" width="{width}" height="12" fill="{colour}"/>'
         )
-    parts.append(f'<text x="20" y="{top + 26}">{_format(low)}</text>')
-    parts.append(f'<text x="300" y="{top + 26}" text-anchor="end">{_format(high)}</text>')
+    bar = steps * width
+    for position, text in scale.ticks():
+        x = left + position * bar
+        anchor = "start" if position <= 0.02 else "end" if position >= 0.98 else "middle"
+        parts.append(
+            f'<line x1="{x:.1f}" y1="{top + 12}" x2="{x:.1f}" y2="{top + 16}" stroke="#333"/>'
+            f'<text class="tick" x="{x:.1f}" y="{top + 27}" text-anchor="{anchor}">'
+            f"{html.escape(text)}</text>"
+        )
     parts.append(
         f'<rect x="320" y="{top}" width="14" height="12" fill="{NO_DATA_COLOUR}"/>'
         f'<text x="338" y="{top + 10}">no data</text>'
     )
-    if label:
-        parts.append(f'<text x="400" y="{top + 10}">{html.escape(label)}</text>')
+    units = scale.unit_note()
+    caption = "; ".join(part for part in (label, units if units not in label else "") if part)
+    if caption:
+        parts.append(
+            f'<text class="scale-label" x="400" y="{top + 10}">{html.escape(caption)}</text>'
+        )
     if note:
         parts.append(f'<text x="400" y="{top + 26}" fill="#555">{html.escape(note)}</text>')
     parts.append("</g>")

@@ -265,9 +265,9 @@ def _context_maps(ctx: Context, s: Section) -> None:
             "run_context_maps (outcomes" + (" + county crosswalk)" if dissolved else ")"),
             "g_r − g_N" + ("; counties coloured by their region's value" if dissolved else ""),
             region_type=region_type,
-            cmap="RdBu",
-            centre=0.0,
-            legend_label="> 0: grew faster / fell less than the nation",
+            scale="diverging",
+            percent=True,
+            legend_label="growth minus national growth (> 0: did better)",
         )
     s.add("grid_end")
 

@@ -414,6 +414,8 @@ def create_app(
             rules = link_rules(name, page, q)
             query = request.url.query
             sections = []
+            # years print as years (2017, not 2,017)
+            info = {k: info_text(k, v) for k, v in page.info.items() if not k.startswith("_")}
             for s in page.sections:
                 columns = s.columns or display_columns(s.table)
                 shown = s.table[columns].head(MAX_ROWS if s.show_table else 0)
@@ -441,10 +443,17 @@ def create_app(
                         "total": len(s.table),
                         "hidden": len(s.table.columns) - len(columns),
                         "csv": export,
+                        "export": charts.export_caption(
+                            page.title,
+                            s.title,
+                            info,
+                            sources=dash.data_sources(),
+                            store=dash.path.name,
+                            version=__version__,
+                            synthetic=dash.synthetic,
+                        ),
                     }
                 )
-            # years print as years (2017, not 2,017)
-            info = {k: info_text(k, v) for k, v in page.info.items() if not k.startswith("_")}
             html = _ENV.get_template("page.html").render(
                 name=name,
                 page=page,

@@ -32,6 +32,7 @@ PALETTE = (
     "#17becf",
 )
 WIDTH = 760
+BAR, HIGHLIGHT = "#1f77b4", "#d62728"
 
 
 def fmt(value: Any) -> str:
@@ -51,6 +52,27 @@ def _numeric(frame: pd.DataFrame, column: str) -> pd.Series:
     return pd.to_numeric(frame[column], errors="coerce").astype(float)
 
 
+#: what a bar chart's red bars mean, by the spec's ``highlight`` column (the legend says it)
+HIGHLIGHT_LABELS = {"strong": "strong cluster", "off": "differs from the national count"}
+LABEL_CHARS = 40  # characters of a bar label per line (the label column is 260 px)
+
+
+def wrap_label(text: str, width: int = LABEL_CHARS, lines: int = 2) -> list[str]:
+    """``text`` on at most ``lines`` lines of ``width`` characters, broken at spaces; only a
+    label longer than every line together ends in "…" (a name is never cut silently)."""
+    out: list[str] = []
+    words = text.split()
+    while words and len(out) < lines:
+        line = words.pop(0)
+        while words and len(line) + 1 + len(words[0]) <= width:
+            line += " " + words.pop(0)
+        out.append(line)
+    if words or any(len(line) > width for line in out):
+        last = " ".join([out[-1], *words])
+        out[-1] = last[: width - 1].rstrip() + "…"
+    return out
+
+
 def bar_chart(
     frame: pd.DataFrame,
     label: str,
@@ -61,41 +83,66 @@ def bar_chart(
     sort: bool = True,
     highlight_id: str | None = None,
     id_column: str | None = None,
+    highlight_label: str | None = None,
 ) -> str:
-    """Horizontal bars of ``value`` by ``label`` (largest first), highlighted where ``highlight`` is true."""
+    """Horizontal bars of ``value`` by ``label`` (largest first), red where ``highlight`` is
+    true (or the row's ``id_column`` is ``highlight_id``), with a legend saying what red means
+    (``highlight_label``). Long labels wrap onto two lines."""
     data = frame.assign(_v=_numeric(frame, value)).dropna(subset=["_v"])
     if sort:
         data = data.sort_values("_v", ascending=False, kind="stable")
     data = data.head(top)
-    row_h, left, right = 20, 260, 90
-    height = 30 + row_h * max(len(data), 1)
+    names = [str(v) if pd.notna(v) else "" for v in data[label]]
+    wrapped = [wrap_label(n) for n in names]
+    row_h = 30 if any(len(w) > 1 for w in wrapped) else 20
+    left, right, first = 260, 90, 26
+    height = first + 6 + row_h * max(len(data), 1)
     vmax = max(float(data["_v"].max()) if len(data) else 0.0, 0.0)
     vmin = min(float(data["_v"].min()) if len(data) else 0.0, 0.0)
     span = (vmax - vmin) or 1.0
     scale = (WIDTH - left - right) / span
     zero = left + (-vmin) * scale
     body = [
-        f'<line x1="{zero:.1f}" y1="20" x2="{zero:.1f}" y2="{height - 5}" stroke="#999"/>',
+        f'<line x1="{zero:.1f}" y1="{first - 4}" x2="{zero:.1f}" y2="{height - 5}" stroke="#999"/>',
         f'<text x="{left}" y="14" class="axis">{escape(labels.label(value))}</text>',
     ]
+    marked = 0
     for i, (_, row) in enumerate(data.iterrows()):
-        y = 24 + i * row_h
+        y = first + i * row_h
         v = float(row["_v"])
         x0, x1 = sorted((zero, zero + v * scale))
         on = (highlight and bool(row.get(highlight))) or (
             highlight_id is not None and id_column and str(row.get(id_column)) == highlight_id
         )
-        color = "#d62728" if on else "#1f77b4"
-        name = escape(str(row[label]) if pd.notna(row[label]) else "")
-        body.append(
-            f'<text x="{left - 6}" y="{y + 13}" text-anchor="end" class="lbl">{name[:40]}</text>'
+        marked += bool(on)
+        color = HIGHLIGHT if on else BAR
+        name = escape(names[i])
+        lines = wrapped[i]
+        base = y + (row_h - 4) / 2 + 4 - 6.5 * (len(lines) - 1)
+        spans = "".join(
+            f'<tspan x="{left - 6}" y="{base + 13 * k:.1f}">{escape(line)}</tspan>'
+            for k, line in enumerate(lines)
         )
+        body.append(f'<text text-anchor="end" class="lbl">{spans}<title>{name}</title></text>')
         body.append(
             f'<rect class="pt" x="{x0:.1f}" y="{y}" width="{max(x1 - x0, 0.5):.1f}" height="{row_h - 4}" '
             f'fill="{color}" data-value="{v}"><title>{name}: {escape(labels.cell(value, v))}</title></rect>'
         )
         body.append(
-            f'<text x="{x1 + 4:.1f}" y="{y + 13}" class="val">{escape(labels.cell(value, v))}</text>'
+            f'<text x="{x1 + 4:.1f}" y="{y + (row_h - 4) / 2 + 4:.1f}" class="val">'
+            f"{escape(labels.cell(value, v))}</text>"
+        )
+    if marked:
+        meaning = highlight_label or (
+            HIGHLIGHT_LABELS.get(highlight or "", "highlighted") if highlight else "this region"
+        )
+        other = 14 + round(6.2 * len(meaning)) + 12  # after the first entry's text
+        x = WIDTH - other - 50
+        body.append(
+            f'<g class="legend"><rect x="{x}" y="4" width="10" height="10" fill="{HIGHLIGHT}"/>'
+            f'<text x="{x + 14}" y="13" class="lbl">{escape(meaning)}</text>'
+            f'<rect x="{x + other}" y="4" width="10" height="10" fill="{BAR}"/>'
+            f'<text x="{x + other + 14}" y="13" class="lbl">other</text></g>'
         )
     return _svg(WIDTH, height, body, len(data), labels.label(value))
 
@@ -515,6 +562,7 @@ def render(
             sort=spec.get("sort", True),
             highlight_id=spec.get("highlight_id"),
             id_column=spec.get("id"),
+            highlight_label=spec.get("highlight_label"),
         )
     if kind == "line":
         return line_chart(
@@ -553,3 +601,32 @@ def render(
     if kind == "forest":
         return forest(table, spec["label"], spec["value"], spec["low"], spec["high"])
     raise ValueError(f"unknown chart kind {kind!r}")
+
+
+#: page facts an exported chart repeats under its title (which region, cluster, year)
+EXPORT_CONTEXT = ("region", "cluster", "region type", "year", "window", "metric")
+
+
+def export_caption(
+    page_title: str,
+    section_title: str,
+    info: dict[str, str],
+    *,
+    sources: list[str],
+    store: str,
+    version: str,
+    synthetic: bool,
+) -> dict[str, str]:
+    """Title, context (region, year...) and source line an exported chart carries.
+
+    The page's script frames the chart's SVG with these lines when the user downloads it as
+    SVG or PNG, so a chart pasted into a slide still says what, where, when and from what
+    data; the chart itself brings its legend.
+    """
+    title = page_title if section_title in page_title else f"{page_title}: {section_title}"
+    context = " · ".join(f"{k}: {info[k]}" for k in EXPORT_CONTEXT if info.get(k))
+    data = ", ".join(sources[:6]) + (" …" if len(sources) > 6 else "") if sources else "—"
+    source = f"Source: clusteratlas {version} dashboard; store {store}; data: {data}"
+    if synthetic:
+        source += " (SYNTHETIC: generated, not official statistics)"
+    return {"title": title, "context": context, "source": source}

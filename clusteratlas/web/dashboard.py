@@ -374,6 +374,21 @@ class Dashboard:
             from cluster_panel where {self.panel_where} group by region_type, region_id, year)"""
 
     # -- lookups ------------------------------------------------------------------------------
+    def data_sources(self) -> list[str]:
+        """The ``source`` values of the store's data tables (what exported charts cite)."""
+
+        def compute() -> list[str]:
+            found: list[str] = []
+            for table in ("cluster_panel", "industry_counts", "outcomes"):
+                if self.has(table, "source"):
+                    rows = self.rows(
+                        f'select distinct source from "{table}" where source is not null order by 1'
+                    )
+                    found += [str(r[0]) for r in rows if str(r[0]) not in found]
+            return found
+
+        return self.cached(("data_sources",), compute)
+
     def meta(self) -> dict[str, Any]:
         """Region types, years and clusters in the store (for forms and the home page)."""
 

@@ -125,10 +125,34 @@ def region_type(dash: Dashboard, q: Query) -> str:
     return dash.check_region_type(q.text("type"))
 
 
-def select(field: str, label: str, options: list, value: str | None) -> dict[str, Any]:
-    """A drop-down control; ``options`` are values or (value, label) pairs."""
-    opts = [o if isinstance(o, tuple) else (o, o) for o in options]
-    return {"name": field, "label": label, "kind": "select", "options": opts, "value": value}
+def select(
+    field: str,
+    label: str,
+    options: list,
+    value: str | None,
+    *,
+    follows: str | None = None,
+) -> dict[str, Any]:
+    """A drop-down control; ``options`` are values, (value, label) pairs or (value, label,
+    when) triples.
+
+    With ``follows`` (another field's name), an option's ``when`` says when it is offered:
+    "empty" while that field is empty, "set" once it has a value (the map's metrics for
+    region totals vs one cluster); the page's script hides the others as the user changes
+    that field, so the form offers only combinations the page accepts.
+    """
+    opts = [
+        (o[0], o[1], o[2] if len(o) > 2 else "") if isinstance(o, tuple) else (o, o, "")
+        for o in options
+    ]
+    return {
+        "name": field,
+        "label": label,
+        "kind": "select",
+        "options": opts,
+        "value": value,
+        "follows": follows or "",
+    }
 
 
 def text(field: str, label: str, value: str | None) -> dict[str, Any]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import io
+import re
 import warnings
 from pathlib import Path
 
@@ -478,3 +479,36 @@ def test_a_stopped_server_lets_writers_open_the_store(synthetic_store: Path, tmp
             assert httpx.get(url + page, timeout=60).status_code == 200
     with Store(path) as store:  # a writer, after the server stopped
         store.write("outcomes_copy", pd.DataFrame({"a": [1]}))
+
+
+def test_map_metric_of_the_wrong_kind_says_which_kind(client: TestClient):
+    # the case: a region-total metric left selected when a cluster is chosen
+    response = client.get("/api/map?type=state&cluster=3&metric=cluster_strength")
+    assert response.status_code == 400
+    message = response.text
+    assert "'cluster_strength' is a region-total metric" in message
+    assert "clear the cluster" in message and "allowed: emp, lq" in message
+    response = client.get("/api/map?type=state&metric=national_share")
+    assert response.status_code == 400 and "is a metric of one cluster" in response.text
+
+
+def test_map_form_tags_each_metric_with_its_map_kind(client: TestClient):
+    from clusteratlas.web.dashboard import CLUSTER_METRICS, REGION_METRICS
+
+    page = client.get("/map?type=state").text
+    select = re.search(r'<select name="metric" data-follows="cluster">(.*?)</select>', page, re.S)
+    assert select, "the metric list does not follow the cluster choice"
+    options = re.findall(r'<option value="(\w+)"(?: data-when="(empty|set)")?', select.group(1))
+    assert len(options) == len({v for v, _ in options})  # each metric once
+    assert {v for v, when in options if when != "set"} == set(REGION_METRICS)
+    assert {v for v, when in options if when != "empty"} == set(CLUSTER_METRICS)
+    # each kind's default is the first it offers (the script falls back to it)
+    assert [v for v, w in options if w != "set"][0] == "cluster_strength"
+    assert [v for v, w in options if w != "empty"][0] == "lq"
+
+
+def test_lq_map_legend_is_in_lq_units(client: TestClient):
+    page = client.get("/map?type=county&cluster=3&metric=lq&year=2016").text
+    ticks = re.findall(r'<text class="tick"[^>]*>([^<]+)</text>', page)
+    assert "1" in ticks and not any("−" in t or "-" in t for t in ticks), ticks
+    assert "log scale, 1 = national share" in page

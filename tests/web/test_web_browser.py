@@ -6,9 +6,12 @@ tests skip and say why, except under CI=true, where its absence is a failure.
 
 from __future__ import annotations
 
+import re
+import struct
 from collections.abc import Iterator
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from browser_checks import ARGS, CHROMIUM, bad_cells, chart_facts, require_chromium, wide_tables
 
@@ -132,11 +135,52 @@ def test_svg_and_png_downloads(browser_page, server: str, tmp_path: Path):
     svg_download.value.save_as(svg_path)
     text = svg_path.read_text()
     assert text.startswith("<svg") and 'class="pt"' in text
+    # #21: the file says what, where, when and from what data, and what red means
+    title = re.search(r'class="export-title"[^>]*>([^<]+)<', text).group(1)
+    context = re.search(r'class="export-context"[^>]*>([^<]+)<', text).group(1)
+    source = " ".join(re.findall(r'class="export-source"[^>]*>([^<]+)<', text))
+    assert "Top county regions by employment" in title and "cluster" in title.lower()
+    year = page.locator("select[name=year]").input_value()
+    assert f"year: {year}" in context and "cluster: Synthetic" in context
+    assert source.startswith("Source: clusteratlas") and "synthetic.duckdb" in source
+    assert "SYNTHETIC" in source
+    assert re.search(r'class="legend".*strong cluster', text)
     with page.expect_download() as png_download:
         section.locator("button.export-png").click()
     png_path = tmp_path / "chart.png"
     png_download.value.save_as(png_path)
-    assert png_path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png_path.stat().st_size > 2000
+    png = png_path.read_bytes()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and png_path.stat().st_size > 2000
+    # the PNG holds the frame: taller than the chart by the title and source lines (2x scale)
+    width, height = struct.unpack(">II", png[16:24])
+    chart = page.evaluate(
+        "(() => { const b = document.querySelector('#top_regions .figure svg').viewBox.baseVal;"
+        " return [b.width, b.height]; })()"
+    )
+    assert width == 2 * chart[0] and height >= 2 * (chart[1] + 50)
+
+
+def test_bar_labels_wrap_instead_of_being_cut(browser_page, server: str):
+    from clusteratlas.web.charts import bar_chart
+
+    name = "Production Technology and Heavy Machinery"  # cut at 40 chars: "...Heavy Machiner"
+    frame = pd.DataFrame({"cluster_name": [name, "Automotive"], "emp": [10.0, 5.0]})
+    frame["strong"] = [True, False]
+    svg = bar_chart(frame, "cluster_name", "emp", highlight="strong")
+    page = browser_page
+    css = (Path(__file__).parents[2] / "clusteratlas" / "web" / "static" / "app.css").read_text()
+    page.set_content(f"<html><head><style>{css}</style></head><body>{svg}</body></html>")
+    shown = page.evaluate(
+        "Array.from(document.querySelectorAll('text.lbl')).map(t =>"
+        " Array.from(t.querySelectorAll('tspan')).map(s => s.textContent).join(' '))"
+    )
+    assert name in shown  # every word, on two lines
+    # with the dashboard's style, the label's lines fit left of the bars: none is clipped
+    lefts = page.evaluate(
+        "Array.from(document.querySelectorAll('text.lbl tspan')).map(s => s.getBBox().x)"
+    )
+    assert min(lefts) >= 0
+    assert "strong cluster" in page.evaluate("document.querySelector('g.legend').textContent")
 
 
 def test_error_page_in_the_browser(browser_page, server: str):
@@ -251,3 +295,38 @@ def test_the_runs_dashboards_read_well(which, request, browser_page):
             _reads_well(page, url + path)
     page.close()
     assert not errors, errors
+
+
+def test_map_form_offers_only_valid_metric_and_cluster_pairs(browser_page, server: str):
+    """#21: /map -> choose a cluster -> Show gave 400 "unknown value 'cluster_strength'"."""
+    page = browser_page
+    page.goto(server + "/map?type=state")
+    metric = page.locator("select[name=metric]")
+    assert metric.input_value() == "cluster_strength"
+    offered = (
+        "Array.from(document.querySelectorAll('select[name=metric] option'))"
+        ".filter(o => !o.disabled && !o.hidden).map(o => o.value)"
+    )
+    region_metrics = page.evaluate(offered)
+    assert "cluster_strength" in region_metrics and "lq" not in region_metrics
+    cluster = page.locator("select[name=cluster] option").nth(1).get_attribute("value")
+    page.select_option("select[name=cluster]", cluster)
+    cluster_metrics = page.evaluate(offered)
+    assert "lq" in cluster_metrics and "cluster_strength" not in cluster_metrics
+    assert metric.input_value() == "lq"  # the cluster map's default replaced the invalid one
+    with page.expect_navigation() as navigation:
+        page.get_by_role("button", name="Show").click()
+    assert navigation.value.status == 200
+    assert f"cluster={cluster}" in page.url and "metric=lq" in page.url
+    assert "Location quotient" in page.locator("h1").inner_text()
+    ticks = page.locator("svg.choropleth .legend text.tick").all_text_contents()
+    assert "1" in ticks and not any("−" in t or "-" in t for t in ticks), ticks
+    # a metric both kinds have stays chosen; back to region totals offers region metrics
+    page.select_option("select[name=metric]", "emp")
+    page.select_option("select[name=cluster]", "")
+    assert metric.input_value() == "emp"
+    page.select_option("select[name=metric]", "n_strong")
+    with page.expect_navigation() as navigation:
+        page.get_by_role("button", name="Show").click()
+    assert navigation.value.status == 200 and "metric=n_strong" in page.url
+    assert not page.errors, page.errors

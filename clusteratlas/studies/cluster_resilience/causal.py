@@ -45,7 +45,7 @@ from clusteratlas.studies.cluster_resilience.evidence import (
     REGION_CLUSTER,
     Evidence,
 )
-from clusteratlas.studies.cluster_resilience.figures import causal_figures
+from clusteratlas.studies.cluster_resilience.figures import causal_figures, source_line
 from clusteratlas.studies.cluster_resilience.stages import CBP_TIMED
 
 if TYPE_CHECKING:
@@ -319,6 +319,7 @@ def stage_causal(p: ClusterResilience, store: Store) -> dict:
             ev.figures.get("event"),
             ev.figures.get("rd_points"),
             ev.figures.get("rd_sensitivity"),
+            source_line(p, "run_event_study, run_rd (clusteratlas.causal)"),
         )
         + ev.files
     )

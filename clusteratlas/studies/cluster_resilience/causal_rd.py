@@ -32,7 +32,7 @@ from clusteratlas.studies.cluster_resilience.evidence import (
     REGION_CLUSTER,
     Evidence,
 )
-from clusteratlas.studies.cluster_resilience.figures import save_figure
+from clusteratlas.studies.cluster_resilience.figures import save_figure, source_line
 
 RUNNING = "LQ percentile - 75"
 #: the run tables' names of the estimate vocabulary of :mod:`clusteratlas.results` (the report
@@ -210,4 +210,11 @@ def _falsification(ev: Evidence, y: np.ndarray, x: np.ndarray) -> None:
         ev.notes.append(f"RD placebo cutoffs: {type(error).__name__}: {error}")
         return
     ev.extra["run_rd_placebo"] = placebo.table.assign(running=RUNNING, vce="hc1")
-    ev.files.append(save_figure(placebo.figure, ev.p.out_dir, "figures/rd_placebo.png"))
+    ev.files.append(
+        save_figure(
+            placebo.figure,
+            ev.p.out_dir,
+            "figures/rd_placebo.png",
+            source_line(ev.p, "run_rd_placebo (clusteratlas.causal.rd.rd_placebo)"),
+        )
+    )

@@ -11,23 +11,50 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from clusteratlas import atomic
+from clusteratlas import __version__, atomic
 
 
-def _save(fig, target: Path) -> str:
+def data_source(p) -> str:
+    """Where a run's numbers come from, as figures and the report cite it (``p``: the
+    :class:`~clusteratlas.studies.cluster_resilience.study.ClusterResilience` run)."""
+    kind = getattr(p, "source", None)
+    if getattr(p, "demo", False) or kind == "demo":
+        return "synthetic-demo (generated, see clusteratlas.studies.cluster_resilience.demo)"
+    if kind == "fetch":
+        return "fetched from the publishers (Census, BEA, BLS)"
+    if kind == "store":
+        return f"store {p.store_path.name}"
+    return f"data folder {p.data_dir}"
+
+
+def source_line(p, inputs: str) -> str:
+    """ "Source: <inputs>; <data>; clusteratlas <version>" (charts, maps and PNG figures)."""
+    return f"Source: {inputs}; {data_source(p)}; clusteratlas {__version__}"
+
+
+def stamp(fig, source: str) -> None:
+    """A source line under the figure (kept by ``bbox_inches="tight"``), so an exported PNG
+    says where its numbers come from."""
+    if source:
+        fig.text(0.01, -0.01, source, fontsize=7, color="#555", va="top", ha="left", gid="source")
+
+
+def _save(fig, target: Path, source: str = "") -> str:
     import io
 
+    stamp(fig, source)
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
     atomic.write_bytes(target, buffer.getvalue())
     return str(target)
 
 
-def save_figure(fig, out_dir: Path, rel: str) -> str:
-    """Write a matplotlib figure as PNG under ``out_dir``; return its relative path."""
+def save_figure(fig, out_dir: Path, rel: str, source: str = "") -> str:
+    """Write a matplotlib figure as PNG under ``out_dir`` (with ``source`` as a line under
+    it); return its relative path."""
     import matplotlib.pyplot as plt
 
-    _save(fig, Path(out_dir) / rel)
+    _save(fig, Path(out_dir) / rel, source)
     plt.close(fig)
     return rel
 
@@ -37,8 +64,10 @@ def causal_figures(
     event: pd.DataFrame,
     rd_points: pd.DataFrame | None,
     sensitivity: pd.DataFrame | None,
+    source: str = "",
 ) -> list[str]:
-    """Write the causal-section figures; return their paths relative to ``out_dir``."""
+    """Write the causal-section figures (``source`` as a line under each); return their
+    paths relative to ``out_dir``."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -63,7 +92,7 @@ def causal_figures(
         ax.set_ylabel("cluster - other regions, log points\n(relative to the pre-shock base year)")
         ax.set_title("Event study: mean log-outcome gap, 95% CI")
         ax.legend(fontsize=8)
-        written.append(_save(fig, folder / "event_study.png"))
+        written.append(_save(fig, folder / "event_study.png", source))
         plt.close(fig)
     if rd_points is not None and not rd_points.empty:
         fig, ax = plt.subplots(figsize=(7, 3.6))
@@ -82,7 +111,7 @@ def causal_figures(
         ax.set_xlabel("LQ percentile within cluster - 75 (strong-cluster cut-off)")
         ax.set_ylabel("region outcome log growth, shock")
         ax.set_title("RD plot: binned means and linear fits each side")
-        written.append(_save(fig, folder / "rd_plot.png"))
+        written.append(_save(fig, folder / "rd_plot.png", source))
         plt.close(fig)
     if sensitivity is not None and not sensitivity.empty:
         fig, ax = plt.subplots(figsize=(7, 3.2))
@@ -100,6 +129,6 @@ def causal_figures(
         ax.set_xlabel("bandwidth h (LQ percentile points)")
         ax.set_ylabel("RD estimate (robust 95% CI)")
         ax.set_title("RD bandwidth sensitivity")
-        written.append(_save(fig, folder / "rd_bandwidth.png"))
+        written.append(_save(fig, folder / "rd_bandwidth.png", source))
         plt.close(fig)
     return [str(Path(w).relative_to(out_dir)) for w in written]

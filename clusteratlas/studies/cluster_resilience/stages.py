@@ -26,7 +26,7 @@ from clusteratlas.policy.diagnostics import diagnose
 from clusteratlas.resilience.indices import resilience
 from clusteratlas.studies.cluster_resilience import provenance
 from clusteratlas.studies.cluster_resilience.config import shocks
-from clusteratlas.studies.cluster_resilience.figures import save_figure
+from clusteratlas.studies.cluster_resilience.figures import save_figure, source_line
 from clusteratlas.studies.cluster_resilience.load import stage_load
 from clusteratlas.studies.cluster_resilience.panels import TREATMENT_LABELS, stage_panel
 from clusteratlas.theory import Params, audit_claims, regime_map
@@ -513,7 +513,14 @@ def stage_theory(p: ClusterResilience, store: Store) -> dict:
     )
     shares = result.shares().rename_axis("structure").reset_index(name="share_of_map")
     store.write("run_theory", shares)
-    files = [save_figure(result.figure(), p.out_dir, "figures/regime_map.png")]
+    files = [
+        save_figure(
+            result.figure(),
+            p.out_dir,
+            "figures/regime_map.png",
+            source_line(p, "clusteratlas.theory regime map"),
+        )
+    ]
     store.write("run_theory_audit", audit_claims(n=int(theory["audit_samples"])))
     provenance.record(
         store,

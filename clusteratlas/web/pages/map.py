@@ -11,6 +11,7 @@ import pandas as pd
 
 from clusteratlas.errors import ParameterError
 from clusteratlas.report.maps import choropleth_svg
+from clusteratlas.report.scales import Kind
 from clusteratlas.web.dashboard import (
     CLUSTER_METRICS,
     REGION_METRICS,
@@ -25,18 +26,67 @@ NAME = "map"
 TITLE = "Map"
 
 
+#: the default metric of each map kind (region totals; one cluster)
+REGION_DEFAULT, CLUSTER_DEFAULT = "cluster_strength", "lq"
+
+
 def build(dash: Dashboard, q: Query) -> Page:
     code = q.code("cluster")
-    metric = q.choice(
-        "metric", CLUSTER_METRICS if code else REGION_METRICS, "lq" if code else "cluster_strength"
-    )
+    metric = q.text("metric") or (CLUSTER_DEFAULT if code else REGION_DEFAULT)
+    check_metric(metric, code)
     return map_page(dash, region_type(dash, q), metric, year(dash, q), code)
+
+
+def check_metric(metric: str, cluster_code: str | None) -> None:
+    """The metric must belong to the map kind: region totals (no cluster) or one cluster.
+
+    Raises a :class:`ParameterError` that says which kind the metric belongs to and what to
+    choose instead (the form offers only valid pairs; a hand-edited URL gets this message).
+    """
+    allowed = CLUSTER_METRICS if cluster_code else REGION_METRICS
+    if metric in allowed:
+        return
+    other = REGION_METRICS if cluster_code else CLUSTER_METRICS
+    if cluster_code:
+        why = (
+            f"{metric[:40]!r} is a region-total metric; a map of one cluster "
+            f"({cluster_code}) shows one of the cluster metrics below (or clear the cluster "
+            "to map region totals)"
+        )
+    else:
+        why = (
+            f"{metric[:40]!r} is a metric of one cluster; choose a cluster, or one of the "
+            "region-total metrics below"
+        )
+    raise ParameterError(
+        "metric",
+        why if metric in other else f"unknown value {metric[:40]!r}",
+        allowed=", ".join(allowed),
+    )
+
+
+def _metric_options() -> list[tuple[str, str, str]]:
+    """Every metric once, tagged with when it is offered ("empty": region totals only, "set":
+    one cluster only, "": both); each kind's default comes first, as the script falls back to
+    the first option offered."""
+    both = [k for k in REGION_METRICS if k in CLUSTER_METRICS]
+    order = [
+        REGION_DEFAULT,
+        CLUSTER_DEFAULT,
+        *both,
+        *(k for k in REGION_METRICS if k not in both),
+        *(k for k in CLUSTER_METRICS if k not in both),
+    ]
+    out = []
+    for key in dict.fromkeys(order):
+        when = "" if key in both else "empty" if key in REGION_METRICS else "set"
+        out.append((key, (REGION_METRICS.get(key) or CLUSTER_METRICS[key])[0], when))
+    return out
 
 
 def fields(dash: Dashboard, q: Query, page: Page) -> list[dict]:
     c = Choices.of(dash, q, page)
     code = q.text("cluster")
-    metrics = CLUSTER_METRICS if code else REGION_METRICS
     return [
         select("type", "Region type", c.types, c.region_type),
         select(
@@ -48,8 +98,9 @@ def fields(dash: Dashboard, q: Query, page: Page) -> list[dict]:
         select(
             "metric",
             "Metric",
-            [(k, v[0]) for k, v in metrics.items()],
-            q.text("metric") or ("lq" if code else "cluster_strength"),
+            _metric_options(),
+            q.text("metric") or (CLUSTER_DEFAULT if code else REGION_DEFAULT),
+            follows="cluster",
         ),
         select("year", "Year", c.years, c.year),
     ]
@@ -73,14 +124,9 @@ def map_page(
 def _map_page(
     dash: Dashboard, region_type: str, metric: str, year: int, cluster_code: str | None
 ) -> Page:
+    check_metric(metric, cluster_code)
     if cluster_code:
         info = dash.cluster_info(cluster_code)
-        if metric not in CLUSTER_METRICS:
-            raise ParameterError(
-                "metric",
-                f"unknown cluster metric {metric[:40]!r}",
-                allowed=", ".join(CLUSTER_METRICS),
-            )
         column = metric if metric in dash.columns["cluster_panel"] else None
         if (
             column is None
@@ -96,10 +142,6 @@ def _map_page(
         )
         label = f"{CLUSTER_METRICS[metric][0]}: {info['cluster_name']}"
     else:
-        if metric not in REGION_METRICS:
-            raise ParameterError(
-                "metric", f"unknown metric {metric[:40]!r}", allowed=", ".join(REGION_METRICS)
-            )
         values = dash.region_summary(region_type, year)[["region_id", metric]].rename(
             columns={metric: "value"}
         )
@@ -129,7 +171,8 @@ def _map_page(
         region_type=region_type,
         title=f"{label}, {year}",
         members=members,
-        centre=1.0 if metric == "lq" else None,
+        scale=metric_scale(metric),
+        percent=(CLUSTER_METRICS if cluster_code else REGION_METRICS)[metric][1] == "pct",
     )
     if message:
         page.messages.append(message)
@@ -148,20 +191,37 @@ def _map_page(
     return page
 
 
+def metric_scale(metric: str) -> Kind:
+    """The colour scale a metric needs (:mod:`clusteratlas.report.scales`): location quotients
+    on log LQ centred at 1, job changes centred at 0 (clipped at robust quantiles), levels
+    sequential."""
+    if metric == "lq":
+        return "ratio"
+    if metric in ("emp_change", "competitive_effect"):
+        return "diverging"
+    return "sequential"
+
+
 def choropleth(
     values: pd.DataFrame,
     *,
     region_type: str,
     title: str,
     members: pd.DataFrame | None = None,
-    centre: float | None = None,
+    scale: Kind = "sequential",
+    percent: bool = False,
 ) -> tuple[str | None, str | None]:
     """An SVG choropleth (:func:`clusteratlas.report.maps.choropleth_svg`), or a message why not."""
     try:
         series = values.set_index("region_id")["value"]
-        kwargs = {"centre": centre, "cmap": "RdBu_r"} if centre is not None else {}
         svg = choropleth_svg(
-            series, region_type=region_type, title=title, members=members, **kwargs
+            series,
+            region_type=region_type,
+            title=title,
+            members=members,
+            scale=scale,
+            percent=percent,
+            legend_label="LQ" if scale == "ratio" else "",
         )
     except Exception as error:  # a map failure must not break the page: show the table
         return (

@@ -97,6 +97,7 @@ LABELS: dict[str, str] = {
     "log_growth": "Log growth",
     "national_growth": "National growth",
     "resilience": "Resilience index",
+    "difference_pp": "Difference (points)",
     "sensitivity": "Sensitivity",
     "competitive_component": "Competitive component",
     "structural_component": "Structural component",
@@ -238,6 +239,7 @@ KINDS: dict[str, str] = {
         "number0",
     ),
     **dict.fromkeys(("distance", "t", "r2_adj", "f_left", "f_right", "difference"), "number3"),
+    "difference_pp": "signed_pp",
     **dict.fromkeys(
         (
             "region_id",
@@ -334,6 +336,13 @@ def signed_pct(value: Any) -> str:
     return text.replace("-", "−") if text.startswith("-") else text
 
 
+def signed_pp(value: Any) -> str:
+    """A signed difference in percentage points: "+12.1 pp"."""
+    if is_missing(value):
+        return MISSING
+    return f"{float(value):+.1f} pp".replace("-", "−")
+
+
 def index(value: Any) -> str:
     """A signed index: 0.807 -> "+0.81"."""
     if is_missing(value):
@@ -396,6 +405,7 @@ FORMATTERS = {
     "number3": lambda v: number(v, 3),
     "share": share,
     "signed_pct": signed_pct,
+    "signed_pp": signed_pp,
     "index": index,
     "p": p_value,
     "bool": yes_no,

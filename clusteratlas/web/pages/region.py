@@ -14,7 +14,7 @@ import warnings
 import pandas as pd
 
 from clusteratlas.errors import ClusterAtlasError, ParameterError
-from clusteratlas.resilience.indices import resilience
+from clusteratlas.resilience.indices import outcome_direction, resilience
 from clusteratlas.web.dashboard import (
     MAX_ROWS,
     RESILIENCE_PREFIXES,
@@ -393,6 +393,7 @@ def resilience_window(
                         regional.drop(columns="outcome"),
                         window,
                         national=nation if len(nation) else None,
+                        direction=outcome_direction(str(outcome)),
                     )
             except (ClusterAtlasError, KeyError, ValueError) as error:
                 # one outcome failing (gaps, zero bases) must not hide the others

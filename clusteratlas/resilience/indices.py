@@ -52,6 +52,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from clusteratlas.data.acquire import year_span
 from clusteratlas.errors import EstimationError, InputError, ParameterError
 from clusteratlas.resilience.shiftshare import shift_share
 from clusteratlas.resilience.windows import PHASES, ShockWindow, timing_warnings
@@ -175,6 +176,28 @@ class ResilienceResult:
         return self.summary()
 
 
+def check_window_years(
+    data: pd.DataFrame,
+    window: ShockWindow,
+    phases: Sequence[str] = PHASES,
+    outcome: str | None = None,
+    *,
+    year: str = "year",
+) -> None:
+    """One :class:`InputError` naming the outcome, the years the window asks for and the years
+    the (regional) data have, when a year the ``phases`` need is absent."""
+    asked = sorted({t for phase in phases for t in window.phases[phase]})
+    have = {int(y) for y in data[year].dropna().unique()} if year in data.columns else set()
+    absent = [t for t in asked if t not in have]
+    if absent:
+        raise InputError(
+            f"{outcome or 'the outcome'} has no data for {', '.join(map(str, absent))}: the "
+            f"window ({window}) asks for {', '.join(map(str, asked))}",
+            hint=f"years available for {outcome or 'it'}: {year_span(have) or 'none'}; choose "
+            "a window inside them",
+        )
+
+
 def _split_national(
     frame: pd.DataFrame, unit: list[str]
 ) -> tuple[pd.DataFrame, pd.DataFrame | None]:
@@ -267,6 +290,7 @@ def resilience(
         )
     notes: list[str] = []
     data, from_frame = _split_national(data, unit)
+    check_window_years(data, window, phases, outcome)
     if national is None:
         national = from_frame
     if national is None:

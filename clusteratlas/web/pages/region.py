@@ -14,7 +14,7 @@ import warnings
 import pandas as pd
 
 from clusteratlas.errors import ClusterAtlasError, ParameterError
-from clusteratlas.resilience.indices import outcome_direction, resilience
+from clusteratlas.resilience.indices import resilience
 from clusteratlas.web.dashboard import (
     MAX_ROWS,
     RESILIENCE_PREFIXES,
@@ -87,8 +87,48 @@ def fields(dash: Dashboard, q: Query, page: Page) -> list[dict]:
         select("type", "Region type", c.types, c.region_type),
         region_box(dash, c, page),
         select("year", "Year", c.years, c.year),
-        text("window", "Resilience window (peak-trough-end)", q.text("window")),
+        window_field(dash, c.region_type, q.text("window")),
     ]
+
+
+def outcome_years(dash: Dashboard, region_type: str) -> dict[str, list[int]]:
+    """Outcome -> the years the store's outcomes table has for regions of ``region_type``."""
+    if not dash.has("outcomes", "region_type", "year", "outcome"):
+        return {}
+    rows = dash.rows(
+        "select outcome, year from outcomes where region_type = ? group by 1, 2 order by 1, 2",
+        [region_type],
+    )
+    out: dict[str, list[int]] = {}
+    for outcome, year_ in rows:
+        out.setdefault(str(outcome), []).append(int(year_))
+    return out
+
+
+def window_field(dash: Dashboard, region_type: str | None, value: str | None) -> dict:
+    """The resilience-window box: its label says which years the outcomes have, and it offers
+    the study's shock windows (Great Recession, COVID-19; annual and CBP timing) that at least
+    one outcome can measure."""
+    from clusteratlas.data.acquire import year_span
+    from clusteratlas.studies.cluster_resilience.config import load, shocks
+
+    years = outcome_years(dash, region_type or dash.default_region_type())
+    label = "Resilience window (peak-trough-end)"
+    if not years:
+        return text("window", label, value)
+    every = sorted({y for ys in years.values() for y in ys})
+    candidates = [w for s in shocks(load(None)) for w in (s.annual, s.cbp)]
+    offered = [
+        "-".join(map(str, w.years))
+        for w in candidates
+        if any(set(w.years) <= set(ys) for ys in years.values())
+    ]
+    return text(
+        "window",
+        f"{label}; outcomes have {year_span(every)}",
+        value,
+        options=list(dict.fromkeys(offered)),
+    )
 
 
 def links(page: Page, q: Query) -> dict[str, str]:
@@ -390,18 +430,15 @@ def resilience_window(
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore")
                     result = resilience(
-                        regional.drop(columns="outcome"),
+                        regional,
                         window,
                         national=nation if len(nation) else None,
-                        direction=outcome_direction(str(outcome)),
+                        outcome=str(outcome),
                     )
             except (ClusterAtlasError, KeyError, ValueError) as error:
-                # one outcome failing (gaps, zero bases) must not hide the others
-                parts.append(
-                    pd.DataFrame(
-                        {"outcome": [outcome], "note": [f"{type(error).__name__}: {error}"]}
-                    )
-                )
+                # one outcome failing (gaps, zero bases) must not hide the others; the message
+                # names the outcome, the years asked and the years it has
+                parts.append(pd.DataFrame({"outcome": [outcome], "note": [str(error)]}))
                 continue
             parts.append(result.tidy().assign(outcome=outcome))
         return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
@@ -430,7 +467,7 @@ def _add_window(
     if "region_id" in table.columns:
         notes = table.loc[table["region_id"].isna()] if "note" in table.columns else table.iloc[0:0]
         table = table.loc[table["region_id"] == region_id]
-        for note in notes.get("note", []):
+        for note in dict.fromkeys(notes.get("note", [])):  # each message once
             page.messages.append(f"resilience window: {note}")
     keep = [
         c

@@ -3,17 +3,19 @@
 Performance over time, the cluster portfolio (traded clusters by employment, strong clusters,
 local clusters), sub-regions, resilience tables and outcomes from the store, the resistance
 and recovery indices over a chosen window (``window=peak-trough-end``, computed by
-:func:`clusteratlas.resilience.indices.resilience` against national growth) and size-band
-peers.
+:func:`clusteratlas.resilience.indices.resilience` against national growth) and peers
+with the median region (:mod:`clusteratlas.panel.comparison`).
 """
 
 from __future__ import annotations
 
 import warnings
 
+import numpy as np
 import pandas as pd
 
 from clusteratlas.errors import ClusterAtlasError, ParameterError
+from clusteratlas.panel.comparison import NEAREST, benchmark, nearest_peers
 from clusteratlas.resilience.indices import resilience
 from clusteratlas.web.dashboard import (
     MAX_ROWS,
@@ -167,11 +169,6 @@ def _region_page(
     if own.empty:
         raise NotFoundError(f"{name} has no data for {year}")
     row = own.iloc[0]
-    pooled = (
-        summary["strong_emp"].sum() / summary["emp_traded"].sum()
-        if summary["emp_traded"].sum() > 0
-        else None
-    )
     page = Page(
         name,
         info={
@@ -183,7 +180,9 @@ def _region_page(
             "average wage": row["wage"],
             "strong clusters": row["n_strong"],
             "cluster strength": row["cluster_strength"],
-            f"cluster strength, all {region_type} regions pooled": pooled,
+            f"cluster strength, median {region_type} region": benchmark(summary)[
+                "cluster_strength"
+            ],
         },
     )
     portfolio = dash.df(
@@ -248,7 +247,7 @@ def _region_page(
     _add_subregions(dash, page, region_type, region_id, year)
     _add_resilience(dash, page, region_type, region_id)
     _add_window(dash, page, region_type, region_id, window)
-    page.sections.append(_peers(dash, summary, region_id))
+    page.sections.append(_peers(dash, summary, region_type, region_id, year))
     return page
 
 
@@ -511,18 +510,45 @@ def _add_window(
         )
 
 
-def _peers(dash: Dashboard, summary: pd.DataFrame, region_id: str, width: int = 5) -> Section:
-    """Regions of the same type closest in traded employment (USCM's size-band peers)."""
-    ranked = summary.sort_values("emp_traded", ascending=False, kind="stable").reset_index(
-        drop=True
+def _peers(
+    dash: Dashboard, summary: pd.DataFrame, region_type: str, region_id: str, year: int
+) -> Section:
+    """The region, its peers and the median region (:mod:`clusteratlas.panel.comparison`: the
+    report's definitions): the user's peers of a ``clusteratlas run`` store, else the nearest
+    by size and traded mix in the page's year."""
+    user = _user_peers(dash, region_id)
+    if user:
+        peers = pd.DataFrame({"peer_id": user, "distance": np.nan})
+        chosen_by = "the run's config (user)"
+    else:
+        panel = dash.df(
+            f"""select region_id, cluster_code, year, traded, emp from cluster_panel
+                where region_type = ? and year = ? and traded and {dash.panel_where}""",
+            [region_type, year],
+        )
+        peers = (
+            nearest_peers(panel, summary, region_id, year)
+            if len(panel)
+            else pd.DataFrame({"peer_id": [], "distance": []})
+        )
+        chosen_by = NEAREST
+    ids = [region_id, *peers["peer_id"].astype(str)]
+    table = summary.assign(region_id=summary["region_id"].astype(str)).set_index("region_id")
+    rows = table.reindex(ids).reset_index()
+    rows["distance"] = rows["region_id"].map(
+        dict(zip(peers["peer_id"], peers["distance"], strict=True))
     )
-    position = int(ranked.index[ranked["region_id"] == region_id][0])
-    peers = ranked.iloc[max(0, position - width) : position + width + 1].copy()
-    peers.insert(0, "rank", peers.index + 1)
+    median = benchmark(summary)
+    rows.loc[len(rows)] = {
+        "region_id": "median",
+        "region_name": f"Median of all {len(summary)} {region_type} regions",
+        **median.to_dict(),
+    }
     columns = [
-        "rank",
         "region_id",
         "region_name",
+        "distance",
+        "emp",
         "emp_traded",
         "cluster_strength",
         "n_strong",
@@ -530,8 +556,8 @@ def _peers(dash: Dashboard, summary: pd.DataFrame, region_id: str, width: int = 
     ]
     return Section(
         "peers",
-        "Peers (similar traded employment)",
-        peers[columns],
+        f"Peers ({chosen_by}) and the median region, {year}",
+        rows[[c for c in columns if c in rows.columns]],
         chart={
             "kind": "bar",
             "label": "region_name",
@@ -540,3 +566,13 @@ def _peers(dash: Dashboard, summary: pd.DataFrame, region_id: str, width: int = 
             "id": "region_id",
         },
     )
+
+
+def _user_peers(dash: Dashboard, region_id: str) -> list[str]:
+    """Peers the user named in a ``clusteratlas run`` config (``run_peers`` chosen_by user)."""
+    if not dash.has("run_peers", "region_id", "peer_id", "chosen_by"):
+        return []
+    rows = dash.rows(
+        "select peer_id from run_peers where region_id = ? and chosen_by = 'user'", [region_id]
+    )
+    return [str(r[0]) for r in rows]

@@ -538,12 +538,18 @@ def _peers(
     rows["distance"] = rows["region_id"].map(
         dict(zip(peers["peer_id"], peers["distance"], strict=True))
     )
-    median = benchmark(summary)
-    rows.loc[len(rows)] = {
-        "region_id": "median",
-        "region_name": f"Median of all {len(summary)} {region_type} regions",
-        **median.to_dict(),
-    }
+    median = pd.DataFrame(
+        [
+            {
+                "region_id": "median",
+                "region_name": f"Median of all {len(summary)} {region_type} regions",
+                **benchmark(summary).to_dict(),
+            }
+        ]
+    )
+    rows = pd.concat(
+        [rows.astype({c: float for c in median.columns[2:]}), median], ignore_index=True
+    )
     columns = [
         "region_id",
         "region_name",

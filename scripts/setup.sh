@@ -20,20 +20,27 @@ LOCK=requirements/constraints.txt
 # a venv needs the venv module and ensurepip (Debian splits them into python3-venv)
 venv_ok() { "$PYTHON" -c 'import venv, ensurepip' >/dev/null 2>&1; }
 
+apt_install() {
+  if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
+  echo "setup: installing Debian packages: $*"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+}
+
 need_apt=()
 command -v java >/dev/null 2>&1 || need_apt+=(openjdk-17-jre-headless)
 command -v chromium >/dev/null 2>&1 || need_apt+=(chromium chromium-driver)
 if [ ! -x "$VENV/bin/python" ] && ! venv_ok; then need_apt+=(python3-venv); fi
-if [ ${#need_apt[@]} -gt 0 ]; then
-  if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
-  echo "setup: installing Debian packages: ${need_apt[*]}"
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
-fi
+if [ ${#need_apt[@]} -gt 0 ]; then apt_install "${need_apt[@]}"; fi
 
 if [ ! -x "$VENV/bin/python" ]; then
   echo "setup: creating the project virtual environment $VENV (from $("$PYTHON" --version 2>&1))"
-  "$PYTHON" -m venv "$VENV"
+  if ! "$PYTHON" -m venv "$VENV"; then
+    # Debian's interpreter may import ensurepip and still have no pip wheels to seed a venv
+    rm -rf "$VENV"
+    apt_install python3-venv
+    "$PYTHON" -m venv "$VENV"
+  fi
 fi
 VPY=$VENV/bin/python
 # a set-up machine costs no pip run: the check compares the venv's versions with the lock and

@@ -133,3 +133,32 @@ def test_core_message_names_outcome_and_years():
     assert "employment has no data for 2022" in text
     assert "asks for 2019, 2020, 2022" in text
     assert "years available for employment: 2019-2021" in text
+
+
+def test_near_zero_national_change_is_not_drawn(synthetic_store, tmp_path):
+    """SYNTHETIC: the nation's GDP flat (+0.01%) from peak to trough: every state's resistance
+    index is flagged, kept in the table and left out of the bars; the recovery is drawn."""
+    path = tmp_path / "flat.duckdb"
+    shutil.copy(synthetic_store, path)
+    with Store(path) as store:
+        outcomes = store.read("outcomes")
+        nation = (outcomes["region_type"] == "nation") & (outcomes["outcome"] == "gdp")
+        years = sorted(outcomes.loc[nation, "year"].astype(int).unique())
+        peak, trough, end = years[-3], years[-2], years[-1]
+        level = float(outcomes.loc[nation & (outcomes["year"] == peak), "value"].iloc[0])
+        outcomes.loc[nation & (outcomes["year"] == trough), "value"] = level * 1.0001
+        store.write("outcomes", outcomes)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        client = TestClient(create_app(path))
+    with client:
+        body = client.get(f"/api/region?type=state&id=02&window={peak}-{trough}-{end}").json()
+    rows = pd.DataFrame(body["sections"]["resilience_window"]["rows"])
+    gdp = rows.loc[rows["outcome"] == "gdp"].set_index("phase")
+    assert not gdp.loc["resistance", "index_reliable"]
+    assert pd.notna(gdp.loc["resistance", "resilience"])  # the number stays in the table
+    assert pd.isna(gdp.loc["resistance", "resilience_drawn"])  # but is not a bar
+    assert "reference change too small" in gdp.loc["resistance", "note"]
+    assert gdp.loc["recovery", "resilience_drawn"] == pytest.approx(
+        gdp.loc["recovery", "resilience"]
+    )

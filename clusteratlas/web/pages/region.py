@@ -480,13 +480,21 @@ def _add_window(
             "growth",
             "national_growth",
             "resilience",
+            "difference_pp",
+            "index_reliable",
             "sensitivity",
             "competitive_component",
+            "direction",
             "note",
         )
         if c in table.columns
     ]
     table = table[keep].reset_index(drop=True) if keep else table
+    if {"index_reliable", "resilience"} <= set(table.columns):
+        # an index over a near-zero national change is not drawn: it would set the bars' scale
+        # (clusteratlas.resilience.indices.MIN_REFERENCE_GROWTH); the table keeps it and says why
+        reliable = table["index_reliable"].eq(True)
+        table["resilience_drawn"] = table["resilience"].where(reliable)
     page.info["resilience window"] = "-".join(map(str, window))
     page.sections.append(
         Section(
@@ -497,7 +505,9 @@ def _add_window(
             chart={
                 "kind": "bar",
                 "label": "outcome_phase",
-                "value": "resilience",
+                "value": "resilience_drawn"
+                if "resilience_drawn" in table.columns
+                else "resilience",
                 "sort": False,
             }
             if {"outcome", "phase", "resilience"} <= set(table.columns) and len(table)

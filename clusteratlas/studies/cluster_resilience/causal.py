@@ -63,7 +63,6 @@ BOOTSTRAP_REPS = 9999
 BOOTSTRAP_SEED = 20240101
 #: above this many clusters CRV1 is reliable and the bootstrap's G x G x draws cost is not worth it
 BOOTSTRAP_MAX_CLUSTERS = 200
-#: years of an event study before and after the shock
 
 
 # -- estimators ----------------------------------------------------------------------------------
@@ -170,8 +169,9 @@ def _wild_bootstrap(result, row: dict, notes: list[str]) -> dict | None:
 
 
 def _event_rows(ev: Evidence, frame: pd.DataFrame, labels: dict, peak: int) -> pd.DataFrame | None:
-    """One event study: TWFE with leads and lags, CRV1 by region, reference year = the peak
-    (the last pre-shock year), joint Wald pre-trend test."""
+    """One event study: TWFE with leads and lags on the shared shock window
+    (:func:`~clusteratlas.causal.did.shock_window_years`: the replication's too), CRV1 by
+    region, reference year = the peak (the last pre-shock year), joint Wald pre-trend test."""
     first, last = shock_window_years(peak + 1)
     frame = frame.loc[frame["year"].between(first, last)]
     if frame["region_id"].nunique() < 4 or frame["year"].nunique() < 3:

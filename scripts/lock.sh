@@ -6,10 +6,11 @@
 #   bash scripts/lock.sh --upgrade  # take the newest versions the floors in pyproject.toml
 #                                   # allow, run the whole suite, lock only if it passes
 #
-# Use --upgrade in a virtual environment of its own: it upgrades the active environment.
+# It works on the project virtual environment .venv (scripts/setup.sh makes it); --upgrade
+# upgrades that environment in place.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-PYTHON=${PYTHON:-python3}
+PYTHON=${PYTHON:-.venv/bin/python}
 if [ "${1:-}" = "--upgrade" ]; then
   $PYTHON -m pip install --disable-pip-version-check -q --upgrade -e '.[dev]'
   CI=true $PYTHON -m pytest -q -x -p no:cacheprovider

@@ -3,11 +3,13 @@
 The study is :mod:`clusteratlas.studies.cluster_resilience` (config, stages, cache); its last
 stage, the report, is :func:`clusteratlas.report.html.report_stage`, passed in from here. The
 options choose where the inputs come from (``--data``, ``--fetch``, ``--store``, ``--demo``)
-and override the config's region type, years, regions and states.
+and override the config's region type, years, regions (``--regions`` ids, or ``--region NAME|ID``
+resolved by :mod:`clusteratlas.data.region_lookup`) and states.
 """
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import typer
@@ -41,6 +43,24 @@ def _overrides(region_type, years, regions, states) -> dict:
     if states:
         study["states"] = [s.strip().zfill(2) for s in states.split(",") if s.strip()]
     return study
+
+
+def _resolve_region(query: str, region_type: str) -> str:
+    """``--region``'s NAME or ID as a region id of ``region_type``
+    (:func:`clusteratlas.data.region_lookup.resolve_region`). An id needs no names file."""
+    from clusteratlas.data.region_lookup import region_names, resolve_region
+    from clusteratlas.errors import DataUnavailableError, InputError
+
+    try:
+        names = region_names(region_type)
+    except (DataUnavailableError, InputError) as error:
+        if re.fullmatch(r"\d{2,5}|EA\d{3}", query.strip()):
+            return query.strip()  # an id: checked against the data when the run loads it
+        raise DataUnavailableError(
+            f"--region {query!r}: the {region_type} names are not available ({error}); "
+            "give the region's id instead"
+        ) from None
+    return resolve_region(query, names, region_type, option="--region")
 
 
 def register(app: typer.Typer) -> None:
@@ -80,6 +100,16 @@ def register(app: typer.Typer) -> None:
             "--regions",
             help="Regions of interest, comma-separated ids (config study.regions).",
         ),
+        region: list[str] = typer.Option(
+            [],
+            "--region",
+            help="A region of interest by NAME or ID, repeatable: 'Michigan', 26, 'Wayne "
+            "County, Michigan', Detroit (names ignore case; several matches are listed with "
+            "their ids). Default: Alabama's at the --region-type (state 01; county 01073 "
+            "Jefferson; msa 13820 Birmingham; the economic area holding Jefferson County), "
+            "else the region with the most jobs; --demo: county 17031 (Cook, IL).",
+            metavar="NAME|ID",
+        ),
         states: str = typer.Option(
             None,
             "--states",
@@ -116,6 +146,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         import os
 
+        from clusteratlas.errors import ParameterError
         from clusteratlas.report.html import report_stage
         from clusteratlas.studies.cluster_resilience.config import from_mapping, load
         from clusteratlas.studies.cluster_resilience.pipeline import Pipeline
@@ -138,6 +169,11 @@ def register(app: typer.Typer) -> None:
             )
         )
         overrides = _overrides(region_type, years, regions, states)
+        if region:
+            if regions:
+                raise ParameterError("--region", "give --region or --regions, not both")
+            level = overrides.get("region_type") or cfg.region_type
+            overrides["regions"] = [_resolve_region(name, level) for name in region]
         if overrides:
             raw = cfg.as_dict()
             raw["study"].update(overrides)

@@ -13,6 +13,7 @@ import html
 import numpy as np
 import pandas as pd
 
+from clusteratlas.panel.comparison import benchmark
 from clusteratlas.report import charts, labels
 from clusteratlas.report.blocks import Section
 from clusteratlas.report.context import Context
@@ -49,7 +50,7 @@ def region_brief(ctx: Context, s: Section, region: str) -> None:
     )["treated"]
     if not row.empty:
         r = row.iloc[0]
-        median = ctx.summary["cluster_strength"].median()
+        median = benchmark(ctx.summary)["cluster_strength"]
         b.tiles(
             s,
             [
@@ -251,7 +252,7 @@ def _peers(ctx: Context, s: Section, region: str, name: str) -> None:
     comp.insert(1, "name", comp["region_id"].map(ctx.name))
     mine = ctx.peers.loc[ctx.peers["region_id"] == region].set_index("peer_id")
     comp["distance"] = comp["region_id"].map(mine["distance"]) if len(mine) else np.nan
-    median = summary[["emp", "emp_traded", "wage", "n_strong", "cluster_strength"]].median()
+    median = benchmark(summary, ["emp", "emp_traded", "wage", "n_strong", "cluster_strength"])
     comp.loc[len(comp)] = {
         "region_id": "median",
         "name": f"Median of all {len(summary)} {ctx.level(True)}",
@@ -266,7 +267,8 @@ def _peers(ctx: Context, s: Section, region: str, name: str) -> None:
         f"{name}, its peers and the median {ctx.level()}, {ctx.base}",
         "run_region_summary, run_peers",
         f"peers chosen by: {chosen_by}; distance = |z log employment| + (1 - cosine of the "
-        "traded mix); median = median of each column",
+        "traded mix); median = median of each column over all regions "
+        "(clusteratlas.panel.comparison, as in the dashboard)",
         show=PEER_COLUMNS,
         key=["region_id"],
         names={"distance": "Distance to region"},

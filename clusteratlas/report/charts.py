@@ -332,8 +332,10 @@ def _year_locator():
 
 
 _OUTCOMES = {
-    "gdp": "Real GDP",
+    "gdp": "GDP (current dollars)",
+    "real_gdp": "Real GDP (chained dollars)",
     "mfg_gdp": "Manufacturing GDP",
+    "unemployment": "Unemployment",
     "employment": "Employment",
     "exports": "Exports",
     "imports": "Imports",
@@ -347,23 +349,47 @@ _OUTCOMES = {
 
 
 def outcome_name(outcome: str) -> str:
-    """ "gdp" -> "Real GDP" (the outcomes' names in the report and the dashboard)."""
+    """ "gdp" -> "GDP (current dollars)" (the outcomes' names in the report and the dashboard)."""
     return _OUTCOMES.get(str(outcome), labels.pretty(outcome))
+
+
+#: What a chart shows in place of an index whose reference change is too small.
+NA_TOO_SMALL = "n/a: reference change too small"
 
 
 def cluster_resilience(frame: pd.DataFrame, title: str, n: int = 8) -> Chart | None:
     """The clusters of a region that resisted the shock best and worst (resistance index
-    against the same cluster nationally), one dot each."""
-    data = frame.dropna(subset=["resilience"]).sort_values("resilience")
-    if data.empty:
+    against the same cluster nationally), one dot each; clusters whose national change was too
+    small for a ratio (``index_reliable`` False) are listed first as "n/a" and do not set the
+    axis."""
+    data = frame.dropna(subset=["resilience"])
+    # a ratio over a near-zero reference change (clusteratlas.resilience.indices
+    # MIN_REFERENCE_GROWTH) is no measure of the cluster: listed as n/a, never a bar that would
+    # set the axis for all the others
+    ok = (
+        data["index_reliable"].fillna(True).astype(bool)
+        if "index_reliable" in data.columns
+        else pd.Series(True, index=data.index)
+    )
+    reliable, unreliable = data.loc[ok].sort_values("resilience"), data.loc[~ok]
+    if reliable.empty and unreliable.empty:
         return None
-    data = pd.concat([data.head(n), data.tail(n)]).drop_duplicates("cluster_name")
+    reliable = pd.concat([reliable.head(n), reliable.tail(n)]).drop_duplicates("cluster_name")
+    unreliable = unreliable.head(n)
+    data = pd.concat([unreliable, reliable])
     plt = _plt()
     fig, ax = plt.subplots(figsize=(7.2, 0.22 * len(data) + 0.9))
     y = np.arange(len(data))
-    colours = [STRONG if v < 0 else REGION for v in data["resilience"]]
-    ax.hlines(y, 0, data["resilience"], color="#ccc", lw=1)
-    _marks(ax, data["resilience"], y, s=24, color=colours, zorder=3)
+    y_na, y_ok = y[: len(unreliable)], y[len(unreliable) :]
+    colours = [STRONG if v < 0 else REGION for v in reliable["resilience"]]
+    ax.hlines(y_ok, 0, reliable["resilience"], color="#ccc", lw=1)
+    _marks(ax, reliable["resilience"], y_ok, s=24, color=colours, zorder=3)
+    for yy in y_na:
+        ax.text(
+            0, yy, NA_TOO_SMALL, ha="left", va="center", fontsize=7, color="#777", style="italic"
+        )
+    if reliable.empty:
+        ax.set_xlim(-1, 1)
     from matplotlib.lines import Line2D
 
     ax.legend(

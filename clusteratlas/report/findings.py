@@ -203,15 +203,21 @@ def _resilience(ctx: Context, region: str) -> dict | None:
         return None
     r = rows.iloc[0]
     key = f"{r['outcome']}|resistance"
-    better = "better" if r["resilience"] > 0 else "worse"
+    reliable = bool(r.get("index_reliable", True))
+    better = "better" if (r["resilience"] if reliable else r["difference_pp"]) > 0 else "worse"
     change = "grew" if r["growth"] >= 0 else "changed by"
     text = (
         f"In the shock ({int(r['start'])}–{int(r['end'])}) {esc(ctx.name(region))}'s "
         f"{esc(charts.outcome_name(r['outcome']))} {change} "
         f"{ref(labels.signed_pct(r['growth']), table, key, 'growth')} against "
         f"{ref(labels.signed_pct(r['national_growth']), table, key, 'national_growth')} "
-        f"nationally: resistance index {ref(labels.index(r['resilience']), table, key, 'resilience')}, "
-        f"{better} than the nation."
+        + (
+            f"nationally: resistance index {ref(labels.index(r['resilience']), table, key, 'resilience')}, "
+            if reliable
+            else "nationally (too small a national change for the ratio index): difference "
+            f"{ref(labels.signed_pp(r['difference_pp']), table, key, 'difference_pp')}, "
+        )
+        + f"{better} than the nation."
     )
     return {"html": text, "href": f"#shock-{region}"}
 

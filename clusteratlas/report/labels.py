@@ -97,6 +97,7 @@ LABELS: dict[str, str] = {
     "log_growth": "Log growth",
     "national_growth": "National growth",
     "resilience": "Resilience index",
+    "difference_pp": "Difference (points)",
     "sensitivity": "Sensitivity",
     "competitive_component": "Competitive component",
     "structural_component": "Structural component",
@@ -241,6 +242,7 @@ KINDS: dict[str, str] = {
     **dict.fromkeys(
         ("distance", "t", "statistic", "r2_adj", "f_left", "f_right", "difference"), "number3"
     ),
+    "difference_pp": "signed_pp",
     **dict.fromkeys(
         (
             "region_id",
@@ -337,6 +339,13 @@ def signed_pct(value: Any) -> str:
     return text.replace("-", "−") if text.startswith("-") else text
 
 
+def signed_pp(value: Any) -> str:
+    """A signed difference in percentage points: "+12.1 pp"."""
+    if is_missing(value):
+        return MISSING
+    return f"{float(value):+.1f} pp".replace("-", "−")
+
+
 def index(value: Any) -> str:
     """A signed index: 0.807 -> "+0.81"."""
     if is_missing(value):
@@ -399,6 +408,7 @@ FORMATTERS = {
     "number3": lambda v: number(v, 3),
     "share": share,
     "signed_pct": signed_pct,
+    "signed_pp": signed_pp,
     "index": index,
     "p": p_value,
     "bool": yes_no,

@@ -16,8 +16,29 @@ import pandas as pd
 from clusteratlas.report import charts, labels
 from clusteratlas.report.blocks import Section
 from clusteratlas.report.context import Context, shock_name, split_shocks
+from clusteratlas.resilience.indices import MIN_REFERENCE_GROWTH
 
-RESILIENCE_COLUMNS = ["outcome_name", "phase", "window", "growth", "national_growth", "resilience"]
+RESILIENCE_COLUMNS = [
+    "outcome_name",
+    "phase",
+    "window",
+    "growth",
+    "national_growth",
+    "resilience",
+    "difference_pp",
+]
+
+
+def shown_index(frame: pd.DataFrame, column: str = "resilience") -> pd.DataFrame:
+    """``frame`` for display: the index of rows whose reference change is too small for a ratio
+    (``index_reliable`` False, see clusteratlas.resilience.indices) reads
+    :data:`charts.NA_TOO_SMALL`; the exported CSV keeps the number."""
+    if "index_reliable" not in frame.columns or column not in frame.columns:
+        return frame
+    out = frame.copy()
+    bad = ~out["index_reliable"].fillna(True).astype(bool)
+    out[column] = out[column].astype(object).where(~bad, charts.NA_TOO_SMALL)
+    return out
 
 
 def index_paths(ctx: Context, region: str, outcomes: pd.DataFrame) -> pd.DataFrame:
@@ -124,7 +145,7 @@ def _region_indices(ctx: Context, s: Section, region: str, res: pd.DataFrame) ->
         )
         ctx.b.table(
             s,
-            other,
+            shown_index(other),
             f"resilience_other_shocks_{region}",
             f"Resistance and recoverability of {name} in the other shocks",
             "run_resilience (clusteratlas.resilience)",
@@ -132,6 +153,7 @@ def _region_indices(ctx: Context, s: Section, region: str, res: pd.DataFrame) ->
             show=["shock", *RESILIENCE_COLUMNS],
             key=["shock", "outcome", "phase"],
             names={"outcome_name": "Outcome"},
+            export=other,
         )
     corrected = res.loc[res["design"] == "corrected"].copy()
     corrected["region_id"] = corrected["region_id"].astype(str)
@@ -146,11 +168,13 @@ def _region_indices(ctx: Context, s: Section, region: str, res: pd.DataFrame) ->
     export = res.loc[res["region_id"].astype(str).isin(ids)]
     ctx.refs[("resilience", region)] = ctx.b.table(
         s,
-        mine,
+        shown_index(mine),
         f"resilience_{region}",
         f"Resistance and recoverability of {name} against the nation (corrected windows)",
         "run_resilience (clusteratlas.resilience)",
-        "index = (dE − g_N E)/|g_N E|; > 0 better than the nation",
+        "index = (dE − g_N E)/|g_N E|, difference = 100 (g_r − g_N) points, both signed so "
+        "that > 0 is better than the nation (lower unemployment is better); n/a where "
+        f"|g_N| < {MIN_REFERENCE_GROWTH:.0%}",
         show=RESILIENCE_COLUMNS,
         key=["outcome", "phase"],
         names={"outcome_name": "Outcome", "growth": f"Growth, {name}"},
@@ -167,6 +191,7 @@ def _region_indices(ctx: Context, s: Section, region: str, res: pd.DataFrame) ->
             )["column"]
             .unique()
         )
+        peers = shown_index(peers)
         wide = peers.pivot_table(
             index="region_id", columns="column", values="resilience", aggfunc="first"
         ).reindex(ids)[list(order)]

@@ -18,6 +18,29 @@ With the aggregate expectation MSGT equals Lagravinese, which is 1 − β in a c
 industry (or cluster) rates to the unit's own mix, so what remains is competitive, not
 structural. The shift-share split of each phase (:mod:`clusteratlas.resilience.shiftshare`)
 gives the structural part IM/|NS| and the competitive part CS/|NS|.
+
+Direction. Every index reads "> 0: better than the reference". For an outcome where lower is
+better (:data:`LOWER_IS_BETTER`: unemployment, the unemployment rate) the signed indices
+(resilience, lagravinese, structural and competitive components, difference_pp) are multiplied
+by ``d = -1``: a region whose unemployment rose 90% while the nation's rose 102% scores
+``-(0.90 - 1.02)/1.02 = +0.118``. Martin's β (a ratio of growth rates) carries no direction.
+
+Near-zero reference change. The ratio indices divide by the expected (reference) change: with
+reference growth :math:`g^{ref}_r = \\Delta E_r^{exp}/E_r` (``g_N`` under the aggregate
+expectation) a gap of 1 percentage point moves the index by :math:`0.01/|g^{ref}_r|`. Below
+:data:`MIN_REFERENCE_GROWTH` (1%: one point of gap moves the index by more than 1) the index
+is set by the denominator, not by the region (Michigan GDP 2007-2009 in current dollars:
+national growth +0.03%, index -377). Such rows keep their index but carry
+``index_reliable = False`` and a note, and the table always has the difference form
+
+.. math::
+
+    \\text{difference\\_pp}_r = 100\\, d\\, (g_r - g^{ref}_r)
+
+(regional minus reference growth, percentage points), which stays meaningful at any reference
+change. For GDP, nominal growth near zero is often inflation offsetting a real fall: real
+(chained-dollar) GDP is BEA table SAGDP9N (``read_gdp_csv(path, lines={1: "real_gdp"})`` or
+``fetch_bea_gdp(years, table="SAGDP9N", outcome="real_gdp")``).
 """
 
 from __future__ import annotations
@@ -29,6 +52,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from clusteratlas.data.acquire import year_span
 from clusteratlas.errors import (
     DataCoverageWarning,
     DesignWarning,
@@ -43,6 +67,37 @@ from clusteratlas.results import Result
 
 EXPECTED = ("aggregate", "sectoral")
 
+#: Below this absolute reference growth (a fraction of the start value) the ratio indices are
+#: flagged unreliable: one percentage point of gap would move them by more than 1.
+MIN_REFERENCE_GROWTH = 0.01
+
+#: Outcomes where a fall is good news: their indices are multiplied by -1 (see the module doc).
+LOWER_IS_BETTER = frozenset({"unemployment", "unemployment_rate"})
+
+#: Where BEA publishes real (chained-dollar) values of a current-dollar outcome.
+REAL_SERIES = {
+    "gdp": "real GDP in chained dollars (BEA SAGDP9N, line 1: outcome 'real_gdp')",
+    "mfg_gdp": "real manufacturing GDP in chained dollars (BEA SAGDP9N, line 12)",
+}
+
+
+def outcome_direction(outcome: str | None) -> int:
+    """+1 when higher values of ``outcome`` are better (GDP, employment...), -1 when lower are
+    (:data:`LOWER_IS_BETTER`); +1 for an unnamed outcome."""
+    return -1 if outcome in LOWER_IS_BETTER else 1
+
+
+def too_small_note(reference_growth: float, outcome: str | None = None) -> str:
+    """The note of a row whose reference change is below :data:`MIN_REFERENCE_GROWTH`."""
+    note = (
+        f"reference change too small ({reference_growth:+.2%}, below "
+        f"{MIN_REFERENCE_GROWTH:.0%} in absolute value): the ratio index is unreliable; read "
+        "difference_pp (regional minus reference growth, percentage points)"
+    )
+    if outcome in REAL_SERIES:
+        note += f", or use {REAL_SERIES[outcome]}"
+    return note
+
 
 NO_NATIONAL_NOTE = "no national series given: the benchmark is the sum over the units analysed"
 
@@ -53,8 +108,11 @@ class ResilienceResult(Result):
 
     ``table`` has one row per unit and phase: value_start/end, change, growth,
     national_growth, sensitivity (Martin β), expected_change, resilience (MSGT index),
-    lagravinese, the NS/IM/CS effects, structural and competitive components and a note where
-    an index is undefined (zero base or zero expected change).
+    lagravinese, the NS/IM/CS effects, structural and competitive components, reference_growth,
+    difference_pp (regional minus reference growth, points, signed by the direction),
+    index_reliable (False where the reference change is below :data:`MIN_REFERENCE_GROWTH` or an
+    index is undefined), direction ("higher is better"/"lower is better") and a note where an
+    index is undefined or unreliable.
     """
 
     table: pd.DataFrame
@@ -116,9 +174,15 @@ class ResilienceResult(Result):
                         if len(self.unit) > 1
                         else str(row[self.unit[0]])
                     )
+                    flag = (
+                        ""
+                        if row.get("index_reliable", True)
+                        else f"  (unreliable: reference change too small; difference "
+                        f"{row['difference_pp']:+.1f} pp)"
+                    )
                     lines.append(
                         f"    {name:<14} growth {row['growth']:+.2%}  index {row['resilience']:+.3f}  "
-                        f"beta {row['sensitivity']:.3f}"
+                        f"beta {row['sensitivity']:.3f}{flag}"
                     )
         for note in self.warnings:
             lines.append(f"\nwarning: {note}")
@@ -126,6 +190,28 @@ class ResilienceResult(Result):
 
     def __repr__(self) -> str:  # pragma: no cover - convenience
         return self.summary()
+
+
+def check_window_years(
+    data: pd.DataFrame,
+    window: ShockWindow,
+    phases: Sequence[str] = PHASES,
+    outcome: str | None = None,
+    *,
+    year: str = "year",
+) -> None:
+    """One :class:`InputError` naming the outcome, the years the window asks for and the years
+    the (regional) data have, when a year the ``phases`` need is absent."""
+    asked = sorted({t for phase in phases for t in window.phases[phase]})
+    have = {int(y) for y in data[year].dropna().unique()} if year in data.columns else set()
+    absent = [t for t in asked if t not in have]
+    if absent:
+        raise InputError(
+            f"{outcome or 'the outcome'} has no data for {', '.join(map(str, absent))}: the "
+            f"window ({window}) asks for {', '.join(map(str, asked))}",
+            hint=f"years available for {outcome or 'it'}: {year_span(have) or 'none'}; choose "
+            "a window inside them",
+        )
 
 
 def _split_national(
@@ -148,6 +234,7 @@ def resilience(
     expected: str = "aggregate",
     outcome: str | None = None,
     phases: Sequence[str] = PHASES,
+    direction: int | None = None,
 ) -> ResilienceResult:
     """Resistance and recoverability of every unit over a shock window.
 
@@ -170,6 +257,10 @@ def resilience(
     phases
         The phases to measure (default both): ``("resistance",)`` for a window whose
         recovery the data do not reach yet (the ``end`` year is then not read).
+    direction
+        +1 (higher is better) or -1 (lower is better: the signed indices are flipped so that
+        > 0 always reads "better than the reference"). Default: :func:`outcome_direction` of
+        ``outcome`` (-1 for unemployment and the unemployment rate).
     """
     unknown = [ph for ph in phases if ph not in PHASES]
     if unknown or not phases:
@@ -184,6 +275,10 @@ def resilience(
             "'sectoral' needs the sector column (industry or cluster) of a region x sector panel",
             allowed="aggregate, or pass sector='cluster_code'/'naics'",
         )
+    if direction is None:
+        direction = outcome_direction(outcome)
+    if direction not in (1, -1):
+        raise ParameterError("direction", f"got {direction!r}", allowed="1 or -1")
     window = window if isinstance(window, ShockWindow) else ShockWindow(*window)
     unit = list(unit)
     data = frame
@@ -211,6 +306,7 @@ def resilience(
         )
     notes: list[str] = []
     data, from_frame = _split_national(data, unit)
+    check_window_years(data, window, phases, outcome)
     if national is None:
         national = from_frame
     if national is None:
@@ -244,21 +340,39 @@ def resilience(
     table["sensitivity"] = table["growth"] / g_n
     table["expected_change"] = exp_change
     exp_ok = exp_change != 0
+    d = float(direction)
     table["resilience"] = np.where(
-        exp_ok, (change - exp_change) / exp_change.abs().where(exp_ok), np.nan
+        exp_ok, d * (change - exp_change) / exp_change.abs().where(exp_ok), np.nan
     )
-    table["lagravinese"] = (table["growth"] - g_n) / g_n.abs()
+    table["lagravinese"] = d * (table["growth"] - g_n) / g_n.abs()
     ns_ok = ns != 0
-    table["structural_component"] = np.where(ns_ok, im / ns.abs().where(ns_ok), np.nan)
+    table["structural_component"] = np.where(ns_ok, d * im / ns.abs().where(ns_ok), np.nan)
     table["competitive_component"] = np.where(
-        ns_ok, table["competitive_effect"] / ns.abs().where(ns_ok), np.nan
+        ns_ok, d * table["competitive_effect"] / ns.abs().where(ns_ok), np.nan
     )
+    table["reference_growth"] = np.where(base_ok, exp_change / e0.where(base_ok), np.nan)
+    table["difference_pp"] = 100.0 * d * (table["growth"] - table["reference_growth"])
+    small = base_ok & (table["reference_growth"].abs() < MIN_REFERENCE_GROWTH)
+    table["index_reliable"] = base_ok & exp_ok & ~small
+    table["direction"] = "higher is better" if direction == 1 else "lower is better"
     table["note"] = np.where(
         ~base_ok,
         "zero base value: indices undefined",
         np.where(~exp_ok, "zero expected change: index undefined", ""),
     )
-    undefined = int((table["note"] != "").sum())
+    for i in np.flatnonzero((small & exp_ok).to_numpy()):
+        table.iloc[i, table.columns.get_loc("note")] = too_small_note(
+            float(table["reference_growth"].iloc[i]), outcome
+        )
+    unreliable = int((small & exp_ok).sum())
+    if unreliable:
+        warnings.warn(
+            f"{unreliable} unit-phase rows have a reference change below "
+            f"{MIN_REFERENCE_GROWTH:.0%}: their ratio index is unreliable (index_reliable=False); "
+            "read difference_pp",
+            stacklevel=2,
+        )
+    undefined = int((~base_ok | ~exp_ok).sum())
     if undefined:
         warnings.warn(
             f"{undefined} unit-phase rows have undefined indices (see the 'note' column)",

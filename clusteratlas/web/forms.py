@@ -155,9 +155,17 @@ def select(
     }
 
 
-def text(field: str, label: str, value: str | None) -> dict[str, Any]:
-    """A text control."""
-    return {"name": field, "label": label, "kind": "text", "value": value or ""}
+def text(
+    field: str, label: str, value: str | None, options: list[str] | None = None
+) -> dict[str, Any]:
+    """A text control; ``options``: values the browser offers as the user types (a datalist)."""
+    return {
+        "name": field,
+        "label": label,
+        "kind": "text",
+        "value": value or "",
+        "options": options or [],
+    }
 
 
 def search(

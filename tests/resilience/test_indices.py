@@ -132,7 +132,11 @@ def test_parameters_are_checked(synthetic_panel):
 
 def test_window_year_missing_from_data_is_named(synthetic_panel):
     frame, national = synthetic_panel
-    with pytest.raises(InputError, match=r"year\(s\) 2021.*years in the data: 2019, 2020, 2022"):
+    with pytest.raises(
+        InputError,
+        match=r"no data for 2021: .* asks for 2019, 2020, 2021 .*years available for it: "
+        r"2019-2020, 2022",
+    ):
         resilience(frame, (2019, 2020, 2021), sector="sector", national=national)
 
 

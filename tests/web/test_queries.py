@@ -120,12 +120,23 @@ def test_subclusters_add_up_to_the_cluster(synthetic_store: Path):
     dash.close()
 
 
-def test_peers_are_neighbours_in_traded_employment(synthetic_store: Path):
+def test_peers_are_the_reports_nearest_by_size_and_mix(synthetic_store: Path):
+    """The region, its 5 nearest peers (clusteratlas.panel.comparison, the report's definition)
+    and the median region, computed here from the store's tables."""
+    from clusteratlas.panel.comparison import nearest_peers
+
     dash = Dashboard(synthetic_store)
     peers = region_page(dash, "county", "02003", 2017).section("peers").table
-    assert "02003" in peers["region_id"].tolist()
-    assert peers["emp_traded"].is_monotonic_decreasing
-    assert peers["rank"].diff().dropna().eq(1).all()
+    with Store(synthetic_store, read_only=True) as store:
+        panel = store.read("cluster_panel", where="region_type = 'county' and year = 2017")
+    panel = panel.loc[panel["subcluster_code"].isna()] if "subcluster_code" in panel else panel
+    summary = dash.region_summary("county", 2017)
+    expected = nearest_peers(panel, summary, "02003", 2017)
+    assert peers["region_id"].tolist() == ["02003", *expected["peer_id"], "median"]
+    np.testing.assert_allclose(peers["distance"].iloc[1:-1], expected["distance"], rtol=1e-12)
+    median = peers.set_index("region_id").loc["median"]
+    assert median["cluster_strength"] == pytest.approx(summary["cluster_strength"].median())
+    assert median["emp"] == pytest.approx(summary["emp"].median())
     dash.close()
 
 

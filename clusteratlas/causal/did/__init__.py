@@ -22,7 +22,12 @@ wild bootstrap. Who is treated is a property of the panel: :func:`treatment_from
 """
 
 from clusteratlas.causal.did.cs import AggregateResult, ATTgtResult, att_gt
-from clusteratlas.causal.did.event_study import EventStudyResult, event_study
+from clusteratlas.causal.did.event_study import (
+    EventStudyResult,
+    event_study,
+    shock_event_study,
+    shock_window_years,
+)
 from clusteratlas.causal.did.honest import HonestResult, honest_did, honest_from
 from clusteratlas.causal.did.imputation import did_imputation
 from clusteratlas.causal.did.negative_weights import (
@@ -65,6 +70,8 @@ __all__ = [
     "did_2x2",
     "did_imputation",
     "event_study",
+    "shock_event_study",
+    "shock_window_years",
     "honest_did",
     "honest_from",
     "sun_abraham",

@@ -1,7 +1,10 @@
 """Event study with leads and lags, unit and time fixed effects, and a joint pre-trend test.
 
 Owns :func:`event_study` and :class:`EventStudyResult` (coefficients by event time, the
-average post effect, the pre-trend Wald test and a plot).
+average post effect, the pre-trend Wald test and a plot), and the ONE event window every study
+uses around a common shock (:func:`shock_window_years`, :func:`shock_event_study`): the report
+of ``clusteratlas run``, the dashboard and ``clusteratlas replicate cho2024`` all get their
+pre-trend p-values from it, so they agree.
 """
 
 from __future__ import annotations
@@ -25,6 +28,40 @@ from clusteratlas.causal.inference.vcov import (
 )
 from clusteratlas.causal.results import EffectResult, figure_axes
 from clusteratlas.errors import DesignWarning, EstimationError, InputError, ParameterError
+
+#: The event window around a common shock year S: the :data:`SHOCK_YEARS_BEFORE` years before
+#: it (S-5 .. S-1; S-1 is the reference, so the joint pre-trend test has 4 leads) and
+#: :data:`SHOCK_YEARS_FROM` years from it (S .. S+5). Around COVID-19 (S = 2020) that is
+#: 2015-2025, Cho et al. (2024)'s 2015-2022 as far as the data go. A longer pre-period (the
+#: report once took 7 leads, 2012-2018) tests a different hypothesis (no differential trend
+#: since the Great Recession's recovery) and gave manufacturing GDP p = 0.052 against 0.057.
+SHOCK_YEARS_BEFORE, SHOCK_YEARS_FROM = 5, 6
+
+
+def shock_window_years(shock_year: int) -> tuple[int, int]:
+    """First and last year of the event window around ``shock_year`` (both included)."""
+    return shock_year - SHOCK_YEARS_BEFORE, shock_year + SHOCK_YEARS_FROM - 1
+
+
+def shock_event_study(
+    data: pd.DataFrame,
+    y: str,
+    unit: str,
+    time: str,
+    *,
+    treat: str,
+    shock_year: int,
+    cluster: str | None = "unit",
+    **kwargs: Any,
+) -> EventStudyResult:
+    """:func:`event_study` of a time-invariant ``treat`` facing a common ``shock_year``, on the
+    years of :func:`shock_window_years` (reference: the year before the shock)."""
+    first, last = shock_window_years(shock_year)
+    frame = data.loc[data[time].between(first, last)]
+    return event_study(
+        frame, y, unit, time, treat=treat, shock_year=shock_year, reference=-1, cluster=cluster,
+        **kwargs,
+    )  # fmt: skip
 
 
 def _rel_name(k: int) -> str:

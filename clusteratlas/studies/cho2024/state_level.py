@@ -14,8 +14,12 @@ import warnings
 import numpy as np
 import pandas as pd
 
-from clusteratlas.causal.did import did_2x2, wild_cluster_bootstrap
-from clusteratlas.causal.did import event_study as did_event_study
+from clusteratlas.causal.did import (
+    did_2x2,
+    shock_event_study,
+    shock_window_years,
+    wild_cluster_bootstrap,
+)
 from clusteratlas.causal.rd import rdrobust
 from clusteratlas.errors import EstimationError, InputError, ParameterError
 from clusteratlas.studies.cho2024.inputs import Cho2024Inputs
@@ -118,25 +122,27 @@ def event_study(
     outcome: str,
     *,
     reference: int = 2019,
-    first: int = 2015,
-    last: int = 2022,
 ) -> tuple[pd.DataFrame, dict]:
     """Event study: log y_st = a_s + l_t + sum_{k != ref} delta_k D_s 1[t = k], SEs by state.
 
     Every state faces the shock in ``reference + 1`` (2020); the treated are the 2016 cluster
-    regions. Returns the coefficient table (one row per year) and the joint F test that all
-    pre-reference deltas are 0, from :func:`clusteratlas.causal.did.event_study`.
+    regions. The years are the shared shock window
+    (:func:`clusteratlas.causal.did.shock_window_years`: 2015-2025 as far as the data go, the
+    paper's 2015-2022), the same as the ``clusteratlas run`` report's event study. Returns the
+    coefficient table (one row per year) and the joint F test that all pre-reference deltas
+    are 0, from :func:`clusteratlas.causal.did.shock_event_study`.
     """
     panel = _state_panel(inputs, outcome)
+    first, last = shock_window_years(reference + 1)
     panel = panel[panel["year"].between(first, last)].copy()
     years = sorted(int(y) for y in panel["year"].unique())
     if reference not in years:
         raise ParameterError("reference", f"{reference} not in the {outcome} years {years}")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        result = did_event_study(
+        result = shock_event_study(
             panel, "y", "region_id", "year", treat="treated", shock_year=reference + 1,
-            reference=-1, cluster="unit",
+            cluster="unit",
         )  # fmt: skip
     coefs = result.coefs
     table = pd.DataFrame(

@@ -18,7 +18,8 @@ whose ``run(evidence)`` returns rows for its table (``level`` and ``shock`` colu
 
 The designs live in :mod:`.evidence`. Estimators now: the 2x2 DID (:func:`~clusteratlas.causal.did.did_2x2`; seed design as printed
 with HC1 beside the corrected one with CRV1 by region, and the restricted wild cluster
-bootstrap), the event study with its pre-trend test (:func:`~clusteratlas.causal.did.event_study`),
+bootstrap), the event study with its pre-trend test (:func:`~clusteratlas.causal.did.shock_event_study`,
+the window every study shares),
 the RD at the strong-cluster cut-off with its falsification checks (:mod:`.causal_rd`), and the
 seed paper's own tables at its years (:mod:`.cho_tables`). Tables: ``run_did``,
 ``run_did_wild_bootstrap``, ``run_event_study``, ``run_rd*``, ``run_seed_rdd``, ``run_cho2024``.
@@ -33,7 +34,12 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from clusteratlas.causal.did import did_2x2, event_study, wild_cluster_bootstrap
+from clusteratlas.causal.did import (
+    did_2x2,
+    shock_event_study,
+    shock_window_years,
+    wild_cluster_bootstrap,
+)
 from clusteratlas.errors import ClusterAtlasError
 from clusteratlas.studies.cluster_resilience import provenance
 from clusteratlas.studies.cluster_resilience.causal_rd import rd_rows
@@ -57,8 +63,6 @@ BOOTSTRAP_REPS = 9999
 BOOTSTRAP_SEED = 20240101
 #: above this many clusters CRV1 is reliable and the bootstrap's G x G x draws cost is not worth it
 BOOTSTRAP_MAX_CLUSTERS = 200
-#: years of an event study before and after the shock
-EVENT_LEADS, EVENT_LAGS = 7, 6
 
 
 # -- estimators ----------------------------------------------------------------------------------
@@ -165,13 +169,15 @@ def _wild_bootstrap(result, row: dict, notes: list[str]) -> dict | None:
 
 
 def _event_rows(ev: Evidence, frame: pd.DataFrame, labels: dict, peak: int) -> pd.DataFrame | None:
-    """One event study: TWFE with leads and lags, CRV1 by region, reference year = the peak
-    (the last pre-shock year), joint Wald pre-trend test."""
-    frame = frame.loc[frame["year"].between(peak - EVENT_LEADS, peak + EVENT_LAGS)]
+    """One event study: TWFE with leads and lags on the shared shock window
+    (:func:`~clusteratlas.causal.did.shock_window_years`: the replication's too), CRV1 by
+    region, reference year = the peak (the last pre-shock year), joint Wald pre-trend test."""
+    first, last = shock_window_years(peak + 1)
+    frame = frame.loc[frame["year"].between(first, last)]
     if frame["region_id"].nunique() < 4 or frame["year"].nunique() < 3:
         return None
     try:
-        res = event_study(
+        res = shock_event_study(
             frame, "y", "unit", "year", treat="treated_i", shock_year=peak + 1, cluster="region_id"
         )
     except ClusterAtlasError as error:
@@ -232,7 +238,8 @@ def event_rows(ev: Evidence) -> pd.DataFrame:
             if part is not None:
                 parts.append(part)
         window = shock.cbp
-        years = set(range(window.peak - EVENT_LEADS, window.peak + EVENT_LAGS + 1))
+        first, last = shock_window_years(window.peak + 1)
+        years = set(range(first, last + 1))
         units = ev.cluster_units(shock.name, years)
         label = f"region x cluster event study, {shock.label}"
         part = None

@@ -35,6 +35,7 @@ from clusteratlas.panel import (
     region_summary,
     related_clusters,
 )
+from clusteratlas.panel.comparison import NEAREST, nearest_peers
 from clusteratlas.studies.cluster_resilience import provenance
 from clusteratlas.studies.cluster_resilience.config import cluster_regions, shocks
 from clusteratlas.studies.cluster_resilience.load import GROWTH_ONLY_SOURCES
@@ -358,22 +359,10 @@ def related_of_regions(
 
 
 def propose_peers(panel: pd.DataFrame, summary: pd.DataFrame, config, year: int) -> pd.DataFrame:
-    """Peers of each region of interest: the user's list, else the nearest by size and traded mix.
-
-    Distance = |z(log employment) difference| + (1 - cosine similarity of the traded-cluster
-    employment shares), both in the base year; the ``n_peers`` smallest are proposed.
-    """
+    """Peers of each region of interest: the user's list, else the nearest by size and traded
+    mix in the base year (:func:`clusteratlas.panel.comparison.nearest_peers`, the definition
+    the dashboard uses too); the ``n_peers`` nearest are proposed."""
     rows = []
-    base = panel.loc[(panel["year"] == year) & panel["traded"]]
-    mix = base.pivot_table(
-        index="region_id", columns="cluster_code", values="emp", aggfunc="sum"
-    ).fillna(0.0)
-    mix = mix.div(mix.sum(axis=1).replace(0, np.nan), axis=0).fillna(0.0)
-    size = np.log(
-        summary.loc[summary["year"] == year].set_index("region_id")["emp"].clip(lower=1.0)
-    )
-    z = (size - size.mean()) / (size.std() or 1.0)
-    norm = np.sqrt((mix**2).sum(axis=1)).replace(0, np.nan)
     for region in config.regions:
         if config.study["peers"]:
             for peer in config.study["peers"]:
@@ -381,17 +370,14 @@ def propose_peers(panel: pd.DataFrame, summary: pd.DataFrame, config, year: int)
                     {"region_id": region, "peer_id": peer, "distance": np.nan, "chosen_by": "user"}
                 )
             continue
-        if region not in mix.index:
-            continue
-        cosine = (mix @ mix.loc[region]) / (norm * norm[region])
-        distance = (z - z[region]).abs().reindex(mix.index) + (1 - cosine)
-        for peer, value in distance.drop(region).nsmallest(int(config.study["n_peers"])).items():
+        nearest = nearest_peers(panel, summary, region, year, int(config.study["n_peers"]))
+        for peer, value in zip(nearest["peer_id"], nearest["distance"], strict=True):
             rows.append(
                 {
                     "region_id": region,
                     "peer_id": str(peer),
                     "distance": float(value),
-                    "chosen_by": "nearest size + traded mix",
+                    "chosen_by": NEAREST,
                 }
             )
     return pd.DataFrame(rows, columns=["region_id", "peer_id", "distance", "chosen_by"])

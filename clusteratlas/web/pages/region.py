@@ -3,17 +3,19 @@
 Performance over time, the cluster portfolio (traded clusters by employment, strong clusters,
 local clusters), sub-regions, resilience tables and outcomes from the store, the resistance
 and recovery indices over a chosen window (``window=peak-trough-end``, computed by
-:func:`clusteratlas.resilience.indices.resilience` against national growth) and size-band
-peers.
+:func:`clusteratlas.resilience.indices.resilience` against national growth) and peers
+with the median region (:mod:`clusteratlas.panel.comparison`).
 """
 
 from __future__ import annotations
 
 import warnings
 
+import numpy as np
 import pandas as pd
 
 from clusteratlas.errors import ClusterAtlasError, ParameterError
+from clusteratlas.panel.comparison import NEAREST, benchmark, nearest_peers
 from clusteratlas.resilience.indices import resilience
 from clusteratlas.web.dashboard import (
     MAX_ROWS,
@@ -87,8 +89,48 @@ def fields(dash: Dashboard, q: Query, page: Page) -> list[dict]:
         select("type", "Region type", c.types, c.region_type),
         region_box(dash, c, page),
         select("year", "Year", c.years, c.year),
-        text("window", "Resilience window (peak-trough-end)", q.text("window")),
+        window_field(dash, c.region_type, q.text("window")),
     ]
+
+
+def outcome_years(dash: Dashboard, region_type: str) -> dict[str, list[int]]:
+    """Outcome -> the years the store's outcomes table has for regions of ``region_type``."""
+    if not dash.has("outcomes", "region_type", "year", "outcome"):
+        return {}
+    rows = dash.rows(
+        "select outcome, year from outcomes where region_type = ? group by 1, 2 order by 1, 2",
+        [region_type],
+    )
+    out: dict[str, list[int]] = {}
+    for outcome, year_ in rows:
+        out.setdefault(str(outcome), []).append(int(year_))
+    return out
+
+
+def window_field(dash: Dashboard, region_type: str | None, value: str | None) -> dict:
+    """The resilience-window box: its label says which years the outcomes have, and it offers
+    the study's shock windows (Great Recession, COVID-19; annual and CBP timing) that at least
+    one outcome can measure."""
+    from clusteratlas.data.acquire import year_span
+    from clusteratlas.studies.cluster_resilience.config import load, shocks
+
+    years = outcome_years(dash, region_type or dash.default_region_type())
+    label = "Resilience window (peak-trough-end)"
+    if not years:
+        return text("window", label, value)
+    every = sorted({y for ys in years.values() for y in ys})
+    candidates = [w for s in shocks(load(None)) for w in (s.annual, s.cbp)]
+    offered = [
+        "-".join(map(str, w.years))
+        for w in candidates
+        if any(set(w.years) <= set(ys) for ys in years.values())
+    ]
+    return text(
+        "window",
+        f"{label}; outcomes have {year_span(every)}",
+        value,
+        options=list(dict.fromkeys(offered)),
+    )
 
 
 def links(page: Page, q: Query) -> dict[str, str]:
@@ -127,11 +169,6 @@ def _region_page(
     if own.empty:
         raise NotFoundError(f"{name} has no data for {year}")
     row = own.iloc[0]
-    pooled = (
-        summary["strong_emp"].sum() / summary["emp_traded"].sum()
-        if summary["emp_traded"].sum() > 0
-        else None
-    )
     page = Page(
         name,
         info={
@@ -143,7 +180,9 @@ def _region_page(
             "average wage": row["wage"],
             "strong clusters": row["n_strong"],
             "cluster strength": row["cluster_strength"],
-            f"cluster strength, all {region_type} regions pooled": pooled,
+            f"cluster strength, median {region_type} region": benchmark(summary)[
+                "cluster_strength"
+            ],
         },
     )
     portfolio = dash.df(
@@ -208,7 +247,7 @@ def _region_page(
     _add_subregions(dash, page, region_type, region_id, year)
     _add_resilience(dash, page, region_type, region_id)
     _add_window(dash, page, region_type, region_id, window)
-    page.sections.append(_peers(dash, summary, region_id))
+    page.sections.append(_peers(dash, summary, region_type, region_id, year))
     return page
 
 
@@ -390,17 +429,15 @@ def resilience_window(
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore")
                     result = resilience(
-                        regional.drop(columns="outcome"),
+                        regional,
                         window,
                         national=nation if len(nation) else None,
+                        outcome=str(outcome),
                     )
             except (ClusterAtlasError, KeyError, ValueError) as error:
-                # one outcome failing (gaps, zero bases) must not hide the others
-                parts.append(
-                    pd.DataFrame(
-                        {"outcome": [outcome], "note": [f"{type(error).__name__}: {error}"]}
-                    )
-                )
+                # one outcome failing (gaps, zero bases) must not hide the others; the message
+                # names the outcome, the years asked and the years it has
+                parts.append(pd.DataFrame({"outcome": [outcome], "note": [str(error)]}))
                 continue
             parts.append(result.tidy().assign(outcome=outcome))
         return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
@@ -429,7 +466,7 @@ def _add_window(
     if "region_id" in table.columns:
         notes = table.loc[table["region_id"].isna()] if "note" in table.columns else table.iloc[0:0]
         table = table.loc[table["region_id"] == region_id]
-        for note in notes.get("note", []):
+        for note in dict.fromkeys(notes.get("note", [])):  # each message once
             page.messages.append(f"resilience window: {note}")
     keep = [
         c
@@ -443,13 +480,21 @@ def _add_window(
             "growth",
             "national_growth",
             "resilience",
+            "difference_pp",
+            "index_reliable",
             "sensitivity",
             "competitive_component",
+            "direction",
             "note",
         )
         if c in table.columns
     ]
     table = table[keep].reset_index(drop=True) if keep else table
+    if {"index_reliable", "resilience"} <= set(table.columns):
+        # an index over a near-zero national change is not drawn: it would set the bars' scale
+        # (clusteratlas.resilience.indices.MIN_REFERENCE_GROWTH); the table keeps it and says why
+        reliable = table["index_reliable"].eq(True)
+        table["resilience_drawn"] = table["resilience"].where(reliable)
     page.info["resilience window"] = "-".join(map(str, window))
     page.sections.append(
         Section(
@@ -460,7 +505,9 @@ def _add_window(
             chart={
                 "kind": "bar",
                 "label": "outcome_phase",
-                "value": "resilience",
+                "value": "resilience_drawn"
+                if "resilience_drawn" in table.columns
+                else "resilience",
                 "sort": False,
             }
             if {"outcome", "phase", "resilience"} <= set(table.columns) and len(table)
@@ -473,18 +520,51 @@ def _add_window(
         )
 
 
-def _peers(dash: Dashboard, summary: pd.DataFrame, region_id: str, width: int = 5) -> Section:
-    """Regions of the same type closest in traded employment (USCM's size-band peers)."""
-    ranked = summary.sort_values("emp_traded", ascending=False, kind="stable").reset_index(
-        drop=True
+def _peers(
+    dash: Dashboard, summary: pd.DataFrame, region_type: str, region_id: str, year: int
+) -> Section:
+    """The region, its peers and the median region (:mod:`clusteratlas.panel.comparison`: the
+    report's definitions): the user's peers of a ``clusteratlas run`` store, else the nearest
+    by size and traded mix in the page's year."""
+    user = _user_peers(dash, region_id)
+    if user:
+        peers = pd.DataFrame({"peer_id": user, "distance": np.nan})
+        chosen_by = "the run's config (user)"
+    else:
+        panel = dash.df(
+            f"""select region_id, cluster_code, year, traded, emp from cluster_panel
+                where region_type = ? and year = ? and traded and {dash.panel_where}""",
+            [region_type, year],
+        )
+        peers = (
+            nearest_peers(panel, summary, region_id, year)
+            if len(panel)
+            else pd.DataFrame({"peer_id": [], "distance": []})
+        )
+        chosen_by = NEAREST
+    ids = [region_id, *peers["peer_id"].astype(str)]
+    table = summary.assign(region_id=summary["region_id"].astype(str)).set_index("region_id")
+    rows = table.reindex(ids).reset_index()
+    rows["distance"] = rows["region_id"].map(
+        dict(zip(peers["peer_id"], peers["distance"], strict=True))
     )
-    position = int(ranked.index[ranked["region_id"] == region_id][0])
-    peers = ranked.iloc[max(0, position - width) : position + width + 1].copy()
-    peers.insert(0, "rank", peers.index + 1)
+    median = pd.DataFrame(
+        [
+            {
+                "region_id": "median",
+                "region_name": f"Median of all {len(summary)} {region_type} regions",
+                **benchmark(summary).to_dict(),
+            }
+        ]
+    )
+    rows = pd.concat(
+        [rows.astype({c: float for c in median.columns[2:]}), median], ignore_index=True
+    )
     columns = [
-        "rank",
         "region_id",
         "region_name",
+        "distance",
+        "emp",
         "emp_traded",
         "cluster_strength",
         "n_strong",
@@ -492,8 +572,8 @@ def _peers(dash: Dashboard, summary: pd.DataFrame, region_id: str, width: int = 
     ]
     return Section(
         "peers",
-        "Peers (similar traded employment)",
-        peers[columns],
+        f"Peers ({chosen_by}) and the median region, {year}",
+        rows[[c for c in columns if c in rows.columns]],
         chart={
             "kind": "bar",
             "label": "region_name",
@@ -502,3 +582,13 @@ def _peers(dash: Dashboard, summary: pd.DataFrame, region_id: str, width: int = 
             "id": "region_id",
         },
     )
+
+
+def _user_peers(dash: Dashboard, region_id: str) -> list[str]:
+    """Peers the user named in a ``clusteratlas run`` config (``run_peers`` chosen_by user)."""
+    if not dash.has("run_peers", "region_id", "peer_id", "chosen_by"):
+        return []
+    rows = dash.rows(
+        "select peer_id from run_peers where region_id = ? and chosen_by = 'user'", [region_id]
+    )
+    return [str(r[0]) for r in rows]

@@ -1,0 +1,90 @@
+"""Who a region is compared with: its peers and the benchmark region. One definition each,
+used by the report (``clusteratlas run``), the dashboard's region page and the studies.
+
+Peers (:func:`nearest_peers`): the regions of the same type nearest in size and traded mix in
+one year,
+
+.. math::
+
+    d(r, s) = |z_r - z_s| + (1 - \\cos(m_r, m_s)),\\qquad z = \\frac{\\log E - \\overline{\\log E}}
+    {\\mathrm{sd}(\\log E)}
+
+with E the region's total employment (``region_summary``'s ``emp``) and m its vector of
+traded-cluster employment shares; the ``n`` smallest distances (ties by region id). Size alone
+(the US Cluster Mapping's +/- ranks in traded employment) pairs regions of the same size with
+nothing else in common; the mix term makes a peer an economy of the same kind.
+
+Benchmark (:func:`benchmark`): the median region, each column's median over all regions of the
+type (a typical region, not a sum: pooling all regions, e.g. the nation's strong-cluster jobs
+over its traded jobs, is dominated by the largest regions and is the nation, not a region).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from clusteratlas.errors import InputError
+
+#: How many peers a region gets unless told otherwise.
+N_PEERS = 5
+#: The columns the benchmark row shows by default.
+BENCHMARK_COLUMNS = ("emp", "emp_traded", "wage", "n_strong", "cluster_strength")
+#: What the peers' ``chosen_by`` column says for :func:`nearest_peers`.
+NEAREST = "nearest size + traded mix"
+
+
+def peer_distances(panel: pd.DataFrame, summary: pd.DataFrame, year: int) -> pd.DataFrame:
+    """The distance matrix d(r, s) of the module doc between every two regions in ``year``.
+
+    ``panel``: region x cluster rows (region_id, cluster_code, year, traded, emp) of one region
+    type; ``summary``: region_summary rows (region_id, year, emp) of the same type.
+    """
+    missing = {"region_id", "cluster_code", "year", "traded", "emp"} - set(panel.columns)
+    if missing:
+        raise InputError(f"the panel lacks column(s) {sorted(missing)} the peers need")
+    base = panel.loc[(panel["year"] == year) & panel["traded"].astype(bool)]
+    if base.empty:
+        raise InputError(f"no traded-cluster rows in {year}: no peers")
+    mix = base.pivot_table(
+        index="region_id", columns="cluster_code", values="emp", aggfunc="sum"
+    ).fillna(0.0)
+    mix.index = mix.index.astype(str)
+    mix = mix.div(mix.sum(axis=1).replace(0, np.nan), axis=0).fillna(0.0)
+    sizes = summary.loc[summary["year"] == year].assign(
+        region_id=lambda f: f["region_id"].astype(str)
+    )
+    size = np.log(sizes.set_index("region_id")["emp"].astype(float).clip(lower=1.0))
+    z = ((size - size.mean()) / (size.std() or 1.0)).reindex(mix.index)
+    norm = np.sqrt((mix**2).sum(axis=1)).replace(0, np.nan)
+    cosine = (mix @ mix.T).div(norm, axis=0).div(norm, axis=1)
+    gap = np.abs(z.to_numpy()[:, None] - z.to_numpy()[None, :])
+    return pd.DataFrame(gap, index=mix.index, columns=mix.index) + (1 - cosine)
+
+
+def nearest_peers(
+    panel: pd.DataFrame,
+    summary: pd.DataFrame,
+    region_id: str,
+    year: int,
+    n: int = N_PEERS,
+) -> pd.DataFrame:
+    """The ``n`` regions nearest ``region_id`` in ``year`` (module doc): peer_id, distance,
+    sorted by distance then id; empty when the region has no traded rows that year."""
+    distances = peer_distances(panel, summary, year)
+    region_id = str(region_id)
+    if region_id not in distances.index:
+        return pd.DataFrame({"peer_id": pd.Series(dtype=str), "distance": pd.Series(dtype=float)})
+    row = distances.loc[region_id].drop(region_id).dropna()
+    order = pd.DataFrame({"peer_id": row.index.astype(str), "distance": row.to_numpy()})
+    order = order.sort_values(["distance", "peer_id"], kind="stable").head(int(n))
+    return order.reset_index(drop=True)
+
+
+def benchmark(summary: pd.DataFrame, columns: Sequence[str] = BENCHMARK_COLUMNS) -> pd.Series:
+    """The median region: each of ``columns``' median over the rows of ``summary`` (one region
+    type and year)."""
+    present = [c for c in columns if c in summary.columns]
+    return summary[present].astype(float).median()

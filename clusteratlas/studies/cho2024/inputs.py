@@ -50,13 +50,33 @@ class Cho2024Inputs:
 
     ``rows``: state x cluster 2016 (USCM inputs, LQ, strong flags, LQ percentile within the
     cluster); ``states``: one row per state (cluster strength 2016, cluster_region);
-    ``outcomes``: state x year x outcome levels (OUTCOMES layout); ``notes``: what is missing.
+    ``outcomes``: state x year x outcome levels (OUTCOMES layout); ``notes``: what is missing;
+    ``subclusters``: the USCM subclusters (cluster_code, subcluster_code, traded), the unit of
+    the paper's DID rows (state x subcluster).
     """
 
     rows: pd.DataFrame
     states: pd.DataFrame
     outcomes: pd.DataFrame
     notes: list[str] = field(default_factory=list)
+    subclusters: pd.DataFrame | None = None
+
+
+def subcluster_list(definitions: pd.DataFrame) -> pd.DataFrame:
+    """The USCM subclusters (cluster_code, subcluster_code, traded) of a cluster definition.
+
+    Industries without a subcluster add none; a definition with no subcluster column (custom
+    clusters) counts each cluster as one subcluster.
+    """
+    if "subcluster_code" not in definitions.columns:
+        out = definitions[["cluster_code", "traded"]].drop_duplicates("cluster_code")
+        return out.assign(subcluster_code=out["cluster_code"].astype(str)).reset_index(drop=True)
+    subs = definitions.dropna(subset=["subcluster_code"])
+    subs = subs[subs["subcluster_code"].astype(str).str.len() > 0]
+    out = subs[["cluster_code", "subcluster_code", "traded"]].astype(
+        {"cluster_code": str, "subcluster_code": str}
+    )
+    return out.drop_duplicates(["cluster_code", "subcluster_code"]).reset_index(drop=True)
 
 
 def _percentile_rank(values: pd.Series) -> pd.Series:
@@ -148,7 +168,13 @@ def load_inputs(
             "predates the lockdowns (LAUS, residence-based, stops in 2018 here)"
         )
     notes.append(QP_WARNING)
-    return Cho2024Inputs(rows=rows, states=states, outcomes=outcomes, notes=notes)
+    return Cho2024Inputs(
+        rows=rows,
+        states=states,
+        outcomes=outcomes,
+        notes=notes,
+        subclusters=subcluster_list(definitions),
+    )
 
 
 #: Years of state exports/imports the study needs (growth 2018 needs the 2017 level).

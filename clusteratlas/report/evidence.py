@@ -40,7 +40,9 @@ def _did_display(did: pd.DataFrame) -> pd.DataFrame:
     out["outcome_name"] = out["outcome"].map(charts.outcome_name)
     out["window"] = out["start"].astype(str) + "–" + out["end"].astype(str)
     kind = (
-        out["scale"].map({"log": "signed_pct"}).fillna("count") if "scale" in out else "signed_pct"
+        out["scale"].map({"log": "signed_pct", "growth": "number3"}).fillna("count")
+        if "scale" in out
+        else "signed_pct"
     )
     kinds = kind if isinstance(kind, pd.Series) else pd.Series(kind, index=out.index)
     out["estimate_text"] = [labels.fmt(v, k) for v, k in zip(out["estimate"], kinds, strict=True)]
@@ -138,11 +140,13 @@ def evidence(ctx: Context, s: Section) -> None:
             s,
             seed,
             f"did_seed{suffix}",
-            "DID as in the seed study (Cho et al. 2024), windows as printed; HC1 standard "
-            "errors. For comparison only: the printed windows straddle the shock",
-            "run_outcome_growth, run_treatment",
-            f"windows shock {cfg.windows.get('shock')} recovery {cfg.windows.get('recovery')}; "
-            "y ~ D + Post + D x Post; HC1",
+            "DID of the seed study (Cho et al. 2024) rebuilt as printed: annual growth (its "
+            "'2018' = 2018->2019), Idaho alone as the 'non-cluster' group, state x subcluster "
+            "rows, classical SEs as printed. For comparison only: one control state and a state "
+            "value repeated on 316 rows make these SEs meaningless (see the corrected DID)",
+            "run_outcomes, cluster_panel (clusteratlas.studies.cho2024.paper.paper_did)",
+            "periods 2018 vs 2020 (shock), 2020 vs 2022 (recovery); "
+            "y ~ Treatment + Period + Treatment x Period; iid SE",
             show=[
                 "outcome_name",
                 "phase",

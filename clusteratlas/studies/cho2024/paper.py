@@ -239,7 +239,7 @@ def as_printed_rows(inputs: Cho2024Inputs, control: str = CONTROL_STATE) -> pd.D
     if inputs.subclusters is None or inputs.subclusters.empty:
         raise InputError(
             "the as-printed DID needs the USCM subclusters",
-            hint="load the cluster definitions (clusters/cluster_naics2012_definitions.csv)",
+            hint="load the USCM cluster definitions (the data catalog's definitions_2012)",
         )
     states = pd.DataFrame({"region_id": sorted(inputs.rows["region_id"].astype(str).unique())})
     if control not in set(states["region_id"]):

@@ -508,10 +508,13 @@ def _rd(ctx: Context, s: Section) -> None:
             s,
             cho,
             "cho2024_tables",
-            "Cho et al. (2024) Tables 3-6 at the paper's years, on this run's region x cluster "
-            "rows: as the paper specifies (classical SEs), with region-clustered SEs beside",
-            "cluster_panel, run_outcomes (clusteratlas.studies.cho2024.paper)",
-            "Table 3: 2018 vs 2020 growth; Table 5: 2020 vs 2022; Tables 4 and 6: OLS on levels",
+            "Cho et al. (2024) Tables 3-6 at the paper's years, the seed study's own code on this "
+            "run's data: Tables 3 and 5 as printed (annual growth, Idaho alone as the "
+            "'non-cluster' group, state x subcluster rows), Tables 4 and 6 on the region x "
+            "cluster rows; classical SEs as printed, region-clustered SEs beside",
+            "cluster_panel, cluster_definitions, run_outcomes (clusteratlas.studies.cho2024.paper)",
+            "Table 3: growth 2018->2019 vs 2019->2020; Table 5: 2019->2020 vs 2021->2022; "
+            "Tables 4 and 6: OLS on 2020 and 2022 levels",
             show=["table", "dependent", "years", "term", "coef", "std_err_cluster_region", "p"],
             key=["table", "dependent", "term"],
             kinds={"coef": "number3", "std_err_cluster_region": "number3"},

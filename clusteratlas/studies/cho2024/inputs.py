@@ -120,7 +120,6 @@ def load_inputs(
     rows["wage_uscm"] = rows["wage"].where(rows["wage"].notna() | (rows["emp_reported"] > 0), 0.0)
     rows["lq_percentile"] = rows.groupby("cluster_code")["lq"].transform(_percentile_rank)
     rows["treat_strong"] = rows["strong"].astype(bool)
-    rows["treat_lq1"] = rows["lq"] >= 1.0
 
     summary = region_summary(panel)
     states = summary[["region_id", "cluster_strength", "n_strong", "emp", "emp_traded"]].copy()

@@ -64,7 +64,6 @@ def _inputs(ev: Evidence) -> Cho2024Inputs | None:
     rows["ap"] = rows["ap"].fillna(0.0)
     rows["lq_percentile"] = rows.groupby("cluster_code")["lq"].rank(pct=True) * 100.0
     rows["treat_strong"] = rows["strong"].astype(bool)
-    rows["treat_lq1"] = rows["lq"] >= 1.0
     outcomes = ev.outcomes.loc[ev.outcomes["outcome"].isin(PAPER_OUTCOMES.values())]
     outcomes = outcomes.groupby(["region_id", "year", "outcome"], as_index=False)["value"].sum()
     outcomes["region_id"] = outcomes["region_id"].astype(str)

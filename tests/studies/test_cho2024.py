@@ -433,3 +433,10 @@ def test_genuine_fuzzy_rd_is_ours_and_matches_rdrobust_package(inputs, result):
         float(ref.coef.iloc[0, 0]), rel=1e-6
     )
     assert ours.loc["Robust", "std_error"] == pytest.approx(float(ref.se.iloc[2, 0]), rel=1e-6)
+
+
+def test_unknown_control_state_is_a_clear_error(inputs):
+    from clusteratlas.errors import ParameterError
+
+    with pytest.raises(ParameterError, match="control state '99'"):
+        cho2024.paper_did(inputs, "shock", control="99")

@@ -28,7 +28,11 @@ import pandas as pd
 from scipy import stats
 
 from clusteratlas.errors import ClusterAtlasError
-from clusteratlas.studies.cho2024.inputs import Cho2024Inputs, subcluster_list
+from clusteratlas.studies.cho2024.inputs import (
+    Cho2024Inputs,
+    subcluster_list,
+    with_paper_columns,
+)
 from clusteratlas.studies.cho2024.paper import (
     CONTROL_STATE,
     GROWTH_YEAR,
@@ -59,11 +63,7 @@ def _inputs(ev: Evidence) -> Cho2024Inputs | None:
     rt = ev.p.config.region_type
     rows = ev.store.read("cluster_panel", where=f"region_type = '{rt}' and year = {base}")
     rows["region_id"] = rows["region_id"].astype(str)
-    rows["wage_uscm"] = rows["wage"].where(rows["wage"].notna() | (rows["emp_reported"] > 0), 0.0)
-    rows["qp1"] = rows["qp1"].fillna(0.0)
-    rows["ap"] = rows["ap"].fillna(0.0)
-    rows["lq_percentile"] = rows.groupby("cluster_code")["lq"].rank(pct=True) * 100.0
-    rows["treat_strong"] = rows["strong"].astype(bool)
+    rows = with_paper_columns(rows)
     outcomes = ev.outcomes.loc[ev.outcomes["outcome"].isin(PAPER_OUTCOMES.values())]
     outcomes = outcomes.groupby(["region_id", "year", "outcome"], as_index=False)["value"].sum()
     outcomes["region_id"] = outcomes["region_id"].astype(str)

@@ -41,10 +41,11 @@ def register(app: typer.Typer) -> None:
             "--out",
             help="Folder for the tables and the report.",
         ),
-        treatment: str = typer.Option(
-            "strong",
-            "--treatment",
-            help="Paper's row treatment: 'strong' (USCM strong cluster) or 'lq1' (LQ >= 1).",
+        control: str = typer.Option(
+            "16",
+            "--control-state",
+            help="State FIPS code of the paper's 'non-cluster' group (as printed: 16, Idaho; "
+            "its growth rates are the printed intercepts).",
         ),
         store: Path = typer.Option(
             None,
@@ -85,7 +86,7 @@ def register(app: typer.Typer) -> None:
                 warnings.simplefilter("ignore")
                 result = cho2024.run(
                     data,
-                    treatment=treatment,
+                    control=control,
                     bootstrap=bootstrap,
                     fetch=fetch,
                     trade_files=trade_file,

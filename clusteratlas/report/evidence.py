@@ -40,7 +40,9 @@ def _did_display(did: pd.DataFrame) -> pd.DataFrame:
     out["outcome_name"] = out["outcome"].map(charts.outcome_name)
     out["window"] = out["start"].astype(str) + "–" + out["end"].astype(str)
     kind = (
-        out["scale"].map({"log": "signed_pct"}).fillna("count") if "scale" in out else "signed_pct"
+        out["scale"].map({"log": "signed_pct", "growth": "number3"}).fillna("count")
+        if "scale" in out
+        else "signed_pct"
     )
     kinds = kind if isinstance(kind, pd.Series) else pd.Series(kind, index=out.index)
     out["estimate_text"] = [labels.fmt(v, k) for v, k in zip(out["estimate"], kinds, strict=True)]
@@ -138,11 +140,13 @@ def evidence(ctx: Context, s: Section) -> None:
             s,
             seed,
             f"did_seed{suffix}",
-            "DID as in the seed study (Cho et al. 2024), windows as printed; HC1 standard "
-            "errors. For comparison only: the printed windows straddle the shock",
-            "run_outcome_growth, run_treatment",
-            f"windows shock {cfg.windows.get('shock')} recovery {cfg.windows.get('recovery')}; "
-            "y ~ D + Post + D x Post; HC1",
+            "DID of the seed study (Cho et al. 2024) rebuilt as printed: annual growth (its "
+            "'2018' = 2018->2019), Idaho alone as the 'non-cluster' group, state x subcluster "
+            "rows, classical SEs as printed. For comparison only: one control state and a state "
+            "value repeated on 316 rows make these SEs meaningless (see the corrected DID)",
+            "run_outcomes, cluster_panel (clusteratlas.studies.cho2024.paper.paper_did)",
+            "periods 2018 vs 2020 (shock), 2020 vs 2022 (recovery); "
+            "y ~ Treatment + Period + Treatment x Period; iid SE",
             show=[
                 "outcome_name",
                 "phase",
@@ -513,10 +517,13 @@ def _rd(ctx: Context, s: Section) -> None:
             s,
             cho,
             "cho2024_tables",
-            "Cho et al. (2024) Tables 3-6 at the paper's years, on this run's region x cluster "
-            "rows: as the paper specifies (classical SEs), with region-clustered SEs beside",
-            "cluster_panel, run_outcomes (clusteratlas.studies.cho2024.paper)",
-            "Table 3: 2018 vs 2020 growth; Table 5: 2020 vs 2022; Tables 4 and 6: OLS on levels",
+            "Cho et al. (2024) Tables 3-6 at the paper's years, the seed study's own code on this "
+            "run's data: Tables 3 and 5 as printed (annual growth, Idaho alone as the "
+            "'non-cluster' group, state x subcluster rows), Tables 4 and 6 on the region x "
+            "cluster rows; classical SEs as printed, region-clustered SEs beside",
+            "cluster_panel, cluster_definitions, run_outcomes (clusteratlas.studies.cho2024.paper)",
+            "Table 3: growth 2018->2019 vs 2019->2020; Table 5: 2019->2020 vs 2021->2022; "
+            "Tables 4 and 6: OLS on 2020 and 2022 levels",
             show=["table", "dependent", "years", "term", "coef", "std_err_cluster_region", "p"],
             key=["table", "dependent", "term"],
             kinds={"coef": "number3", "std_err_cluster_region": "number3"},

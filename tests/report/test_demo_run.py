@@ -41,12 +41,10 @@ def test_known_did_effects_are_recovered(demo_run):
             truth,
         )
         assert row.ci_low <= truth <= row.ci_high or abs(row.estimate - truth) < 0.003
-    seed = pd.read_csv(out / "tables" / "did_seed.csv").set_index(["outcome", "phase"])
-    # the printed 2018->2020 window catches the GDP shock but not the March-counted CBP jobs one
-    assert seed.loc[("gdp", "shock"), "estimate"] == pytest.approx(
-        true_effect("gdp", 2018, 2020), abs=0.003
-    )
-    assert abs(seed.loc[("employment", "shock"), "estimate"]) < 0.003
+    # the seed DID as printed has Idaho alone as its control group: not defined for counties,
+    # and the report says why instead of showing another design under the seed's name
+    assert not (out / "tables" / "did_seed.csv").exists()
+    assert "state-level runs only" in (out / "report.html").read_text()
     assert true_effect("employment", 2019, 2021) == pytest.approx(0.02)
 
 

@@ -121,14 +121,55 @@ def test_table2_matches_paper_where_the_data_overlap(result):
     assert "QP (= qp1, Q1 payroll $1000)" in t2.columns  # labelled truthfully
 
 
-@pytest.mark.parametrize("number,pre,post", [("3", 2018, 2020), ("5", 2020, 2022)])
-def test_paper_did_tables_refit_with_pyfixest(shared_data, inputs, result, number, pre, post):
+def _raw_subclusters(shared_data: Path) -> pd.DataFrame:
+    """The 316 USCM subclusters, read independently from the definitions CSV."""
+    defs = pd.read_csv(
+        shared_data / "clusters/cluster_naics2012_definitions.csv",
+        dtype={"cluster_code": str, "subcluster_code": str},
+    )
+    subs = defs.dropna(subset=["subcluster_code"])[["cluster_code", "subcluster_code"]]
+    return subs.drop_duplicates().reset_index(drop=True)
+
+
+#: (table, paper's pre / post period, the growth years they are)
+TABLES_3_5 = [("3", 2019, 2020), ("5", 2020, 2022)]
+
+
+@pytest.mark.parametrize("dependent,line", [("GDP", "1"), ("GDP_manu", "12")])
+@pytest.mark.parametrize("number,pre,post", TABLES_3_5)
+def test_printed_intercepts_and_period_effects_of_tables_3_and_5(
+    shared_data, result, dependent, line, number, pre, post
+):
+    """Issue #18: the printed intercept and period effect are Idaho's SAGDP2N growth (the
+    paper's "2018" = 2018 -> 2019) and its change: equal to the printed digits, i.e. within
+    half a unit of the third decimal, both in our table and from the raw file directly."""
+    printed = cho2024.PRINTED_DID[(f"table{number}", dependent)]
+    coefs = (
+        result.tables[f"table{number}_did_coefficients"]
+        .query("dependent == @dependent")
+        .set_index("term")
+    )
+    raw = _bea_line(shared_data, line).pivot(index="year", columns="region_id", values="v")
+    idaho = raw["16"] / raw["16"].shift(1) - 1
+    for term, value in (("Intercept", idaho[pre]), ("Period", idaho[post] - idaho[pre])):
+        assert abs(coefs.loc[term, "coef"] - printed[term][0]) <= 0.0005
+        assert coefs.loc[term, "coef"] == pytest.approx(value, rel=1e-12)
+    vs = result.tables["as_printed_vs_paper"]
+    part = vs[(vs["table"] == f"Table {number}") & (vs["dependent"] == dependent)]
+    assert part.set_index("term").loc[["Intercept", "Period"], "matches_printed"].all()
+
+
+@pytest.mark.parametrize("number,pre,post", TABLES_3_5)
+def test_paper_did_tables_refit_with_pyfixest(shared_data, result, number, pre, post):
+    """Tables 3 and 5 as printed, refitted with pyfixest on rows built from the raw files:
+    50 USCM states x 316 subclusters, growth from SAGDP2N read with csv, Idaho = control."""
     gdp = _bea_line(shared_data, "1").sort_values(["region_id", "year"])
     gdp["y"] = gdp.groupby("region_id")["v"].pct_change()
     g = gdp[gdp.year.isin([pre, post])]
-    frame = inputs.rows[["region_id", "cluster_code", "strong"]].merge(g, on="region_id")
+    states = _raw_uscm(shared_data)[["region_id"]].drop_duplicates()
+    frame = states.merge(_raw_subclusters(shared_data), how="cross").merge(g, on="region_id")
     frame["period"] = (frame.year == post).astype(int)
-    frame["treatment"] = frame["strong"].astype(int)
+    frame["treatment"] = (frame["region_id"] != "16").astype(int)
     fit = pf.feols("y ~ period * treatment", data=frame, vcov="iid")
     coefs = (
         result.tables[f"table{number}_did_coefficients"]
@@ -144,15 +185,45 @@ def test_paper_did_tables_refit_with_pyfixest(shared_data, inputs, result, numbe
     for term, theirs in ours.items():
         assert coefs.loc[term, "coef"] == pytest.approx(fit.coef()[theirs], rel=1e-8, abs=1e-12)
         assert coefs.loc[term, "std_err"] == pytest.approx(fit.se()[theirs], rel=1e-6)
+    # the cell means: treated = the 49 other states, equally weighted
+    means = frame.groupby(["treatment", "period"])["y"].mean()
+    did = (means[1, 1] - means[1, 0]) - (means[0, 1] - means[0, 0])
+    assert coefs.loc["Interaction", "coef"] == pytest.approx(did, rel=1e-9)
     # the column beside it: the same regression with SEs clustered by state (CRV1)
     frame["state"] = frame["region_id"].astype(int)
     clustered = pf.feols("y ~ period * treatment", data=frame, vcov={"CRV1": "state"})
     assert coefs.loc["Interaction", "std_err_cluster_state"] == pytest.approx(
         clustered.se()["period:treatment"], rel=1e-6
     )
+    # Idaho's rows are one number repeated: state-clustered SE of its intercept is 0
+    assert coefs.loc["Intercept", "std_err_cluster_state"] < 1e-12
     model = result.tables[f"table{number}_did_model"].set_index("dependent")
     assert model.loc["GDP", "r2"] == pytest.approx(fit._r2, rel=1e-8)
-    assert model.loc["GDP", "n"] == 50 * 67 * 2
+    assert model.loc["GDP", "n"] == 50 * 316 * 2
+
+
+def test_interactions_keep_the_printed_signs_and_size(result):
+    """Issue #18: with all 49 other states as the treated group the interactions have the
+    printed sign and are within 0.015 of the printed value (GDP and manufacturing GDP)."""
+    vs = result.tables["as_printed_vs_paper"]
+    inter = vs[(vs["term"] == "Interaction") & vs["dependent"].isin(["GDP", "GDP_manu"])]
+    assert len(inter) == 4
+    assert (np.sign(inter["coef"]) == np.sign(inter["paper_coef"])).all()
+    assert (inter["difference"].abs() < 0.015).all()
+
+
+def test_paper_errata_checked_from_the_printed_numbers(result):
+    errata = result.tables["paper_errata"].set_index("where")
+    assert (
+        "the same three numbers as Table 6's GDP LQ row"
+        in errata.loc["Table 4, GDP_Manu, LQ row", "check"]
+    )
+    assert "0.043" in errata.loc["Table 4, Employment, AP row", "check"]
+    # 2022 exports: Idaho's implied growth -0.915, about one month against a year
+    assert "Idaho -0.915" in errata.loc["Table 5, Export, Period", "check"]
+    assert "rows implied by F: 84" in errata.loc["Table 3, Employment, model summary", "check"]
+    report = result.text
+    assert "## The paper's internal errors" in report and "Why the printed t-values" in report
 
 
 @pytest.mark.parametrize("number,year", [("4", 2020), ("6", 2022)])
@@ -327,7 +398,7 @@ def test_cli_writes_every_table_and_the_report(shared_data, tmp_path):
             assert (out / f"{stem}.{ext}").stat().st_size > 0
     report = (out / "cho2024_report.md").read_text()
     assert (
-        "Where the two designs differ" in report
+        "Why the printed t-values of 6-35 mean nothing" in report
         and "exports and imports by state are not" in report
     )
     assert "<table" in (out / "cho2024_report.html").read_text()
@@ -362,3 +433,10 @@ def test_genuine_fuzzy_rd_is_ours_and_matches_rdrobust_package(inputs, result):
         float(ref.coef.iloc[0, 0]), rel=1e-6
     )
     assert ours.loc["Robust", "std_error"] == pytest.approx(float(ref.se.iloc[2, 0]), rel=1e-6)
+
+
+def test_unknown_control_state_is_a_clear_error(inputs):
+    from clusteratlas.errors import ParameterError
+
+    with pytest.raises(ParameterError, match="control state '99'"):
+        cho2024.paper_did(inputs, "shock", control="99")

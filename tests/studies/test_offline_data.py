@@ -156,29 +156,51 @@ def test_cluster_resistance_from_the_county_sums_equals_the_files(state, shared_
 
 
 def test_cho_tables_on_uscm_2016_rows(state, shared_data):
+    """Table 3 (GDP) as printed in the run: the interaction is the difference in differences
+    of SAGDP2N growth (2018->2019 vs 2019->2020), the 49 other states against Idaho."""
     cho = read(state, "run_cho2024")
     row = cho.loc[
         (cho["table"] == "Table 3") & (cho["dependent"] == "GDP") & (cho["term"] == "Interaction")
     ].iloc[0]
     assert row["years"] == "2018 vs 2020" and int(row["rows_year"]) == 2016
     panel = read(state, "cluster_panel")
-    rows = panel.loc[panel["year"] == 2016, ["region_id", "strong"]]
+    states = sorted(panel.loc[panel["year"] == 2016, "region_id"].unique())
+    assert len(states) == 50 and "16" in states
     raw = _bea(shared_data / "bea" / "SAGDP2N__ALL_AREAS_1997_2022.csv.gz", 1)
     g = {
-        t: pd.Series(
-            {
-                r: raw.loc[f"{r}000", t] / raw.loc[f"{r}000", t - 1] - 1
-                for r in rows["region_id"].unique()
-            }
-        )
-        for t in (2018, 2020)
+        t: pd.Series({r: raw.loc[f"{r}000", t] / raw.loc[f"{r}000", t - 1] - 1 for r in states})
+        for t in (2019, 2020)
     }
-    data = pd.concat([rows.assign(y=rows["region_id"].map(g[t]), post=int(t == 2020)) for t in g])
-    m = data.groupby(["strong", "post"])["y"].mean()
-    assert row["coef"] == pytest.approx(
-        (m[True, 1] - m[True, 0]) - (m[False, 1] - m[False, 0]), abs=1e-12
-    )
-    assert row["n"] == len(data) == 2 * 50 * 67
+    treated = {t: g[t].drop("16").mean() for t in g}
+    expected = (treated[2020] - treated[2019]) - (g[2020]["16"] - g[2019]["16"])
+    assert row["coef"] == pytest.approx(expected, rel=1e-9)
+    assert row["n"] == 2 * 50 * 316
+
+
+def test_run_and_replicate_share_the_seed_study(state, shared_data):
+    """Issue #18: `run`'s seed DID and Tables 3/5 are the numbers `replicate cho2024` reports
+    (one implementation, studies.cho2024.paper.paper_did), to the last digit up to summation
+    order (rel 1e-12)."""
+    from clusteratlas.studies import cho2024
+
+    inputs = cho2024.load_inputs(shared_data)
+    cho = read(state, "run_cho2024")
+    did = read(state, "run_did")
+    seed = did.loc[did["design"] == "seed (as printed)"].set_index(["outcome", "phase"])
+    for number, model in (("3", "shock"), ("5", "recovery")):
+        summary, coefs, _ = cho2024.paper_did(inputs, model)
+        mine = cho.loc[cho["table"] == f"Table {number}"].set_index(["dependent", "term"])
+        assert len(coefs) == len(mine) >= 8
+        for _, r in coefs.iterrows():
+            got = mine.loc[(r["dependent"], r["term"])]
+            assert got["coef"] == pytest.approx(r["coef"], rel=1e-12, abs=1e-15)
+            assert got["std_err"] == pytest.approx(r["std_err"], rel=1e-9)
+        for _, r in coefs.loc[coefs["term"] == "Interaction"].iterrows():
+            row = seed.loc[(cho2024.PAPER_OUTCOMES[r["dependent"]], model)]
+            assert row["estimate"] == pytest.approx(r["coef"], rel=1e-12, abs=1e-15)
+            assert row["se"] == pytest.approx(r["std_err"], rel=1e-9)
+    gdp = cho.loc[(cho["table"] == "Table 3") & (cho["dependent"] == "GDP")].set_index("term")
+    assert abs(gdp.loc["Intercept", "coef"] - 0.070) <= 0.0005  # the printed digits
 
 
 def test_msa_run_on_the_brookings_panel(msa, shared_data):

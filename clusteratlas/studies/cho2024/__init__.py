@@ -4,18 +4,18 @@ same questions answered with a defensible design beside it.
 
 What the paper does (sections 3-4, Tables 1-6), as read for this module:
 
-* Unit: USCM state x cluster rows (Table 2 counts clusters, sub-clusters, states, traded and local
+* Unit: USCM state x cluster rows for the "RDD" tables (Table 2 counts clusters, sub-clusters, states, traded and local
   rows). Each row carries its state's outcomes (BEA GDP, manufacturing GDP, exports, imports,
   employment) and the cluster's "quality factors" QP, LQ, AP, EST, WAGE.
-* Treatment ("regions with industrial clusters"): read here as the USCM strong-cluster flag of
-  the state x cluster row (LQ in the top quartile of states, LQ >= 1, employment and
-  establishments above the bottom quartile), computed with :func:`clusteratlas.panel.panel_from_uscm`
-  from the 2016 USCM inputs. ``treatment="lq1"`` uses LQ >= 1 instead (defined for local
-  clusters too).
-* DID (Equation 1, Tables 3 and 5): OLS of the outcome on Period, Treatment and Period x
-  Treatment, Model 1 = 2018 vs 2020 (shock), Model 2 = 2020 vs 2022 (recovery), classical
-  standard errors. The printed intercepts (0.07 for GDP) are growth rates, so the outcome is
-  read as the state's annual growth rate Y_t/Y_{t-1} - 1.
+* DID (Equation 1, Tables 3 and 5), recovered from the paper's own numbers (issue #18): the
+  printed control means are Idaho's BEA annual growth rates, so y = the state's growth
+  Y_t/Y_{t-1} - 1 (the paper's "2018" = 2018 -> 2019), the "non-cluster" group is Idaho alone,
+  the "cluster" group every other state, the rows state x subcluster (equal weights); Model 1 =
+  "2018" vs 2020 (shock), Model 2 = 2020 vs 2022 (recovery); classical standard errors as
+  printed, state-clustered beside them. The intercepts and period effects of GDP and
+  manufacturing GDP match the printed digits (:func:`~.paper.as_printed_vs_paper`); the
+  paper's internal errors are listed by :func:`~.paper.paper_errata`. ``clusteratlas run``'s
+  seed DID calls the same :func:`~.paper.paper_did`.
 * "RDD" (Equation 2, Tables 4 and 6): what is printed is an OLS of the outcome LEVEL on QP, EST,
   AP, WAGE and LQ over the state x cluster rows (no cut-off, no discontinuity). Reproduced as
   printed, plus Equation 2 literally (global quadratic in the centred LQ percentile with the
@@ -45,14 +45,21 @@ from clusteratlas.studies.cho2024.inputs import (
     Cho2024Inputs,
     fetch_missing,
     load_inputs,
+    subcluster_list,
 )
 from clusteratlas.studies.cho2024.paper import (
+    CONTROL_STATE,
+    GROWTH_YEAR,
     MODELS,
     PAPER_OUTCOMES,
     PAPER_PRINTED,
+    PRINTED_DID,
+    as_printed_rows,
+    as_printed_vs_paper,
     descriptive,
     equation2,
     paper_did,
+    paper_errata,
     paper_rdd,
     state_growth,
 )
@@ -61,15 +68,20 @@ from clusteratlas.studies.cho2024.study import Cho2024Result, run
 
 __all__ = [
     "CBP_FETCH_YEAR",
+    "CONTROL_STATE",
     "FACTORS",
+    "GROWTH_YEAR",
     "MODELS",
     "PAPER_OUTCOMES",
     "PAPER_PRINTED",
+    "PRINTED_DID",
     "QP_LABEL",
     "QP_WARNING",
     "TRADE_YEARS",
     "Cho2024Inputs",
     "Cho2024Result",
+    "as_printed_rows",
+    "as_printed_vs_paper",
     "descriptive",
     "equation2",
     "event_study",
@@ -77,8 +89,10 @@ __all__ = [
     "genuine_rd",
     "load_inputs",
     "paper_did",
+    "paper_errata",
     "paper_rdd",
     "proper_did",
     "run",
     "state_growth",
+    "subcluster_list",
 ]

@@ -50,13 +50,50 @@ class Cho2024Inputs:
 
     ``rows``: state x cluster 2016 (USCM inputs, LQ, strong flags, LQ percentile within the
     cluster); ``states``: one row per state (cluster strength 2016, cluster_region);
-    ``outcomes``: state x year x outcome levels (OUTCOMES layout); ``notes``: what is missing.
+    ``outcomes``: state x year x outcome levels (OUTCOMES layout); ``notes``: what is missing;
+    ``subclusters``: the USCM subclusters (cluster_code, subcluster_code, traded), the unit of
+    the paper's DID rows (state x subcluster).
     """
 
     rows: pd.DataFrame
     states: pd.DataFrame
     outcomes: pd.DataFrame
     notes: list[str] = field(default_factory=list)
+    subclusters: pd.DataFrame | None = None
+
+
+def subcluster_list(definitions: pd.DataFrame) -> pd.DataFrame:
+    """The USCM subclusters (cluster_code, subcluster_code, traded) of a cluster definition.
+
+    Industries without a subcluster add none; a definition with no subcluster column (custom
+    clusters) counts each cluster as one subcluster.
+    """
+    if "subcluster_code" not in definitions.columns:
+        out = definitions[["cluster_code", "traded"]].drop_duplicates("cluster_code")
+        return out.assign(subcluster_code=out["cluster_code"].astype(str)).reset_index(drop=True)
+    subs = definitions.dropna(subset=["subcluster_code"])
+    subs = subs[subs["subcluster_code"].astype(str).str.len() > 0]
+    out = subs[["cluster_code", "subcluster_code", "traded"]].astype(
+        {"cluster_code": str, "subcluster_code": str}
+    )
+    return out.drop_duplicates(["cluster_code", "subcluster_code"]).reset_index(drop=True)
+
+
+def with_paper_columns(rows: pd.DataFrame) -> pd.DataFrame:
+    """Region x cluster rows with the columns the paper's tables read, added once for
+    ``replicate`` and ``run`` alike: ``wage_uscm``, ``lq_percentile`` (within the cluster,
+    mid-rank, 0-100) and ``treat_strong``; missing Q1 and annual payroll count as 0 (USCM's
+    convention for empty cells)."""
+    rows = rows.copy()
+    # USCM's download carries wage 0 where no employment is reported (wage undefined); the
+    # paper kept those zeros (Table 2: WAGE min 0, same count as the other factors), so the
+    # replication does too. ``wage`` keeps the honest NaN.
+    rows["wage_uscm"] = rows["wage"].where(rows["wage"].notna() | (rows["emp_reported"] > 0), 0.0)
+    rows["qp1"] = rows["qp1"].fillna(0.0)
+    rows["ap"] = rows["ap"].fillna(0.0)
+    rows["lq_percentile"] = rows.groupby("cluster_code")["lq"].transform(_percentile_rank)
+    rows["treat_strong"] = rows["strong"].astype(bool)
+    return rows
 
 
 def _percentile_rank(values: pd.Series) -> pd.Series:
@@ -94,13 +131,7 @@ def load_inputs(
     )
     if rows["lq"].isna().any():
         raise InputError("some USCM rows got no location quotient", hint="check the cluster codes")
-    # USCM's download carries wage 0 where no employment is reported (wage undefined); the
-    # paper kept those zeros (Table 2: WAGE min 0, same count as the other factors), so the
-    # replication does too. ``wage`` keeps the honest NaN.
-    rows["wage_uscm"] = rows["wage"].where(rows["wage"].notna() | (rows["emp_reported"] > 0), 0.0)
-    rows["lq_percentile"] = rows.groupby("cluster_code")["lq"].transform(_percentile_rank)
-    rows["treat_strong"] = rows["strong"].astype(bool)
-    rows["treat_lq1"] = rows["lq"] >= 1.0
+    rows = with_paper_columns(rows)
 
     summary = region_summary(panel)
     states = summary[["region_id", "cluster_strength", "n_strong", "emp", "emp_traded"]].copy()
@@ -148,7 +179,13 @@ def load_inputs(
             "predates the lockdowns (LAUS, residence-based, stops in 2018 here)"
         )
     notes.append(QP_WARNING)
-    return Cho2024Inputs(rows=rows, states=states, outcomes=outcomes, notes=notes)
+    return Cho2024Inputs(
+        rows=rows,
+        states=states,
+        outcomes=outcomes,
+        notes=notes,
+        subclusters=subcluster_list(definitions),
+    )
 
 
 #: Years of state exports/imports the study needs (growth 2018 needs the 2017 level).

@@ -16,9 +16,10 @@ whose ``run(evidence)`` returns rows for its table (``level`` and ``shock`` colu
   region;
 * :meth:`Evidence.event_panels`: the same units over the years around each shock.
 
-The designs live in :mod:`.evidence`. Estimators now: the 2x2 DID (:func:`~clusteratlas.causal.did.did_2x2`; seed design as printed
-with HC1 beside the corrected one with CRV1 by region, and the restricted wild cluster
-bootstrap), the event study with its pre-trend test (:func:`~clusteratlas.causal.did.shock_event_study`,
+The designs live in :mod:`.evidence`. Estimators now: the 2x2 DID (:func:`~clusteratlas.causal.did.did_2x2`, the corrected
+designs with CRV1 by region and the restricted wild cluster bootstrap; beside them the seed
+design as printed, from :func:`clusteratlas.studies.cho2024.paper.paper_did` via
+:func:`.cho_tables.seed_did_rows`), the event study with its pre-trend test (:func:`~clusteratlas.causal.did.shock_event_study`,
 the window every study shares),
 the RD at the strong-cluster cut-off with its falsification checks (:mod:`.causal_rd`), and the
 seed paper's own tables at its years (:mod:`.cho_tables`). Tables: ``run_did``,
@@ -43,7 +44,7 @@ from clusteratlas.causal.did import (
 from clusteratlas.errors import ClusterAtlasError
 from clusteratlas.studies.cluster_resilience import provenance
 from clusteratlas.studies.cluster_resilience.causal_rd import rd_rows
-from clusteratlas.studies.cluster_resilience.cho_tables import cho_rows
+from clusteratlas.studies.cluster_resilience.cho_tables import cho_rows, seed_did_rows
 from clusteratlas.studies.cluster_resilience.config import shocks
 from clusteratlas.studies.cluster_resilience.evidence import (
     CLUSTER_OUTCOME,
@@ -79,13 +80,13 @@ class Estimator:
 def did_rows(ev: Evidence) -> pd.DataFrame:
     """2x2 DID of every design at both levels (Cho et al. 2024 Eq. 1, clusteratlas.causal.did.did_2x2).
 
-    Seed design (region level): the paper's OLS with HC1 (the paper does not say); corrected
-    designs: log outcome, SE clustered by region (CRV1, fixest small-sample factor, t(G-1)).
-    Region x cluster: units = traded region x cluster pairs, SE clustered by region.
+    Corrected designs: log outcome, SE clustered by region (CRV1, fixest small-sample factor,
+    t(G-1)). Region x cluster: units = traded region x cluster pairs, SE clustered by region.
+    The seed design as printed (growth rates, Idaho as the control, classical SEs) comes from
+    the seed study's own implementation (:func:`.cho_tables.seed_did_rows`).
     """
     rows, boots = [], []
     for design in [*ev.region_designs(), *ev.cluster_designs()]:
-        kwargs = {"vcov": "HC1"} if design.seed else {"cluster": "region_id"}
         try:
             res = did_2x2(
                 design.data,
@@ -95,7 +96,7 @@ def did_rows(ev: Evidence) -> pd.DataFrame:
                 pre=design.start,
                 post=design.end,
                 unit="unit",
-                **kwargs,
+                cluster="region_id",
             )
         except ClusterAtlasError as error:
             ev.notes.append(
@@ -107,7 +108,7 @@ def did_rows(ev: Evidence) -> pd.DataFrame:
         rows.append(
             {
                 **design.labels(),
-                "scale": "level" if design.seed and not ev.p.config.outcomes["log"] else "log",
+                "scale": "log",
                 "estimate": res.estimate,
                 "se": res.se,
                 "t": res.estimate / res.se if res.se else float("nan"),
@@ -121,13 +122,14 @@ def did_rows(ev: Evidence) -> pd.DataFrame:
                 "estimator": res.method,
             }
         )
-        if design.level == REGION and not design.seed:
+        if design.level == REGION:
             boot = _wild_bootstrap(res, rows[-1], ev.notes)
             if boot is not None:
                 boots.append(boot)
     if boots:
         ev.extra["run_did_wild_bootstrap"] = pd.DataFrame(boots)
-    return pd.DataFrame(rows)
+    parts = [frame for frame in (pd.DataFrame(rows), seed_did_rows(ev)) if not frame.empty]
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
 
 
 def _wild_bootstrap(result, row: dict, notes: list[str]) -> dict | None:

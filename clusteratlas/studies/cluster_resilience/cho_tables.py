@@ -1,16 +1,19 @@
 """The seed study's own tables inside the main job: Cho et al. (2024) Tables 3-6 at the paper's years.
 
-Owns the bridge from the main job's panel and outcomes to the paper's specification in
-:mod:`clusteratlas.studies.cho2024.paper` (which it calls for every number): the paper's unit
-is the region x cluster row of a pre-shock cluster panel (here the panel year the "Cho et al.
-windows" treatment is measured in, before 2018), each row carrying its region's outcome.
+Owns the bridge from the main job's panel and outcomes to the seed study's one implementation,
+:mod:`clusteratlas.studies.cho2024.paper` (which computes every number, for ``clusteratlas
+run`` and ``clusteratlas replicate cho2024`` alike):
 
-* Tables 3 and 5 (:func:`~clusteratlas.studies.cho2024.paper.paper_did`): OLS of the region's
-  annual outcome growth on Period, Treatment (the row's strong flag) and their interaction,
-  Model 1 = 2018 vs 2020, Model 2 = 2020 vs 2022 (classical SEs as printed, region-clustered
-  beside them);
+* Tables 3 and 5 (:func:`~clusteratlas.studies.cho2024.paper.paper_did`), as printed: the
+  state's annual growth (the paper's "2018" = 2018 -> 2019) on state x subcluster rows, Idaho
+  alone as the "non-cluster" group, Model 1 = 2018 vs 2020, Model 2 = 2020 vs 2022 (classical
+  SEs as printed, state-clustered beside them). State-level runs only: the paper's control
+  group is a state. Their interactions are also the seed rows of ``run_did``
+  (:func:`seed_did_rows`).
 * Tables 4 and 6 (:func:`~clusteratlas.studies.cho2024.paper.paper_rdd`): the printed "RDD", an
-  OLS of the outcome level in 2020 / 2022 on QP, EST, AP, WAGE and LQ.
+  OLS of the outcome level in 2020 / 2022 on QP, EST, AP, WAGE and LQ over the region x
+  cluster rows of the pre-shock panel year (the year the "Cho et al. windows" treatment is
+  measured in).
 
 A table is computed when the outcomes cover its years (the paper's fallback for CBP
 employment, 2021 for 2022, is said in the ``years`` column); otherwise a provenance row says
@@ -22,45 +25,129 @@ from __future__ import annotations
 import warnings
 
 import pandas as pd
+from scipy import stats
 
 from clusteratlas.errors import ClusterAtlasError
-from clusteratlas.studies.cho2024.inputs import Cho2024Inputs
-from clusteratlas.studies.cho2024.paper import MODELS, PAPER_OUTCOMES, paper_did, paper_rdd
+from clusteratlas.studies.cho2024.inputs import (
+    Cho2024Inputs,
+    subcluster_list,
+    with_paper_columns,
+)
+from clusteratlas.studies.cho2024.paper import (
+    CONTROL_STATE,
+    GROWTH_YEAR,
+    MODELS,
+    PAPER_OUTCOMES,
+    paper_did,
+    paper_rdd,
+)
 from clusteratlas.studies.cluster_resilience import provenance
-from clusteratlas.studies.cluster_resilience.evidence import REGION_CLUSTER, Evidence
+from clusteratlas.studies.cluster_resilience.evidence import REGION, REGION_CLUSTER, Evidence
 
 #: the years each table needs in the outcomes (growth needs the year before)
 TABLE_YEARS = {
-    "Table 3": (2017, 2018, 2019, 2020),
-    "Table 5": (2019, 2020, 2021, 2022),
+    "Table 3": (GROWTH_YEAR[2018] - 1, GROWTH_YEAR[2018], GROWTH_YEAR[2020] - 1, GROWTH_YEAR[2020]),
+    "Table 5": (GROWTH_YEAR[2020] - 1, GROWTH_YEAR[2020], GROWTH_YEAR[2022] - 1, GROWTH_YEAR[2022]),
     "Table 4": (2020,),
     "Table 6": (2022,),
 }
 
 
 def _inputs(ev: Evidence) -> Cho2024Inputs | None:
+    """The run's data in the seed study's shape: the region x cluster rows of the pre-shock
+    panel year, the run's outcomes and the subclusters of its cluster definitions."""
     treatment = ev.treatment("seed")
     if treatment.empty:
         return None
     base = int(treatment["base_year"].iloc[0])
     rt = ev.p.config.region_type
-    panel = ev.store.read("cluster_panel", where="region_type = ? and year = ?", params=[rt, base])
-    rows = panel.copy()
-    # integer region codes: the paper's clustered SEs group on them (ids may be "EA001")
-    codes = {r: i for i, r in enumerate(sorted(rows["region_id"].astype(str).unique()))}
-    rows["region_id"] = rows["region_id"].astype(str).map(codes)
-    rows["wage_uscm"] = rows["wage"].where(rows["wage"].notna() | (rows["emp_reported"] > 0), 0.0)
-    rows["qp1"] = rows["qp1"].fillna(0.0)
-    rows["ap"] = rows["ap"].fillna(0.0)
-    rows["lq_percentile"] = rows.groupby("cluster_code")["lq"].rank(pct=True) * 100.0
-    rows["treat_strong"] = rows["strong"].astype(bool)
-    rows["treat_lq1"] = rows["lq"] >= 1.0
-    outcomes = ev.outcomes.loc[ev.outcomes["outcome"].isin(PAPER_OUTCOMES.values())].copy()
+    rows = ev.store.read("cluster_panel", where="region_type = ? and year = ?", params=[rt, base])
+    rows["region_id"] = rows["region_id"].astype(str)
+    rows = with_paper_columns(rows)
+    outcomes = ev.outcomes.loc[ev.outcomes["outcome"].isin(PAPER_OUTCOMES.values())]
     outcomes = outcomes.groupby(["region_id", "year", "outcome"], as_index=False)["value"].sum()
-    outcomes["region_id"] = outcomes["region_id"].astype(str).map(codes)
-    outcomes = outcomes.dropna(subset=["region_id"]).assign(region_type=rt)
-    outcomes["region_id"] = outcomes["region_id"].astype(int)
-    return Cho2024Inputs(rows=rows, states=treatment, outcomes=outcomes, notes=[f"rows of {base}"])
+    outcomes["region_id"] = outcomes["region_id"].astype(str)
+    outcomes = outcomes.loc[outcomes["region_id"].isin(set(rows["region_id"]))].assign(
+        region_type=rt
+    )
+    definitions = ev.store.read("cluster_definitions")
+    subclusters = subcluster_list(definitions)
+    subclusters = subclusters.loc[
+        subclusters["cluster_code"].isin(set(rows["cluster_code"].astype(str)))
+    ]
+    return Cho2024Inputs(
+        rows=rows,
+        states=treatment,
+        outcomes=outcomes,
+        notes=[f"rows of {base}"],
+        subclusters=subclusters.reset_index(drop=True),
+    )
+
+
+def _did_tables(ev: Evidence, inputs: Cho2024Inputs) -> dict[str, tuple]:
+    """Tables 3 and 5 from :func:`paper_did` (state-level runs with the control state only)."""
+    if ev.p.config.region_type != "state":
+        raise ClusterAtlasError(
+            "the paper's 'non-cluster' group is one state (Idaho): state-level runs only"
+        )
+    if CONTROL_STATE not in set(inputs.rows["region_id"]):
+        raise ClusterAtlasError(f"the control state {CONTROL_STATE} (Idaho) is not in the rows")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return {model: paper_did(inputs, model) for model in ("shock", "recovery")}
+
+
+def seed_did_rows(ev: Evidence) -> pd.DataFrame:
+    """The seed design's DID rows of ``run_did``: the interactions of Tables 3 and 5 as
+    printed, from :func:`~clusteratlas.studies.cho2024.paper.paper_did` (the same function
+    ``clusteratlas replicate cho2024`` reports), with classical SEs and a t(n - 4) interval."""
+    inputs = _inputs(ev)
+    if inputs is None:
+        return pd.DataFrame()
+    try:
+        tables = _did_tables(ev, inputs)
+    except ClusterAtlasError as error:
+        ev.notes.append(f"seed DID as printed not estimated: {error}")
+        return pd.DataFrame()
+    names = set(ev.p.config.outcomes["names"])
+    rows = []
+    for model, (summary, coefs, _) in tables.items():
+        summary = summary.set_index("dependent")
+        inter = coefs.loc[coefs["term"] == "Interaction"]
+        for _, r in inter.iterrows():
+            outcome = PAPER_OUTCOMES[r["dependent"]]
+            if outcome not in names:
+                continue
+            info = summary.loc[r["dependent"]]
+            # the paper's period labels; employment's 2022 falls back to 2021 offline
+            start, end = (int(y) for y in str(info["years"]).split(" vs "))
+            crit = stats.t.ppf(0.975, int(info["n"]) - 4)
+            rows.append(
+                {
+                    "level": REGION,
+                    "outcome": outcome,
+                    "design": "seed (as printed)",
+                    "shock": "COVID-19",
+                    "phase": model,
+                    "start": start,
+                    "end": end,
+                    "scale": "growth",
+                    "estimate": r["coef"],
+                    "se": r["std_err"],
+                    "t": r["t"],
+                    "p_value": r["p"],
+                    "ci_low": r["coef"] - crit * r["std_err"],
+                    "ci_high": r["coef"] + crit * r["std_err"],
+                    "se_cluster_region": r["std_err_cluster_state"],
+                    "r2_adj": info["adj_r2"],
+                    "n_obs": int(info["n"]),
+                    "n_clusters": int(info["n_states"]),
+                    "se_type": "iid (as printed)",
+                    "estimator": "clusteratlas.studies.cho2024.paper.paper_did "
+                    f"(growth {info['growth']}, control {info['control']})",
+                }
+            )
+    return pd.DataFrame(rows)
 
 
 def cho_rows(ev: Evidence) -> pd.DataFrame:
@@ -82,9 +169,17 @@ def cho_rows(ev: Evidence) -> pd.DataFrame:
     base = int(ev.treatment("seed")["base_year"].iloc[0])
     years = set(inputs.outcomes["year"].astype(int))
     parts = []
+
+    did_cache: dict[str, tuple] = {}
+
+    def did(model: str) -> tuple:
+        if not did_cache:  # both models at once, on the first DID table asked for
+            did_cache.update(_did_tables(ev, inputs))
+        return did_cache[model]
+
     for table, runner in (
-        ("Table 3", lambda: paper_did(inputs, "shock")),
-        ("Table 5", lambda: paper_did(inputs, "recovery")),
+        ("Table 3", lambda: did("shock")),
+        ("Table 5", lambda: did("recovery")),
         ("Table 4", lambda: paper_rdd(inputs, 2020)),
         ("Table 6", lambda: paper_rdd(inputs, 2022)),
     ):

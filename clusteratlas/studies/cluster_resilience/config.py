@@ -136,7 +136,8 @@ KEYS: dict[str, dict[str, tuple[Any, str]]] = {
         ),
         "log": (
             True,
-            "DID on log outcomes (percent effects); false = levels as in the seed tables",
+            "no longer used (kept so existing configuration files load): the corrected DIDs are "
+            "on log outcomes and the seed study's DID is its annual growth rates, as printed",
         ),
     },
     "theory": {

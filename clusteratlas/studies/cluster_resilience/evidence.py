@@ -1,8 +1,9 @@
 """The designs every estimator of the main job's causal stage works on (:class:`Evidence`).
 
 Owns how the causal stage's data are shaped, once, for all estimators (:mod:`.causal` lists
-them): the balanced 2x2 region frames of every outcome x design (seed windows as printed, the
-corrected windows of each shock) with the treatment measured before that shock; the traded
+them): the balanced 2x2 region frames of every outcome x corrected design (the corrected
+windows of each shock) with the treatment measured before that shock (the seed study's design
+as printed is :mod:`clusteratlas.studies.cho2024`'s, called by :mod:`.cho_tables`); the traded
 region x cluster units with y = log(E_rc / E_US,c) (the unit's share of its cluster's national
 employment: the cluster's national path differenced out) and the treatment "the cluster was
 strong in the region in the year before the shock"; and what estimators hand back besides
@@ -45,7 +46,6 @@ class Design:
     start: int
     end: int
     data: pd.DataFrame  # unit, region_id, year, y, treated_i
-    seed: bool = False  # the seed study's design as printed (levels allowed, HC1)
 
     def labels(self) -> dict:
         return {
@@ -88,11 +88,16 @@ class Evidence:
 
     # -- region level ------------------------------------------------------------------------
     def region_designs(self) -> Iterator[Design]:
-        """Balanced 2x2 region frames, per outcome x design (seed as printed, corrected per shock)."""
-        log = bool(self.p.config.outcomes["log"])
+        """Balanced 2x2 region frames (log outcome), per outcome x corrected design and shock.
+
+        The seed study's design as printed (growth rates, Idaho as the control) is not a 2x2
+        of regions: :func:`.cho_tables.seed_did_rows` gets it from
+        :func:`clusteratlas.studies.cho2024.paper.paper_did`."""
         for outcome in self.p.config.outcomes["names"]:
             frame = self.outcomes.loc[self.outcomes["outcome"] == outcome]
             for design in designs(self.p):
+                if design["design"].startswith("seed"):
+                    continue
                 treatment = self.treatment(design["treatment"])
                 if frame.empty or treatment.empty:
                     continue
@@ -100,8 +105,7 @@ class Evidence:
                 data = _did_frame(frame, treatment, start, end)
                 if data["region_id"].nunique() < 4:
                     continue  # the outcome stage already said which years are missing
-                seed = design["design"].startswith("seed")
-                data["y"] = data["value"] if seed and not log else data["log_value"]
+                data["y"] = data["log_value"]
                 yield Design(
                     REGION,
                     outcome,
@@ -111,7 +115,6 @@ class Evidence:
                     start,
                     end,
                     data,
-                    seed,
                 )
 
     # -- region x cluster level --------------------------------------------------------------

@@ -128,12 +128,10 @@ def staggered(ctx: Context, s: Section) -> None:
             "missing",
         )
         return
-    names = design["outcome"].map(charts.outcome_name)
-    for name, row in zip(names, design.itertuples(index=False), strict=True):
-        if row.status != "used":
-            s.text(
-                f"Staggered design, {name}: not possible with these data: {row.reason}.", "missing"
-            )
+    missing = design.loc[design["status"] != "used"]
+    for reason, rows in missing.groupby("reason", sort=False):
+        names = ", ".join(rows["outcome"].map(charts.outcome_name))
+        s.text(f"Staggered design ({names}): not possible with these data: {reason}.", "missing")
     if (design["status"] != "used").all():
         return
     s.text(_design_sentence(ctx, design))

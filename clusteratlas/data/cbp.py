@@ -598,8 +598,8 @@ def api_table_to_counts(
             keep &= frame[extra].str.strip() == wanted
     naics = frame[naics_name].str.strip()
     six = naics.str.fullmatch(r"\d{6}")
-    if parents:
-        six |= naics.str.fullmatch(r"\d{2,5}")
+    if parents:  # "00" is the all-industries row, not a line
+        six |= naics.str.fullmatch(r"\d{2,5}") & ~naics.str.fullmatch(r"0+")
     is_total = naics.isin(["00", "0", "------"]) & include_totals
     keep &= six | is_total
     frame, lines, region = frame[keep], lines[keep], region[keep]

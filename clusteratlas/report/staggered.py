@@ -32,11 +32,20 @@ def _estimate(row) -> str:
     )
 
 
-def _design_sentence(ctx: Context, design: pd.DataFrame) -> str:
-    used = design.loc[design["status"] == "used"]
-    row = used.iloc[0]
-    rule = ctx.cfg.treatment["rule"].replace("_", " ")
+def _design_sentence(ctx: Context, row: pd.Series) -> str:
     first = str(row["years"]).split("-")[0].split(",")[0]
+    if row["level"] == "region x cluster":
+        return (
+            f"Region x cluster: {labels.count(row['n_units'] - row['n_never'])} traded region x "
+            f"cluster pairs have their cluster first turn strong after {first} (the year it does: "
+            f"{row['cohorts']}); {labels.count(row['n_never'])} never do in {row['years']}; "
+            f"{labels.count(row['dropped_at_start'])} were strong already in {first} and are left "
+            "out. Outcome: the pair's share of its cluster's national jobs (log), standard errors "
+            "clustered by region. Read it as descriptive: a cluster is strong because of its "
+            "location quotient, which moves with this very share, so a gain is partly what "
+            "makes the cluster strong rather than its effect."
+        )
+    rule = ctx.cfg.treatment["rule"].replace("_", " ")
     return (
         f"Staggered adoption: under the rule '{rule}', {labels.count(row['n_units'] - row['n_never'])} "
         f"{ctx.level(True)} first count as cluster regions after {first} (the year they do: "
@@ -55,9 +64,12 @@ def _outcome_sentence(name: str, part: pd.DataFrame) -> str:
     words = (
         "raised" if h.ci_low > 0 else "lowered" if h.ci_high < 0 else "did not measurably change"
     )
+    pairs = h["level"] == "region x cluster"
+    subject = "a cluster turning strong in a region" if pairs else "becoming a cluster region"
     text = (
-        f"{name}: becoming a cluster region {words} it: {_estimate(h)} on average over the "
-        "treated region-years (imputation estimator, Borusyak, Jaravel and Spiess 2024)."
+        f"{name}: {subject} {words} it: {_estimate(h)} on average over the treated "
+        f"{'pair' if pairs else 'region'}-years (imputation estimator, Borusyak, Jaravel and "
+        "Spiess 2024)."
     )
     others = part.loc[part["role"] == "robustness"]
     if not others.empty:
@@ -77,7 +89,7 @@ def _bacon_sentence(name: str, part: pd.DataFrame) -> str:
     return (
         f"{name}: the plain TWFE estimate ({labels.signed_pct(twfe)}) puts "
         f"{labels.share(later)} of its weight on 'later vs earlier' comparisons, whose controls "
-        "were already cluster regions (Goodman-Bacon decomposition); "
+        "were already treated (Goodman-Bacon decomposition); "
         + (
             "that share is small, so TWFE and the robust estimators should agree."
             if later < 0.1
@@ -134,18 +146,24 @@ def staggered(ctx: Context, s: Section) -> None:
         s.text(f"Staggered design ({names}): not possible with these data: {reason}.", "missing")
     if (design["status"] != "used").all():
         return
-    s.text(_design_sentence(ctx, design))
     did = b.read("run_staggered_did")
     bacon = b.read("run_staggered_bacon")
     honest = b.read("run_staggered_honest")
-    for outcome in design.loc[design["status"] == "used", "outcome"]:
-        name = charts.outcome_name(outcome)
-        if did is not None and not did.empty:
-            s.text(_outcome_sentence(name, did.loc[did["outcome"] == outcome]))
-        if bacon is not None and (bacon["outcome"] == outcome).any():
-            s.text(_bacon_sentence(name, bacon.loc[bacon["outcome"] == outcome]))
-        if honest is not None and (honest["outcome"] == outcome).any():
-            s.text(_honest_sentence(name, honest.loc[honest["outcome"] == outcome]))
+    used = design.loc[design["status"] == "used"]
+    for level, rows in used.groupby("level", sort=False):
+        s.text(_design_sentence(ctx, rows.iloc[0]))
+        for outcome in rows["outcome"]:
+            name = charts.outcome_name(outcome)
+            for frame, sentence in (
+                (did, _outcome_sentence),
+                (bacon, _bacon_sentence),
+                (honest, _honest_sentence),
+            ):
+                if frame is None or frame.empty:
+                    continue
+                part = frame.loc[(frame["outcome"] == outcome) & (frame["level"] == level)]
+                if not part.empty:
+                    s.text(sentence(name, part))
     _tables(ctx, s, design, did, bacon, honest)
 
 
@@ -192,8 +210,17 @@ def _tables(ctx: Context, s: Section, design, did, bacon, honest) -> None:
             "run_staggered_did (clusteratlas.causal.did: did_imputation, did2s, sun_abraham, "
             "att_gt, bacon_decomposition)",
             PARAMS,
-            show=["outcome_name", "estimator", "kind", "estimate_text", "ci", "p_value", "n_obs"],
-            key=["outcome", "estimator", "kind"],
+            show=[
+                "level",
+                "outcome_name",
+                "estimator",
+                "kind",
+                "estimate_text",
+                "ci",
+                "p_value",
+                "n_obs",
+            ],
+            key=["level", "outcome", "estimator", "kind"],
             names={"outcome_name": "Outcome", "estimate_text": "Estimate", "kind": "Quantity"},
             export=did,
         )
@@ -213,8 +240,8 @@ def _tables(ctx: Context, s: Section, design, did, bacon, honest) -> None:
             "(negative: years before, the pre-trend check)",
             "run_staggered_event",
             PARAMS,
-            show=["outcome_name", "estimator", "event_time", "estimate", "ci"],
-            key=["outcome", "estimator", "event_time"],
+            show=["level", "outcome_name", "estimator", "event_time", "estimate", "ci"],
+            key=["level", "outcome", "estimator", "event_time"],
             names={"outcome_name": "Outcome", "event_time": "Years since"},
             kinds={"estimate": "signed_pct", "event_time": "code"},
             export=event,
@@ -235,8 +262,8 @@ def _tables(ctx: Context, s: Section, design, did, bacon, honest) -> None:
             "cluster region, by how far trends may depart from parallel (M)",
             "run_staggered_honest (clusteratlas.causal.did.honest_from on the imputation event study)",
             "smoothness: FLCI; relative magnitudes: conditional-least-favourable; R HonestDiD's M grids",
-            show=["outcome_name", "restriction", "M", "ci", "breakdown"],
-            key=["outcome", "restriction", "M"],
+            show=["level", "outcome_name", "restriction", "M", "ci", "breakdown"],
+            key=["level", "outcome", "restriction", "M"],
             names={"outcome_name": "Outcome", "breakdown": "Breakdown value"},
             kinds={"M": "number3", "breakdown": "number3"},
             export=honest,
@@ -251,8 +278,15 @@ def _tables(ctx: Context, s: Section, design, did, bacon, honest) -> None:
             "of each comparison type",
             "run_staggered_bacon (clusteratlas.causal.did.bacon_decomposition)",
             "balanced panel, no covariates",
-            show=["outcome_name", "comparison", "weight", "average_estimate", "n_comparisons"],
-            key=["outcome", "comparison"],
+            show=[
+                "level",
+                "outcome_name",
+                "comparison",
+                "weight",
+                "average_estimate",
+                "n_comparisons",
+            ],
+            key=["level", "outcome", "comparison"],
             names={
                 "outcome_name": "Outcome",
                 "average_estimate": "Mean 2x2 DID",

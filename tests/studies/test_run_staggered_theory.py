@@ -153,6 +153,36 @@ def test_staggered_tables_equal_direct_calls(demo_run, outcome):
     assert mine["weight"].sum() == pytest.approx(1.0, abs=1e-9)
 
 
+def test_region_x_cluster_staggered_equals_direct_calls(demo_run):
+    out, _ = demo_run
+    panel, did, design = _tables(out, "cluster_panel", "run_staggered_did", "run_staggered_design")
+    # rebuilt here: traded pairs with jobs in every panel year; cohort = first year strong
+    panel = panel.loc[panel["traded"] & (panel["emp"] > 0) & (panel["emp_national"] > 0)].copy()
+    panel["unit"] = panel["region_id"].astype(str) + ":" + panel["cluster_code"].astype(str)
+    years = sorted(panel["year"].unique())
+    panel = panel.loc[panel.groupby("unit")["year"].transform("nunique") == len(years)]
+    first = panel.loc[panel["strong"].astype(bool)].groupby("unit")["year"].min()
+    panel["cohort"] = panel["unit"].map(first).fillna(0).astype(int)
+    data = panel.loc[panel["cohort"] != years[0]].assign(
+        y=lambda f: np.log(f["emp"] / f["emp_national"])
+    )
+    row = design.loc[design["level"] == "region x cluster"].iloc[0]
+    assert row["n_units"] == data["unit"].nunique()
+    assert row["dropped_at_start"] == (first == years[0]).sum()
+    mine = did.loc[did["level"] == "region x cluster"]
+    args = {"y": "y", "unit": "unit", "time": "year", "cohort": "cohort", "cluster": "region_id"}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for estimator, result in (
+            ("Imputation", did_imputation(data, **args)),
+            ("Two-stage", did2s(data, **args)),
+        ):
+            got = _row(mine, "cluster_share", estimator, "static")
+            assert got["estimate"] == pytest.approx(result.estimate, rel=RTOL)
+            assert got["se"] == pytest.approx(result.se, rel=RTOL)
+            assert got["n_clusters"] == data["region_id"].nunique()
+
+
 def _section(html: str, anchor: str, end: str) -> str:
     start = html.index(f'id="{anchor}"')
     stop = html.index(end, start)
@@ -185,6 +215,7 @@ def test_real_run_says_why_there_is_no_staggered_design(real_run):
     out, _ = real_run
     (design,) = _tables(out, "run_staggered_design")
     assert (design["status"] == "not possible").all()
+    assert set(design["level"]) == {"region", "region x cluster"}
     assert design["reason"].str.contains("needs at least two panel years").all()
     text = _section((out / "report.html").read_text(), "staggered", 'id="rd"')
     assert "not possible with these data" in text and "at least two panel years" in text

@@ -6,7 +6,9 @@ tables (:func:`staggered_rows`, one entry of :data:`.causal.ESTIMATORS`). The de
 (:meth:`.evidence.Evidence.staggered_designs`): per outcome, the balanced region panel of log
 outcomes from the first cluster-panel year on; a region's cohort :math:`G_i` is the first panel
 year it counts as a cluster region under the ``[treatment]`` rule
-(:func:`clusteratlas.panel.design.cohort_from_panel`), absorbing from then on; never = 0.
+(:func:`clusteratlas.panel.design.cohort_from_panel`), absorbing from then on; never = 0. And
+the traded region x cluster units (y = log(E_rc / E_US,c), cohort = the first panel year the
+cluster is strong in the region), with the same estimators, clustered by region.
 
 Estimators (all clustered by region; every number comes from :mod:`clusteratlas.causal.did`):
 

@@ -261,9 +261,15 @@ class Evidence:
     def staggered_designs(self) -> Iterator[StaggeredDesign]:
         """Per outcome, the balanced region panel with each region's cohort, from the first
         cluster-panel year on (a region already a cluster region then has no known start and
-        is left out; a cohort after the last outcome year counts as not treated)."""
+        is left out; a cohort after the last outcome year counts as not treated); then the
+        region x cluster units (:meth:`_cluster_staggered`)."""
         rt = self.p.config.region_type
         cohorts, panel_years, why = self.staggered_cohorts()
+        if cohorts is None:  # fewer than two panel years: nothing staggered at either level
+            for outcome in [*self.p.config.outcomes["names"], CLUSTER_OUTCOME]:
+                level = REGION_CLUSTER if outcome == CLUSTER_OUTCOME else REGION
+                yield StaggeredDesign(level, outcome, [], None, why)
+            return
         for outcome in self.p.config.outcomes["names"]:
             frame = self.outcomes.loc[
                 (self.outcomes["outcome"] == outcome)
@@ -272,9 +278,6 @@ class Evidence:
             ]
             frame = frame.groupby(["region_id", "year"], as_index=False)["value"].sum()
             frame["region_id"] = frame["region_id"].astype(str)
-            if cohorts is None:
-                yield StaggeredDesign(REGION, outcome, [], None, why)
-                continue
             first = panel_years[0]
             years = sorted(int(y) for y in frame["year"].unique() if int(y) >= first)
             if len(years) < STAGGERED_MIN_YEARS:
@@ -314,6 +317,51 @@ class Evidence:
                     "stays out: no comparison group",
                 )
             yield design
+        yield self._cluster_staggered(panel_years)
+
+    def _cluster_staggered(self, panel_years: list[int]) -> StaggeredDesign:
+        """Traded region x cluster units of the level panel, balanced over its years: y =
+        log(E_rc / E_US,c), cohort = the first panel year the cluster is strong in the region
+        (:func:`cohort_from_panel`, rule ``any_strong`` on each unit's one-cluster portfolio);
+        units strong in the first panel year are left out (start unknown)."""
+        if len(panel_years) < STAGGERED_MIN_YEARS:
+            return StaggeredDesign(
+                REGION_CLUSTER,
+                CLUSTER_OUTCOME,
+                panel_years,
+                None,
+                f"the cluster panel has {year_span(panel_years) or 'no year'}; a staggered "
+                f"design needs {STAGGERED_MIN_YEARS} panel years",
+            )
+        rt = self.p.config.region_type
+        panel = self.store.read("cluster_panel", where=f"region_type = '{rt}' and traded")
+        panel = panel.loc[(panel["emp"] > 0) & (panel["emp_national"] > 0)].copy()
+        panel["region_id"] = panel["region_id"].astype(str)
+        panel["unit"] = panel["region_id"] + ":" + panel["cluster_code"].astype(str)
+        panel = panel.loc[panel.groupby("unit")["year"].transform("nunique") == len(panel_years)]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            cohorts = cohort_from_panel(
+                panel.assign(region_id=panel["unit"]), "any_strong", region_type=rt
+            )
+        cohort = cohorts.set_index("region_id")["first_treated"]
+        data = panel[["unit", "region_id", "year"]].assign(
+            y=np.log(panel["emp"] / panel["emp_national"]),
+            cohort=panel["unit"].map(cohort).fillna(0).astype(int).to_numpy(),
+        )
+        first = panel_years[0]
+        at_start = data["cohort"] == first
+        dropped = int(data.loc[at_start, "unit"].nunique())
+        data = data.loc[~at_start].sort_values(["unit", "year"], kind="stable")
+        design = StaggeredDesign(
+            REGION_CLUSTER, CLUSTER_OUTCOME, panel_years, data.reset_index(drop=True), "", dropped
+        )
+        if not (data["cohort"] > 0).any():
+            design.data, design.reason = (
+                None,
+                f"no cluster turns strong in a region after {first}: no staggered cohort",
+            )
+        return design
 
 
 def _did_frame(

@@ -405,30 +405,23 @@ PARENTS = "national_parents"
 def write_parents(
     store: Store, parents: pd.DataFrame, source: str, rows: list[dict], tables: list[str]
 ) -> None:
-    """Write the national parent lines (``national_parents``), or drop the table when the
-    inputs have none, with a provenance row either way: without them the panel stage fills
-    withheld national cells by the size-class fallback and says how many jobs that was."""
-    what = (
-        "County Business Patterns, nation x 2- to 5-digit NAICS lines (parents of withheld cells)"
-    )
+    """Write the national parent lines (``national_parents``) with their provenance row, or
+    drop the table when the inputs have none: the panel stage then fills withheld national
+    cells by the fallback and its provenance row says how many cells and jobs that was."""
     if parents is None or parents.empty:
         store.drop(PARENTS)
-        rows.append(
-            provenance.row(
-                what,
-                source,
-                "",
-                "national",
-                "not possible",
-                "not in the inputs: withheld national 6-digit cells are filled by the fallback "
-                "(their size-class midpoint, or 0 where the file has no size class); the panel "
-                "stage says how many cells and jobs",
-            )
-        )
         return
     store.write(PARENTS, conform(parents, INDUSTRY_COUNTS, what="national parent lines"))
     tables.append(PARENTS)
-    rows.append(provenance.row(what, source, parents["year"].unique(), "national"))
+    rows.append(
+        provenance.row(
+            "County Business Patterns, nation x 2- to 5-digit NAICS lines (parents of withheld "
+            "cells)",
+            source,
+            parents["year"].unique(),
+            "national",
+        )
+    )
 
 
 def _load_folder(p: ClusterResilience, store: Store) -> tuple[list[str], list[dict], list[str]]:

@@ -64,7 +64,7 @@ if TYPE_CHECKING:
 PRETRENDS = 3
 #: Callaway-Sant'Anna event-time aggregation on cohorts seen this many years after treatment
 BALANCE_E = 1
-#: HonestDiD: M grid points (R's default count) and the target (the first treated year)
+#: HonestDiD: M grid points where the default smoothness grid cannot be used (R's count)
 HONEST_POINTS = 10
 HEADLINE = "Imputation (Borusyak, Jaravel and Spiess 2024)"
 #: estimator names as the tables and the report print them
@@ -79,7 +79,8 @@ NAMES = {
 
 def staggered_calls(design: StaggeredDesign) -> dict[str, Any]:
     """The estimator calls of one design, by key: each a zero-argument function returning
-    the :mod:`clusteratlas.causal.did` result (tests call them to check the run's tables)."""
+    the :mod:`clusteratlas.causal.did` result. The imputation event study has up to
+    :data:`PRETRENDS` pre-trend leads (as many as the last cohort's pre-years allow)."""
     data = design.data
     assert data is not None
     years = sorted(data["year"].unique())

@@ -189,10 +189,10 @@ def _tables(ctx: Context, s: Section, design, did, bacon, honest) -> None:
         key=["outcome"],
         names={
             "outcome_name": "Outcome",
-            "n_units": "Regions",
-            "n_never": "Never cluster regions",
-            "cohorts": "Cohorts (year: regions)",
-            "dropped_at_start": "Left out (cluster region in the first year)",
+            "n_units": "Units",
+            "n_never": "Never treated",
+            "cohorts": "Cohorts (first year treated: units)",
+            "dropped_at_start": "Left out (treated in the first year)",
         },
     )
     if did is not None and not did.empty:
@@ -210,16 +210,7 @@ def _tables(ctx: Context, s: Section, design, did, bacon, honest) -> None:
             "run_staggered_did (clusteratlas.causal.did: did_imputation, did2s, sun_abraham, "
             "att_gt, bacon_decomposition)",
             PARAMS,
-            show=[
-                "level",
-                "outcome_name",
-                "estimator",
-                "kind",
-                "estimate_text",
-                "ci",
-                "p_value",
-                "n_obs",
-            ],
+            show=["outcome_name", "estimator", "kind", "estimate_text", "ci", "p_value"],
             key=["level", "outcome", "estimator", "kind"],
             names={"outcome_name": "Outcome", "estimate_text": "Estimate", "kind": "Quantity"},
             export=did,
@@ -240,7 +231,7 @@ def _tables(ctx: Context, s: Section, design, did, bacon, honest) -> None:
             "(negative: years before, the pre-trend check)",
             "run_staggered_event",
             PARAMS,
-            show=["level", "outcome_name", "estimator", "event_time", "estimate", "ci"],
+            show=["outcome_name", "estimator", "event_time", "estimate", "ci"],
             key=["level", "outcome", "estimator", "event_time"],
             names={"outcome_name": "Outcome", "event_time": "Years since"},
             kinds={"estimate": "signed_pct", "event_time": "code"},
@@ -262,7 +253,7 @@ def _tables(ctx: Context, s: Section, design, did, bacon, honest) -> None:
             "cluster region, by how far trends may depart from parallel (M)",
             "run_staggered_honest (clusteratlas.causal.did.honest_from on the imputation event study)",
             "smoothness: FLCI; relative magnitudes: conditional-least-favourable; R HonestDiD's M grids",
-            show=["level", "outcome_name", "restriction", "M", "ci", "breakdown"],
+            show=["outcome_name", "restriction", "M", "ci", "breakdown"],
             key=["level", "outcome", "restriction", "M"],
             names={"outcome_name": "Outcome", "breakdown": "Breakdown value"},
             kinds={"M": "number3", "breakdown": "number3"},
@@ -279,7 +270,6 @@ def _tables(ctx: Context, s: Section, design, did, bacon, honest) -> None:
             "run_staggered_bacon (clusteratlas.causal.did.bacon_decomposition)",
             "balanced panel, no covariates",
             show=[
-                "level",
                 "outcome_name",
                 "comparison",
                 "weight",

@@ -121,16 +121,7 @@ THEORY_TABLES: dict[str, TheoryTable] = {
     "run_theory_table2": TheoryTable(
         "The paper's Table 2 column by column: its region, what the model gives there, verdict",
         "clusteratlas.theory.table2_columns",
-        (
-            "column",
-            "paper_region",
-            "paper_structure",
-            "model_structures",
-            "model_structure",
-            "runner_up",
-            "margin",
-            "verdict",
-        ),
+        ("column", "paper_region", "paper_structure", "model_structures", "verdict"),
         ("column",),
         _table2,
     ),

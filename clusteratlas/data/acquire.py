@@ -141,8 +141,16 @@ def _cbp_get(
 ) -> Callable[[Fetcher], pd.DataFrame]:
     def get(fetcher: Fetcher) -> pd.DataFrame:
         try:
+            # the nation's answer holds every NAICS line: its 2- to 5-digit lines are what
+            # withheld national 6-digit cells are derived from (USCM's rule)
             return fetch_cbp(
-                year, geo, state=state, fetcher=fetcher, root=root, include_totals=True
+                year,
+                geo,
+                state=state,
+                fetcher=fetcher,
+                root=root,
+                include_totals=True,
+                parents=geo == "us",
             )
         except ClusterAtlasError:
             # a bad answer (changed columns, a wrong vintage) must not be served from the cache
@@ -271,7 +279,8 @@ def plan(region_type: str, years: Iterable[int], states: Iterable[str] | None = 
             "counts",
         ),
         "cbp_nation": Group(
-            "County Business Patterns, nation x 6-digit NAICS (LQ denominators)",
+            "County Business Patterns, nation x NAICS (6-digit: LQ denominators; 2- to 5-digit "
+            "lines: parents of withheld cells)",
             "Census CBP API",
             "national",
             "counts",

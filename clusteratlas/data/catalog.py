@@ -87,6 +87,12 @@ KINDS: dict[str, Kind] = {
         Kind("related_pairs", "USCM related-cluster pairs (clustermapping/cmp relatedClusters)"),
         Kind("related_library", "USCM related clusters, flattened from the cluster library"),
         Kind("national_industry", "CBP nation x 6-digit NAICS counts (setzler layout)"),
+        Kind(
+            "national_parents",
+            "CBP nation x 2- to 5-digit NAICS lines (setzler CBP_national_industry{2,3,4}.csv "
+            "layout): the parent lines withheld national 6-digit cells are derived from",
+            True,
+        ),
         Kind("state_industry3", "CBP state x 3-digit NAICS counts (setzler layout; incomplete)"),
         Kind("state_total", "CBP state totals (employment, establishments, payroll)"),
         Kind("national_total", "CBP national totals"),
@@ -357,6 +363,17 @@ def _workbook_kind(path: Path) -> str | None:
     return None
 
 
+def _short_naics(cols: list[str], row: str) -> bool:
+    """Whether the first data row's ``naics`` is a 2- to 5-digit line, not a 6-digit cell."""
+    try:
+        fields = next(csv.reader(io.StringIO(row)))
+    except (csv.Error, StopIteration):
+        return False
+    if "naics" not in cols or len(fields) <= cols.index("naics"):
+        return False
+    return re.fullmatch(r"\d{2,5}", fields[cols.index("naics")].strip().strip('"')) is not None
+
+
 def _text_kind(lines: list[str]) -> str | None:
     """The kind of a delimited text file from its first lines (None: not recognised)."""
     if not lines:
@@ -405,6 +422,8 @@ def _text_kind(lines: list[str]) -> str | None:
     ]
     for kind, present, absent in rules:
         if present <= have and not (absent & have):
+            if kind == "national_industry" and _short_naics(cols, second):
+                return "national_parents"  # same header, 2- to 5-digit lines
             return kind
     if cols and cols[0].startswith("msa full name"):
         return "ita_exports"

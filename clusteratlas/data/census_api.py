@@ -90,12 +90,15 @@ def fetch_cbp(
     refresh: bool = False,
     include_totals: bool = False,
     naics: str | None = None,
+    parents: bool = False,
 ) -> pd.DataFrame:
     """CBP ``year`` from the API as :data:`schema.INDUSTRY_COUNTS` (6-digit NAICS rows, plus
     the all-industries rows as ``naics == "total"`` with ``include_totals``).
 
     ``naics`` asks for one code only: ``fetch_cbp(2022, naics="00", include_totals=True)``
-    is the state totals (one small answer instead of every industry).
+    is the state totals (one small answer instead of every industry). ``parents`` keeps the
+    2- to 5-digit industry lines of the answer as well (the national 4-digit lines that
+    identify withheld national cells, :mod:`clusteratlas.data.suppression`).
 
     Cached on disk; offline (``CLUSTERATLAS_OFFLINE=1``) reads only the cache. ``root``
     defaults to ``CLUSTERATLAS_CENSUS_API`` (a mirror) or the Census API.
@@ -120,4 +123,5 @@ def fetch_cbp(
         path=cbp_url(year, geo, state=state, root=root, naics=naics),
         source="cbp_api",
         include_totals=include_totals,
+        parents=parents,
     )

@@ -42,6 +42,7 @@ from clusteratlas.data.laus import (
     read_qcew_annual_singlefile,
 )
 from clusteratlas.data.republished import read_cbp_cbsa_naics, read_cbp_state_countysum
+from clusteratlas.data.suppression import read_setzler_national_parents
 from clusteratlas.data.trade import read_ita_msa_exports
 from clusteratlas.data.uscm import read_uscm
 from clusteratlas.errors import DataUnavailableError
@@ -108,6 +109,19 @@ def national_industry_counts(catalog: Catalog, years: Iterable[int] | None = Non
     if years is not None:
         counts = counts.loc[counts["year"].isin(list(years))]
     return counts
+
+
+def national_parent_lines(catalog: Catalog, years: Iterable[int] | None = None) -> pd.DataFrame:
+    """CBP nation x 2- to 5-digit NAICS lines of every ``national_parents`` file of the folder
+    (INDUSTRY_COUNTS; empty when it has none), optionally only ``years``: what the panel
+    derives withheld national 6-digit cells from, as USCM did."""
+    frames = [read_setzler_national_parents(path) for path in catalog.files("national_parents")]
+    if not frames:
+        return pd.DataFrame()
+    lines = pd.concat(frames, ignore_index=True)
+    if years is not None:
+        lines = lines.loc[lines["year"].isin(list(years))]
+    return lines.drop_duplicates(["year", "naics"]).reset_index(drop=True)
 
 
 def state_gdp(catalog: Catalog, years: tuple[int, int] | None = None) -> pd.DataFrame:

@@ -53,6 +53,18 @@ WRAP = {
     "what",
     "value",
     "sample",
+    # staggered DID and theory tables: estimator names, cohorts, regions and formulas
+    "estimator",
+    "kind",
+    "cohorts",
+    "restriction",
+    "comparison",
+    "paper_region",
+    "model_structures",
+    "boundary",
+    "derived",
+    "printed",
+    "difference",
 }
 
 

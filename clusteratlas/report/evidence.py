@@ -3,7 +3,8 @@
 Owns the charts and tables of the study's causal results: the design (who counts as a
 cluster region), a coefficient plot of the DID estimates by outcome and window, the event
 study with its pre-trend test, the RD at the strong-cluster cut-off with its density test,
-placebo cut-offs and bandwidth sensitivity, each with one plain-language sentence, and the
+placebo cut-offs and bandwidth sensitivity, the staggered design (:mod:`.staggered`), each
+with one plain-language sentence, and the
 full tables below with human labels. Results carrying a ``level`` column ("region", "region x
 cluster") are shown level by level.
 """
@@ -15,6 +16,7 @@ import pandas as pd
 from clusteratlas.report import charts, labels
 from clusteratlas.report.blocks import Section
 from clusteratlas.report.context import Context, split_shocks
+from clusteratlas.report.staggered import staggered
 
 DID_SHOW = [
     "outcome_name",
@@ -163,6 +165,7 @@ def evidence(ctx: Context, s: Section) -> None:
             folded=True,
         )
     _event_study(ctx, s)
+    staggered(ctx, s)
     _rd(ctx, s)
     b.notes(s, "causal")
 

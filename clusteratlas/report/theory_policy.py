@@ -44,10 +44,52 @@ def _regimes(frame: pd.DataFrame) -> str:
 def _audit(frame: pd.DataFrame) -> str:
     counts = frame["verdict"].value_counts()
     parts = [f"{int(n)} {v}" for v, n in counts.items()]
-    return (
+    text = (
         f"Of the {len(frame)} claims of the paper audited on the derived model: "
         + ", ".join(parts)
         + "."
+    )
+    if "informative" in frame.columns:
+        swept = frame.loc[frame["informative"].notna()]
+        if not swept.empty:
+            text += (
+                f" {len(swept)} claims are judged on parameter sweeps, only on the sweeps along "
+                f"which the equilibrium structure changes ({labels.count(swept['informative'].sum())} "
+                f"informative sweeps in all: {labels.count(swept['with_claim'].sum())} move with the "
+                f"claim, {labels.count(swept['against_claim'].sum())} against it); the others "
+                "are signs of closed-form derivatives."
+            )
+    return text
+
+
+def _table2(frame: pd.DataFrame) -> str:
+    counts = frame["verdict"].value_counts()
+    parts = [f"{int(n)} {v}" for v, n in counts.items()]
+    return (
+        f"The paper's Table 2 checked column by column ({len(frame)} regime columns, each "
+        "parameter region sampled uniformly): " + ", ".join(parts) + "."
+    )
+
+
+def _boundaries(frame: pd.DataFrame) -> str:
+    pairs = frame[["first", "second"]].drop_duplicates()
+    signed = int((frame["gain_sign"].isin(["+", "-"])).sum())
+    return (
+        f"{len(frame)} regime boundaries have a closed form ({len(pairs)} pairs of structures); "
+        f"for {signed} of them the sign of the income gain along the parameter is proved."
+    )
+
+
+def _table1(frame: pd.DataFrame) -> str:
+    difference = frame["difference"].astype(str)
+    agrees = int((difference == "agrees").sum())
+    unprinted = int((difference == "not printed").sum())
+    illegible = int(difference.str.startswith("printed form illegible").sum())
+    differs = len(frame) - agrees - unprinted - illegible
+    return (
+        f"Table 1 corrected: of the {len(frame)} incomes and prices of the paper's structures, "
+        f"{agrees} agree with the printed formula, {differs} differ (the difference is named in "
+        f"each row), {illegible} are illegible in print and {unprinted} are not printed."
     )
 
 
@@ -63,9 +105,39 @@ THEORY_TABLES: dict[str, TheoryTable] = {
     "run_theory_audit": TheoryTable(
         "Audit of the paper's claims (Li Ke): derived model, random admissible parameters",
         "clusteratlas.theory.audit_claims",
-        ("claim_id", "statement", "verdict", "share_holding", "evaluated"),
-        ("claim_id",),
+        (
+            "claim_id",
+            "statement",
+            "verdict",
+            "share_holding",
+            "evaluated",
+            "informative",
+            "with_claim",
+            "against_claim",
+        ),
+        ("claim_id", "forms", "design"),
         _audit,
+    ),
+    "run_theory_table2": TheoryTable(
+        "The paper's Table 2 column by column: its region, what the model gives there, verdict",
+        "clusteratlas.theory.table2_columns",
+        ("column", "paper_region", "paper_structure", "model_structures", "verdict"),
+        ("column",),
+        _table2,
+    ),
+    "run_theory_boundaries": TheoryTable(
+        "Closed-form regime boundaries between pairs of structures",
+        "clusteratlas.theory.boundary_table",
+        ("first", "second", "parameter", "kind", "boundary", "gain_sign"),
+        ("first", "second", "parameter"),
+        _boundaries,
+    ),
+    "run_theory_table1_corrected": TheoryTable(
+        "Table 1 corrected: derived corner-equilibrium incomes and prices beside the printed ones",
+        "clusteratlas.theory.corrected_table1",
+        ("structure", "quantity", "derived", "printed", "difference"),
+        ("structure", "quantity"),
+        _table1,
     ),
 }
 

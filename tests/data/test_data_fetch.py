@@ -126,6 +126,19 @@ def test_api_client_builds_counts_and_caches(server, fetcher):
     assert again.equals(counts)
 
 
+def test_api_client_keeps_parent_lines_when_asked(server, fetcher):
+    # the nation's answer holds every NAICS line; with parents=True the 4-digit line stays
+    # (the parent withheld cells are derived from), the sector-less 6-digit rows as before
+    plain = census_api.fetch_cbp(2021, "state", fetcher=fetcher, root=f"{server}/data")
+    counts = census_api.fetch_cbp(
+        2021, "state", fetcher=fetcher, root=f"{server}/data", parents=True
+    )
+    extra = counts.merge(plain, how="outer", indicator=True).query("_merge == 'left_only'")
+    assert extra["naics"].tolist() == ["3361"]
+    assert extra[["emp", "est", "emp_flag"]].iloc[0].tolist() == [20000, 10, "G"]
+    assert "3361" not in set(plain["naics"])
+
+
 def test_api_before_2017_uses_size_class_midpoints(server, fetcher):
     counts = census_api.fetch_cbp(2015, "state", fetcher=fetcher, root=f"{server}/data")
     rows = counts.set_index("naics")

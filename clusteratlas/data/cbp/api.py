@@ -92,11 +92,14 @@ def api_table_to_counts(
     region_id: str | None = None,
     source: str = "cbp_api",
     include_totals: bool = False,
+    parents: bool = False,
 ) -> pd.DataFrame:
     """CBP API rows (string columns, lower-case names) -> 6-digit INDUSTRY_COUNTS rows.
 
     With ``include_totals`` the all-industries row (NAICS ``00``) is kept as
-    ``naics == "total"`` (for the store's ``region_totals``).
+    ``naics == "total"`` (for the store's ``region_totals``). With ``parents`` the 2- to
+    5-digit industry lines are kept too (``naics`` their digits): the parent lines withheld
+    6-digit cells are derived from (:mod:`clusteratlas.data.suppression`).
 
     Flags: a size-class letter (``EMP_F``, before 2017) gets the USCM midpoint with
     ``emp_reported = 0`` and payroll 0; a D/S/N noise flag (``EMP_N_F``) means no published
@@ -143,6 +146,8 @@ def api_table_to_counts(
             keep &= frame[extra].str.strip() == wanted
     naics = frame[naics_name].str.strip()
     six = naics.str.fullmatch(r"\d{6}")
+    if parents:  # "00" is the all-industries row, not a line
+        six |= naics.str.fullmatch(r"\d{2,5}") & ~naics.str.fullmatch(r"0+")
     is_total = naics.isin(["00", "0", "------"]) & include_totals
     keep &= six | is_total
     frame, lines, region = frame[keep], lines[keep], region[keep]

@@ -21,9 +21,12 @@ designs with CRV1 by region and the restricted wild cluster bootstrap; beside th
 design as printed, from :func:`clusteratlas.studies.cho2024.paper.paper_did` via
 :func:`.cho_tables.seed_did_rows`), the event study with its pre-trend test (:func:`~clusteratlas.causal.did.shock_event_study`,
 the window every study shares),
-the RD at the strong-cluster cut-off with its falsification checks (:mod:`.causal_rd`), and the
-seed paper's own tables at its years (:mod:`.cho_tables`). Tables: ``run_did``,
-``run_did_wild_bootstrap``, ``run_event_study``, ``run_rd*``, ``run_seed_rdd``, ``run_cho2024``.
+the RD at the strong-cluster cut-off with its falsification checks (:mod:`.causal_rd`), the
+staggered design (regions turn into cluster regions in different years) with the
+heterogeneity-robust DID estimators, HonestDiD and the Bacon decomposition
+(:mod:`.causal_staggered`), and the seed paper's own tables at its years (:mod:`.cho_tables`).
+Tables: ``run_did``, ``run_did_wild_bootstrap``, ``run_event_study``, ``run_rd*``,
+``run_staggered_*``, ``run_seed_rdd``, ``run_cho2024``.
 """
 
 from __future__ import annotations
@@ -44,6 +47,7 @@ from clusteratlas.causal.did import (
 from clusteratlas.errors import ClusterAtlasError
 from clusteratlas.studies.cluster_resilience import provenance
 from clusteratlas.studies.cluster_resilience.causal_rd import rd_rows
+from clusteratlas.studies.cluster_resilience.causal_staggered import staggered_rows
 from clusteratlas.studies.cluster_resilience.cho_tables import cho_rows, seed_did_rows
 from clusteratlas.studies.cluster_resilience.config import shocks
 from clusteratlas.studies.cluster_resilience.evidence import (
@@ -277,6 +281,11 @@ ESTIMATORS: list[Estimator] = [
     Estimator("2x2 DID (+ wild cluster bootstrap)", "run_did", did_rows),
     Estimator("event study (TWFE, pre-trend test)", "run_event_study", event_rows),
     Estimator("RD at the strong-cluster cut-off", "run_rd", rd_rows),
+    Estimator(
+        "staggered DID (imputation, did2s, Sun-Abraham, Callaway-Sant'Anna, HonestDiD, Bacon)",
+        "run_staggered_did",
+        staggered_rows,
+    ),
     Estimator("Cho et al. (2024) Tables 3-6 at the paper's years", "run_cho2024", cho_rows),
 ]
 

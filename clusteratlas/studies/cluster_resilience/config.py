@@ -535,6 +535,17 @@ _DESIGN_KEYS = {
 }
 
 
+def design_rule(treatment: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """The ``[treatment]`` section as a :mod:`clusteratlas.panel.design` rule and its options
+    (for :func:`~clusteratlas.panel.design.cohort_from_panel` and ``treatment_from_panel``)."""
+    rule, extra = _DESIGN_RULES[treatment["rule"]]
+    return rule, {
+        "quantile": float(treatment["quantile"]),
+        "min_strong": int(treatment["min_strong"]),
+        **extra,
+    }
+
+
 def cluster_regions(summary: Any, treatment: dict[str, Any], year: int, shock_year: int) -> Any:
     """The ``[treatment]`` rule applied to a region summary in ``year`` (before ``shock_year``).
 

@@ -17,7 +17,10 @@ stages read, and the load stage's ``run_provenance`` rows (:mod:`.provenance`):
 
 Tables written (folder, fetch): ``industry_counts`` (region and nation rows; growth-only
 sources carry their own ``source``), ``region_totals``, ``cluster_definitions``, ``outcomes``,
-``regions``, ``region_members``, ``uscm_input`` (a USCM download, when used).
+``regions``, ``region_members``, ``uscm_input`` (a USCM download, when used), and
+``national_parents`` (the national 2- to 5-digit CBP lines, when the inputs have them: a
+fetch run's national answer, or setzler's ``CBP_national_industry4.csv`` in the folder; the
+panel stage derives withheld national cells from them as USCM did, :func:`write_parents`).
 """
 
 from __future__ import annotations
@@ -395,6 +398,32 @@ def _national(p: ClusterResilience, years: set[int], rows: list[dict]) -> pd.Dat
     return national
 
 
+#: the store table of the national 2- to 5-digit CBP lines (INDUSTRY_COUNTS columns)
+PARENTS = "national_parents"
+
+
+def write_parents(
+    store: Store, parents: pd.DataFrame, source: str, rows: list[dict], tables: list[str]
+) -> None:
+    """Write the national parent lines (``national_parents``) with their provenance row, or
+    drop the table when the inputs have none: the panel stage then fills withheld national
+    cells by the fallback and its provenance row says how many cells and jobs that was."""
+    if parents is None or parents.empty:
+        store.drop(PARENTS)
+        return
+    store.write(PARENTS, conform(parents, INDUSTRY_COUNTS, what="national parent lines"))
+    tables.append(PARENTS)
+    rows.append(
+        provenance.row(
+            "County Business Patterns, nation x 2- to 5-digit NAICS lines (parents of withheld "
+            "cells)",
+            source,
+            parents["year"].unique(),
+            "national",
+        )
+    )
+
+
 def _load_folder(p: ClusterResilience, store: Store) -> tuple[list[str], list[dict], list[str]]:
     rows: list[dict] = []
     frames, tables = _folder_counts(p, store, rows)
@@ -425,6 +454,17 @@ def _load_folder(p: ClusterResilience, store: Store) -> tuple[list[str], list[di
         tables.append("region_totals")
     store.write("outcomes", conform(outcomes, OUTCOMES, what="outcomes"))
     tables += ["cluster_definitions", "industry_counts", "outcomes"]
+    write_parents(
+        store,
+        inputs.national_parent_lines(p.catalog, years=sorted(years)),
+        ", ".join(
+            f"file {path.relative_to(p.catalog.folder)}"
+            for path in p.catalog.files("national_parents")
+        )
+        or f"no such file in {p.data_dir}",
+        rows,
+        tables,
+    )
     _regions_and_members(p, store, ids, tables)
     unused = p.catalog.inventory()
     unused = unused.loc[unused["kind"] == ""]
@@ -477,6 +517,11 @@ def _load_fetch(p: ClusterResilience, store: Store) -> tuple[list[str], list[dic
             )
         )
         counts = counts.loc[counts["year"].isin(region_years & nation_years)]
+    parent_lines = (counts["region_type"] == "nation") & counts["naics"].astype(str).str.fullmatch(
+        r"\d{2,5}"
+    )
+    parents = counts.loc[parent_lines]
+    counts = counts.loc[~parent_lines]
     industry = counts.loc[counts["naics"] != "total"]
     totals = counts.loc[counts["naics"] == "total"]
     employment = pd.DataFrame(
@@ -497,6 +542,7 @@ def _load_fetch(p: ClusterResilience, store: Store) -> tuple[list[str], list[dic
     store.write("region_totals", conform(totals, INDUSTRY_COUNTS, what="fetched totals"))
     store.write("outcomes", conform(outcomes, OUTCOMES, what="fetched outcomes"))
     tables = ["cluster_definitions", "industry_counts", "region_totals", "outcomes"]
+    write_parents(store, parents, "Census CBP API (nation, every NAICS line)", rows, tables)
     _regions_and_members(
         p, store, set(industry.loc[industry["region_type"] == region_rt, "region_id"]), tables
     )

@@ -38,7 +38,7 @@ from clusteratlas.panel import (
 from clusteratlas.panel.comparison import NEAREST, nearest_peers
 from clusteratlas.studies.cluster_resilience import provenance
 from clusteratlas.studies.cluster_resilience.config import cluster_regions, shocks
-from clusteratlas.studies.cluster_resilience.load import GROWTH_ONLY_SOURCES
+from clusteratlas.studies.cluster_resilience.load import GROWTH_ONLY_SOURCES, PARENTS
 
 if TYPE_CHECKING:
     from clusteratlas.store import Store
@@ -109,6 +109,67 @@ def _build(p: ClusterResilience, store: Store, growth: bool) -> pd.DataFrame | N
         members=members,
         connection=con,
         suppressed=suppressed,
+        national_parents=national_parents(store) if suppressed == "uscm" else None,
+    )
+
+
+def national_parents(store: Store) -> pd.DataFrame | None:
+    """The national 2- to 5-digit CBP lines the load stage found (None when the inputs had
+    none): build_panel derives withheld national 6-digit cells from them, as USCM did."""
+    if not store.has(PARENTS):
+        return None
+    parents = store.read(PARENTS)
+    return parents if not parents.empty else None
+
+
+def suppression_row(panel: pd.DataFrame, store: Store) -> dict | None:
+    """The provenance row of the national suppression fill: how many withheld national cells
+    of the panel's clusters were filled, how many jobs, and by which rule (from the national
+    parent lines, exactly, or by the size-class fallback when the inputs had none)."""
+    records = pd.DataFrame(panel.attrs.get("suppression") or [])
+    if records.empty or "region_type" not in records.columns:
+        return None
+    nation = records.loc[records["region_type"] == "nation"]
+    if nation.empty or int(nation["cells"].sum()) == 0:
+        return None
+    cells, jobs = int(nation["cells"].sum()), float(nation["jobs"].sum())
+    exact_cells, exact_jobs = int(nation["exact_cells"].sum()), float(nation["exact_jobs"].sum())
+    unfilled = int(nation["unfilled_cells"].sum())
+    years = sorted(int(y) for y in nation["year"].unique())
+    what = "withheld national CBP cells (suppression fill, clusteratlas.data.suppression)"
+    fallback_cells = cells - exact_cells - unfilled
+    parts = []
+    if exact_cells:
+        parts.append(
+            f"{exact_cells} ({exact_jobs:,.0f} jobs) derived exactly from the lines above them"
+        )
+    if fallback_cells:
+        parts.append(
+            f"{fallback_cells} ({jobs - exact_jobs:,.0f} jobs) filled by their size-class midpoint "
+            "(USCM's fallback)"
+        )
+    if unfilled:
+        parts.append(f"{unfilled} with neither a size class nor a parent line count as 0 jobs")
+    text = f"{cells} withheld national 6-digit cells in the clusters' industries: " + "; ".join(
+        parts
+    )
+    if national_parents(store) is None:
+        return provenance.row(
+            what,
+            "national CBP counts (no national 2- to 5-digit lines in the inputs)",
+            years,
+            "national",
+            "partial",
+            text + ". The inputs have no national 4-digit lines: add setzler's "
+            "CBP_national_industry4.csv to the folder (or fetch) to derive them as USCM did",
+        )
+    return provenance.row(
+        what,
+        "national CBP counts and their 2- to 5-digit lines (national_parents)",
+        years,
+        "national",
+        "used",
+        text,
     )
 
 
@@ -149,7 +210,9 @@ def _level_panel(p: ClusterResilience, store: Store, rows: list[dict]) -> tuple[
             store.read("uscm_input"),
             store.read("industry_counts", where="region_type = 'nation'"),
             store.read("cluster_definitions"),
+            national_parents=national_parents(store),
         )
+        fill = suppression_row(panel, store)
         panel = panel.loc[panel["region_type"] == rt]
         source = "US Cluster Mapping download + national CBP (clusteratlas.panel.panel_from_uscm)"
         counts = _build(p, store, growth=False)  # CBP extracts of other years, if any
@@ -159,6 +222,7 @@ def _level_panel(p: ClusterResilience, store: Store, rows: list[dict]) -> tuple[
             source += " and build_panel over CBP extracts (other years)"
     else:
         panel = _build(p, store, growth=False)
+        fill = suppression_row(panel, store) if panel is not None else None
         if panel is None:
             raise ParameterError(
                 "study.region_type",
@@ -171,6 +235,8 @@ def _level_panel(p: ClusterResilience, store: Store, rows: list[dict]) -> tuple[
     rows.append(
         provenance.row("region x cluster panel (USCM method)", source, panel["year"].unique(), rt)
     )
+    if fill is not None:
+        rows.append(fill)
     return panel, True
 
 

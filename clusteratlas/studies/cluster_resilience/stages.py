@@ -29,7 +29,14 @@ from clusteratlas.studies.cluster_resilience.config import shocks
 from clusteratlas.studies.cluster_resilience.figures import save_figure, source_line
 from clusteratlas.studies.cluster_resilience.load import stage_load
 from clusteratlas.studies.cluster_resilience.panels import TREATMENT_LABELS, stage_panel
-from clusteratlas.theory import Params, audit_claims, regime_map
+from clusteratlas.theory import (
+    Params,
+    audit_claims,
+    boundary_table,
+    corrected_table1,
+    regime_map,
+    table2_columns,
+)
 
 if TYPE_CHECKING:
     from clusteratlas.store import Store
@@ -44,6 +51,7 @@ __all__ = [
     "stage_policy",
     "stage_resilience",
     "stage_theory",
+    "theory_tables",
     "window_for",
 ]
 
@@ -499,8 +507,26 @@ def context_maps(p: ClusterResilience, store: Store) -> pd.DataFrame:
 
 
 # -- theory and policy ----------------------------------------------------------------------------
+def theory_tables(theory: dict) -> dict[str, pd.DataFrame]:
+    """The paper-facing theory tables of the run (issue #16), each exactly the theory layer's
+    function output: the paper's Table 2 column by column at the calibration's ``z_scale``
+    (:func:`~clusteratlas.theory.table2_columns`), every closed-form pairwise regime boundary
+    (:func:`~clusteratlas.theory.boundary_table`), the corrected Table 1 beside the printed one
+    (:func:`~clusteratlas.theory.corrected_table1`) and the claim audit with the number of
+    informative sweeps per claim (:func:`~clusteratlas.theory.audit_claims`, ``audit_samples``
+    points)."""
+    z_scale = float(theory["params"].get("z_scale", 1.0))
+    return {
+        "run_theory_audit": audit_claims(n=int(theory["audit_samples"]), z_scale=z_scale),
+        "run_theory_table2": table2_columns(z_scale=z_scale),
+        "run_theory_boundaries": boundary_table(),
+        "run_theory_table1_corrected": corrected_table1(),
+    }
+
+
 def stage_theory(p: ClusterResilience, store: Store) -> dict:
-    """Regime map of the general-equilibrium model at the user's calibration + audit of the paper's claims."""
+    """Regime map of the general-equilibrium model at the user's calibration, the audit of the
+    paper's claims and the paper's tables checked (:func:`theory_tables`)."""
     theory = p.config.theory
     fixed = Params(**theory["params"])
     result = regime_map(
@@ -521,7 +547,9 @@ def stage_theory(p: ClusterResilience, store: Store) -> dict:
             source_line(p, "clusteratlas.theory regime map"),
         )
     ]
-    store.write("run_theory_audit", audit_claims(n=int(theory["audit_samples"])))
+    tables = theory_tables(theory)
+    for name, frame in tables.items():
+        store.write(name, frame)
     provenance.record(
         store,
         "theory",
@@ -535,7 +563,7 @@ def stage_theory(p: ClusterResilience, store: Store) -> dict:
         ],
     )
     return {
-        "tables": ["run_theory", "run_theory_audit", provenance.TABLE],
+        "tables": ["run_theory", *tables, provenance.TABLE],
         "files": files,
         "notes": [],
     }

@@ -54,6 +54,7 @@ INPUTS = (
     "cluster_library",
     "cluster_list",
     "national_industry",
+    "national_parents",
     "state_total",
     "national_total",
     "county_total",

@@ -121,3 +121,11 @@ class DesignWarning(EstimationWarning):
 
 class ParameterWarning(ClusterAtlasWarning):
     """A parameter was adjusted to a value that works (the message says to which)."""
+
+
+class DeprecatedNameWarning(ClusterAtlasWarning, FutureWarning):
+    """An old column name or argument of a result was used; the message names the new one.
+
+    A :class:`FutureWarning` so that users see it outside test runs too (Python hides plain
+    ``DeprecationWarning`` raised from library code); ``pytest.deprecated_call`` catches it.
+    """

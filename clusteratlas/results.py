@@ -40,7 +40,7 @@ import pandas as pd
 from scipy import stats
 
 from clusteratlas import atomic, tables
-from clusteratlas.errors import ParameterError
+from clusteratlas.errors import DeprecatedNameWarning, ParameterError
 
 #: the estimate vocabulary, in order: the first columns of every estimator's ``tidy()``
 TIDY_COLUMNS: tuple[str, ...] = (
@@ -52,14 +52,6 @@ TIDY_COLUMNS: tuple[str, ...] = (
     "conf_low",
     "conf_high",
 )
-
-
-class DeprecatedNameWarning(FutureWarning):
-    """An old column name or argument of a result was used; the message names the new one.
-
-    A :class:`FutureWarning` so that users see it outside test runs too (Python hides plain
-    ``DeprecationWarning`` raised from library code); ``pytest.deprecated_call`` catches it.
-    """
 
 
 def warn_renamed(old: str, new: str, where: str, stacklevel: int = 3) -> None:

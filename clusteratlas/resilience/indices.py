@@ -370,6 +370,7 @@ def resilience(
             f"{unreliable} unit-phase rows have a reference change below "
             f"{MIN_REFERENCE_GROWTH:.0%}: their ratio index is unreliable (index_reliable=False); "
             "read difference_pp",
+            EstimationWarning,
             stacklevel=2,
         )
     undefined = int((~base_ok | ~exp_ok).sum())

@@ -9,6 +9,7 @@ spellings still work with a warning and give the same numbers.
 
 from __future__ import annotations
 
+import html
 import warnings
 from collections.abc import Callable
 
@@ -49,7 +50,7 @@ from clusteratlas.causal.rd import (
     rdrobust,
 )
 from clusteratlas.causal.results import EffectResult
-from clusteratlas.errors import ParameterError
+from clusteratlas.errors import DataCoverageWarning, ParameterError
 from clusteratlas.policy.diagnostics import PolicyDiagnostics
 from clusteratlas.resilience.indices import ResilienceResult, resilience
 from clusteratlas.results import (
@@ -212,7 +213,7 @@ def test_exports_are_the_tidy_table(estimator_results, name, tmp_path):
         written["estimate"].to_numpy(float), frame["estimate"].to_numpy(float), rtol=1e-12
     )
     assert "\\begin{tabular}" in result.to_latex()
-    assert "<table" in result._repr_html_() and result.caption in result.to_html()
+    assert "<table" in result._repr_html_() and html.escape(result.caption) in result.to_html()
     paths = result.export(tmp_path / "stem")
     assert sorted(p.suffix for p in paths) == [".csv", ".html", ".tex"]
     assert result.summary().strip()
@@ -223,12 +224,13 @@ def test_descriptive_results_export_through_the_base(panel, rd_data, tmp_path):
     x, y = rd_data["x"].to_numpy(), rd_data["y"].to_numpy()
     bandwidths, binned = rdbwselect(y, x), _quiet(lambda: rdplot(y, x))
     frame = panel.loc[panel["year"].between(2003, 2008)].assign(region_type="synthetic")
-    shocked = resilience(
-        frame.rename(columns={"unit": "region_id", "y": "value"}).assign(
-            value=lambda f: np.exp(f["value"])
-        ),
-        (2004, 2006, 2008),
-    )
+    with pytest.warns(DataCoverageWarning, match="no national series"):
+        shocked = resilience(
+            frame.rename(columns={"unit": "region_id", "y": "value"}).assign(
+                value=lambda f: np.exp(f["value"])
+            ),
+            (2004, 2006, 2008),
+        )
     for result in (weights, shocked, bandwidths, binned):
         result.to_csv(tmp_path / "d.csv")
         written = pd.read_csv(tmp_path / "d.csv")

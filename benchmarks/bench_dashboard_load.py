@@ -29,7 +29,6 @@ from __future__ import annotations
 import argparse
 import os
 import random
-import socket
 import statistics
 import subprocess
 import sys
@@ -42,6 +41,7 @@ import duckdb
 import httpx
 import pandas as pd
 import uvicorn
+from bench_web import free_port, percentile  # same folder: run as python benchmarks/...
 
 from clusteratlas.web.app import create_app
 from clusteratlas.web.dashboard import Dashboard
@@ -59,19 +59,6 @@ class SharedLockDashboard(Dashboard):
     def df(self, query: str, params: Sequence[object] = ()) -> pd.DataFrame:
         with self._shared:
             return super().df(query, params)
-
-
-def _free_port() -> int:
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    sock.close()
-    return port
-
-
-def _percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 def _cpu_seconds(pid: int) -> float:
@@ -103,7 +90,7 @@ class Server:
     """One server in its own process (clients and server do not share a GIL)."""
 
     def __init__(self, store: Path, mode: str) -> None:
-        port = _free_port()
+        port = free_port()
         self.url = f"http://127.0.0.1:{port}"
         if mode == "workers":
             command = [sys.executable, "-m", "clusteratlas.cli", "serve", "--store", str(store)]
@@ -272,7 +259,7 @@ def main() -> None:
         n = max(len(lat), 1)
         print(
             f"{name:12s} {len(lat):8d} {len(err):6d} {len(lat) / args.seconds:6.1f} "
-            f"{statistics.median(lat) * 1e3:8.0f} {_percentile(lat, 0.95) * 1e3:8.0f} "
+            f"{statistics.median(lat) * 1e3:8.0f} {percentile(lat, 0.95) * 1e3:8.0f} "
             f"{max(lat) * 1e3:8.0f} {cpu / n * 1e3:10.1f}"
         )
         for line in err[:5]:

@@ -28,7 +28,7 @@ from clusteratlas.web.app import create_app
 from clusteratlas.web.synthetic import build_synthetic_store
 
 
-def _free_port() -> int:
+def free_port() -> int:
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
@@ -36,7 +36,7 @@ def _free_port() -> int:
     return port
 
 
-def _percentile(values: list[float], q: float) -> float:
+def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
@@ -79,7 +79,7 @@ def main() -> None:
     print(f"cluster_panel rows: {rows[0]:,}; counties: {rows[1]:,}; clusters: {args.clusters}")
 
     app = create_app(store)
-    port = _free_port()
+    port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -153,7 +153,7 @@ def main() -> None:
             if not latencies:
                 print(f"{name:24s} skipped: time cap reached")
                 continue
-            p50, p95 = statistics.median(latencies), _percentile(latencies, 0.95)
+            p50, p95 = statistics.median(latencies), percentile(latencies, 0.95)
             print(
                 f"{name:24s} {len(latencies):4d} {p50 * 1e3:9.1f} {p95 * 1e3:9.1f} {max(latencies) * 1e3:9.1f} {size / 1024:7.0f}  {p50 / bare_p50:8.1f}x"
             )

@@ -234,6 +234,7 @@ class Builder:
             prov=self.prov(inputs, params) + f" Files: tables/{stem}.csv, .tex",
             folded=folded,
             rows=len(frame),
+            stem=stem,
         )
         return table_id
 

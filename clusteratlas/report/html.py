@@ -33,10 +33,17 @@ TEMPLATES = Path(__file__).with_name("templates")
 TEMPLATE = TEMPLATES / "report.html.j2"
 
 
+#: rows of a folded (long) table that the printed report shows; the rest stay in the HTML
+#: report and the table's CSV, so the PDF reads as a report rather than a data dump
+PRINT_ROWS = 25
+
+
 def _environment() -> jinja2.Environment:
-    return jinja2.Environment(
+    env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True, undefined=jinja2.StrictUndefined
     )
+    env.globals["print_rows"] = PRINT_ROWS
+    return env
 
 
 def render_report(p: ClusterResilience, store: Store) -> list[Path]:

@@ -405,7 +405,8 @@ def cluster_resilience(frame: pd.DataFrame, title: str, n: int = 8) -> Chart | N
     ax.axvline(0, color="#555", lw=0.8)
     _label(ax, "resistance index (> 0: fell less than the same cluster nationally)", "")
     ax.set_title(title, loc="left")
-    return _finish(fig, len(data), ax.get_xlabel(), "", title)
+    # the n/a rows are labels, not data marks: the chart claims the dots it draws
+    return _finish(fig, len(reliable), ax.get_xlabel(), "", title)
 
 
 # -- evidence --------------------------------------------------------------------------------

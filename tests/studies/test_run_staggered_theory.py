@@ -29,6 +29,7 @@ from clusteratlas.causal.did import (
 )
 from clusteratlas.panel.design import cohort_from_panel
 from clusteratlas.store import Store
+from clusteratlas.studies.cluster_resilience.causal_staggered import honest_window
 from clusteratlas.theory import audit_claims, boundary_table, corrected_table1, table2_columns
 
 #: same inputs, same code path: only summation order could differ
@@ -119,7 +120,7 @@ def test_staggered_tables_equal_direct_calls(demo_run, outcome):
     np.testing.assert_allclose(mine["estimate"], coefs["estimate"], rtol=RTOL)
     np.testing.assert_allclose(mine["se"], coefs["std_error"], rtol=RTOL)
     # HonestDiD on that event study: robust sets and breakdown values
-    rm = honest_from(imputation_event, method="relative_magnitude")
+    rm = honest_from(honest_window(imputation_event), method="relative_magnitude")
     mine = honest.loc[
         (honest["outcome"] == outcome) & honest["restriction"].str.startswith("relative")
     ]

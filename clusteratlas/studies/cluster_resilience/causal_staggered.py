@@ -39,6 +39,7 @@ coefficient), ``run_staggered_honest`` (robust sets by M and the breakdown value
 
 from __future__ import annotations
 
+import dataclasses
 import warnings
 from typing import TYPE_CHECKING, Any
 
@@ -66,6 +67,12 @@ PRETRENDS = 3
 BALANCE_E = 1
 #: HonestDiD: M grid points where the default smoothness grid cannot be used (R's count)
 HONEST_POINTS = 10
+
+#: HonestDiD sees the event study's horizons 0..HONEST_LAST_HORIZON only. The target is the
+#: first year's effect; later horizons only add restrictions, and the relative-magnitudes
+#: confidence set's cost grows steeply with them (a 2007-2022 state panel has 15). Dropping
+#: restrictions can only widen the robust set, so the truncation is conservative.
+HONEST_LAST_HORIZON = 4
 HEADLINE = "Imputation (Borusyak, Jaravel and Spiess 2024)"
 #: estimator names as the tables and the report print them
 NAMES = {
@@ -273,12 +280,21 @@ def _cs_rows(ev: Evidence, labels: dict, result: Any, events: list) -> list[dict
     return out
 
 
+def honest_window(event: Any) -> Any:
+    """``event`` with its horizons after :data:`HONEST_LAST_HORIZON` dropped (the leads kept)."""
+    coefs = event.coefs
+    return dataclasses.replace(
+        event, coefs=coefs.loc[coefs["event_time"] <= HONEST_LAST_HORIZON].reset_index(drop=True)
+    )
+
+
 def _honest_rows(ev: Evidence, labels: dict, event: Any) -> list[pd.DataFrame]:
     """HonestDiD on the imputation event study: the effect in the first treated year, on R
     HonestDiD's default M grids. Where the default smoothness grid ends below zero (the pre-
     period second differences are all negative), the grid runs from 0 to the standard error
     of that effect instead, and the row says so."""
     out = []
+    event = honest_window(event)
     for method, restriction in (
         ("smoothness", "smoothness (Delta SD, M per year squared)"),
         ("relative_magnitude", "relative magnitudes (Delta RM, Mbar)"),

@@ -34,7 +34,7 @@ def _client(store_path):
 
         from clusteratlas.web.app import create_app
 
-        return TestClient(create_app(store_path))
+        return TestClient(create_app(store_path), base_url="http://localhost")
 
 
 @pytest.fixture(scope="module")

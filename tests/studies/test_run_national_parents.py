@@ -59,6 +59,9 @@ def _national_emp(panel: pd.DataFrame, cluster: str) -> float:
 
 
 @pytest.mark.realdata
+@pytest.mark.filterwarnings(  # the run's data notes (BEA (D) cells, ITA names): asserted in tests/data
+    "ignore::clusteratlas.errors.DataWarning"
+)
 def test_national_parent_lines_fill_withheld_cells_as_uscm(shared_data, tmp_path):
     with_lines = _load_and_panel(
         _folder(tmp_path / "with", shared_data, (FIXTURE,)), tmp_path / "out_with"

@@ -203,7 +203,10 @@ def test_report_shows_the_staggered_design(demo_run):
         f"{labels.signed_pct(head['estimate'])} (95% CI "
         f"{labels.ci(head['ci_low'], head['ci_high'])}, p = {labels.p_value(head['p_value'])})"
     )
-    assert f"Real GDP: becoming a cluster region did not measurably change it: {sentence}" in text
+    assert (
+        f"GDP (current dollars): becoming a cluster region did not measurably change it: {sentence}"
+        in text
+    )
     assert "Goodman-Bacon decomposition" in text and "HonestDiD" in text
     # where an estimator could not run, the report says why (employment: 2016, 2018-2022)
     assert "Callaway and Sant'Anna (2021): needs equally spaced years" in unescape(html)

@@ -39,7 +39,7 @@ def gap_store(synthetic_store: Path, tmp_path_factory) -> tuple[Path, int]:
 def gap_client(gap_store) -> TestClient:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
-        client = TestClient(create_app(gap_store[0]))
+        client = TestClient(create_app(gap_store[0]), base_url="http://localhost")
     with client:
         yield client
 
@@ -150,7 +150,7 @@ def test_near_zero_national_change_is_not_drawn(synthetic_store, tmp_path):
         store.write("outcomes", outcomes)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
-        client = TestClient(create_app(path))
+        client = TestClient(create_app(path), base_url="http://localhost")
     with client:
         body = client.get(f"/api/region?type=state&id=02&window={peak}-{trough}-{end}").json()
     rows = pd.DataFrame(body["sections"]["resilience_window"]["rows"])

@@ -334,10 +334,7 @@ def _rd(ctx: Context, s: Section) -> None:
     if rd_other is not None and not rd_other.empty:
         other = rd_other.assign(
             estimate_text=rd_other["estimate"].map(labels.signed_pct),
-            ci=[
-                labels.ci(lo, hi)
-                for lo, hi in zip(rd_other["ci_low"], rd_other["ci_high"], strict=True)
-            ],
+            ci=labels.ci_column(rd_other),
         )
         keys = [k for k in ("level", "shock", "row") if k in other.columns]
         b.table(
@@ -364,9 +361,7 @@ def _rd(ctx: Context, s: Section) -> None:
         "cluster_panel, run_outcome_growth",
     )
     shown = rd.copy()
-    shown["ci"] = [
-        labels.ci(lo, hi) for lo, hi in zip(shown["ci_low"], shown["ci_high"], strict=True)
-    ]
+    shown["ci"] = labels.ci_column(shown)
     shown["estimate_text"] = shown["estimate"].map(labels.signed_pct)
     robust = shown.loc[shown["row"] == "Robust"]
     robust = robust.iloc[0] if len(robust) else shown.iloc[0]
@@ -444,10 +439,7 @@ def _rd(ctx: Context, s: Section) -> None:
             "placebos at the 20/40/60/80th percentiles of x each side; HC1 SE",
         )
         shown = placebo.copy()
-        shown["robust_ci"] = [
-            labels.ci(lo, hi)
-            for lo, hi in zip(shown["robust_ci_lower"], shown["robust_ci_upper"], strict=True)
-        ]
+        shown["robust_ci"] = labels.ci_column(shown, "robust_ci_lower", "robust_ci_upper")
         shown["status"] = shown["status"].map(lambda t: "estimated" if t == "ok" else t)
         b.table(
             s,
@@ -483,12 +475,7 @@ def _rd(ctx: Context, s: Section) -> None:
         )
         b.table(
             s,
-            sens.assign(
-                ci=[
-                    labels.ci(lo, hi)
-                    for lo, hi in zip(sens["ci_low"], sens["ci_high"], strict=True)
-                ]
-            ),
+            sens.assign(ci=labels.ci_column(sens)),
             "rd_bandwidth",
             "RD bandwidth sensitivity",
             "cluster_panel",

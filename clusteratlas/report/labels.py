@@ -457,6 +457,11 @@ def ci(low: Any, high: Any, kind: str = "signed_pct") -> str:
     return f"{fmt(low, kind)} to {fmt(high, kind)}"
 
 
+def ci_column(frame: Any, low: str = "ci_low", high: str = "ci_high") -> list[str]:
+    """:func:`ci` of every row of ``frame`` (its ``low`` and ``high`` columns)."""
+    return [ci(lo, hi) for lo, hi in zip(frame[low], frame[high], strict=True)]
+
+
 def pretty(value: Any) -> str:
     """A category value for people: snake_case words spaced, booleans yes/no."""
     if isinstance(value, (bool, np.bool_)):

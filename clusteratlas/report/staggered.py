@@ -199,7 +199,7 @@ def _tables(ctx: Context, s: Section, design, did, bacon, honest) -> None:
         shown = did.assign(
             outcome_name=did["outcome"].map(charts.outcome_name),
             estimate_text=did["estimate"].map(labels.signed_pct),
-            ci=[labels.ci(lo, hi) for lo, hi in zip(did["ci_low"], did["ci_high"], strict=True)],
+            ci=labels.ci_column(did),
         )
         b.table(
             s,
@@ -221,10 +221,7 @@ def _tables(ctx: Context, s: Section, design, did, bacon, honest) -> None:
             s,
             event.assign(
                 outcome_name=event["outcome"].map(charts.outcome_name),
-                ci=[
-                    labels.ci(lo, hi)
-                    for lo, hi in zip(event["ci_low"], event["ci_high"], strict=True)
-                ],
+                ci=labels.ci_column(event),
             ),
             "staggered_event",
             "Staggered event studies: the effect by years since becoming a cluster region "
@@ -243,10 +240,7 @@ def _tables(ctx: Context, s: Section, design, did, bacon, honest) -> None:
             s,
             honest.assign(
                 outcome_name=honest["outcome"].map(charts.outcome_name),
-                ci=[
-                    labels.ci(lo, hi)
-                    for lo, hi in zip(honest["ci_low"], honest["ci_high"], strict=True)
-                ],
+                ci=labels.ci_column(honest),
             ),
             "staggered_honest",
             "HonestDiD: robust 95% confidence sets for the effect in the first year as a "

@@ -276,14 +276,16 @@ COUNT_INPUTS = ("counts", "national counts")
 _COUNT_MEASURES = ("emp", "emp_reported", "est", "ap", "qp1")
 _COUNT_INTEGERS = ("year", "naics_vintage")
 _COUNT_KEY = ("source", "year", "region_type", "region_id", "naics")
+_LARGEST_DOUBLE = "1.7976931348623157e308"  # above it only +inf (and NaN, in DuckDB's order)
 
 
 def check_counts_files(files: list[str], what: str, con: duckdb.DuckDBPyConnection) -> None:
     """The checks the CBP loaders make, on industry counts the engine reads from Parquet:
     measures are numbers, finite and not negative; ``year`` is an integer; a (source, year,
     region, NAICS) key appears once. The first problem is an :class:`InputError` naming the
-    file, the row (counting from 1) and the column. Two passes over the files (the value
-    checks in one scan, the key check in one aggregation)."""
+    file, the row (counting from 1) and the column. The value checks read only the row groups
+    whose Parquet statistics allow a bad value; the key check is one aggregation of a hash of
+    the key, grouped exactly only when two hashes agree."""
     from clusteratlas.panel.sqlcache import quote_literal
 
     listing = "[" + ", ".join(quote_literal(f) for f in files) + "]"
@@ -310,7 +312,16 @@ def check_counts_files(files: list[str], what: str, con: duckdb.DuckDBPyConnecti
             )
     measures = [c for c in _COUNT_MEASURES if c in types]
     if measures:
-        bad = " OR ".join(f'("{c}" < 0 OR isinf("{c}"::DOUBLE))' for c in measures)
+        # Range predicates on the bare columns, so DuckDB skips every row group whose Parquet
+        # statistics rule a bad value out (~1 ms instead of a 40-50 ms scan a year of county
+        # rows); NaN is not a bad value here (it counts as missing), and DuckDB sorts NaN
+        # above +inf, hence the isnan term.
+        bad = " OR ".join(
+            f'("{c}" < 0 OR ("{c}" > {_LARGEST_DOUBLE} AND NOT isnan("{c}")))'
+            if types[c] in ("FLOAT", "DOUBLE")
+            else f'"{c}" < 0'
+            for c in measures
+        )
         row = con.execute(
             f"SELECT filename, file_row_number, {', '.join(f'{chr(34)}{c}{chr(34)}' for c in measures)} "
             f"FROM {scan} WHERE {bad} LIMIT 1"
@@ -335,6 +346,13 @@ def check_counts_files(files: list[str], what: str, con: duckdb.DuckDBPyConnecti
     key = [c for c in _COUNT_KEY if c in types]
     if len(key) == len(_COUNT_KEY):
         columns = ", ".join(f'"{c}"' for c in key)
+        # A 64-bit hash of the key groups 4-5x faster than the five columns; equal hashes
+        # are only a hint (a collision is possible), the exact grouping below decides.
+        plain = f"read_parquet({listing})"
+        if not con.execute(
+            f"SELECT 1 FROM {plain} GROUP BY hash({columns}) HAVING count(*) > 1 LIMIT 1"
+        ).fetchone():
+            return
         dup = con.execute(
             f"SELECT {columns}, count(*) AS n, min(filename), max(filename) FROM {scan} "
             f"GROUP BY {columns} HAVING count(*) > 1 LIMIT 1"

@@ -239,3 +239,73 @@ def test_parquet_with_categorical_columns(
         alabama_2021, definitions_2017, region_type="state", national=national_2021
     )
     pd.testing.assert_frame_equal(got, expected, check_exact=False, rtol=1e-12, atol=0)
+
+
+def _synthetic_counts(n: int) -> pd.DataFrame:
+    """SYNTHETIC county counts in the engine's schema (their shape matters here, not their
+    numbers): ``n`` distinct county x industry keys, positive measures."""
+    rng = np.random.default_rng(5)
+    emp = rng.integers(1, 500, n).astype("float64")
+    return pd.DataFrame(
+        {
+            "source": "cbp",
+            "year": 2016,
+            "region_type": "county",
+            "region_id": [f"{1000 + i // 50:05d}" for i in range(n)],
+            "naics": [f"{311000 + i % 50}" for i in range(n)],
+            "naics_vintage": 2012,
+            "emp": emp,
+            "est": np.ceil(emp / 10),
+            "ap": emp * 40.0,
+        }
+    )
+
+
+@pytest.mark.parametrize(
+    ("column", "value", "row", "expected"),
+    [
+        ("ap", np.inf, 7_000, "row 7,001 has a count that is not finite: inf"),
+        ("emp", -3.0, 9_999, "row 10,000 has negative count -3"),
+        ("est", -np.inf, 2_500, "row 2,501 has a count that is not finite: -inf"),
+        ("emp", np.nan, 4_000, None),  # NaN is missing, not bad: the build counts it as such
+    ],
+)
+def test_value_checks_find_a_bad_value_in_any_row_group(tmp_path, column, value, row, expected):
+    """The value checks skip row groups by their Parquet statistics: a bad value in any of 10
+    row groups (statistics as pyarrow writes them) is still found, with the file's row
+    number, and a NaN is not taken for one."""
+    import duckdb
+
+    from clusteratlas.panel.engine import check_counts_files
+
+    frame = _synthetic_counts(10_000)
+    frame.loc[row, column] = value
+    path = tmp_path / "counts.parquet"
+    pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), path, row_group_size=1_000)
+    assert pq.ParquetFile(path).metadata.num_row_groups == 10
+    if expected is None:
+        check_counts_files([str(path)], "counts", duckdb.connect())
+        return
+    with pytest.raises(InputError, match=expected) as error:
+        check_counts_files([str(path)], "counts", duckdb.connect())
+    assert error.value.column == column and str(path) in str(error.value)
+
+
+def test_integer_counts_and_duplicate_keys_are_checked(tmp_path):
+    import duckdb
+
+    from clusteratlas.panel.engine import check_counts_files
+
+    frame = _synthetic_counts(3_000)
+    frame["est"] = frame["est"].astype("int64")
+    negative = frame.copy()
+    negative.loc[2_000, "est"] = -1
+    path = tmp_path / "counts.parquet"
+    negative.to_parquet(path, index=False)
+    with pytest.raises(InputError, match="row 2,001 has negative count -1"):
+        check_counts_files([str(path)], "counts", duckdb.connect())
+    pd.concat([frame, frame.iloc[[1_234]]]).to_parquet(path, index=False)
+    with pytest.raises(InputError, match="'region_id': '01024', 'naics': '311034'.* 2 times"):
+        check_counts_files([str(path)], "counts", duckdb.connect())
+    frame.to_parquet(path, index=False)
+    check_counts_files([str(path)], "counts", duckdb.connect())  # distinct keys pass

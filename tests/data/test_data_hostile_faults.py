@@ -10,8 +10,10 @@ tiny SYNTHETIC CBP-shaped rows written here (the point is their shape, not their
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import duckdb
@@ -406,3 +408,73 @@ def test_snapshot_sees_a_change(tmp_path, run_child, store):
     outcome, _ = run_child({"cli": ["load", "cbp", str(path), "--store", str(store)]}, tmp_path)
     assert outcome["exit"] in (None, 0)
     assert snapshot(store) != before
+
+
+# -- 6b. panel build under kill -9 --------------------------------------------------------------
+def _county_counts(emp_scale: float) -> pd.DataFrame:
+    """SYNTHETIC county x industry counts, large enough (about 300,000 rows) that a county
+    panel build takes a second or more: the kills below land inside it, not in the imports."""
+    from clusteratlas.data.clusters import load_definition
+
+    naics = load_definition("uscm", naics_vintage=2012)["naics"].drop_duplicates().to_numpy()
+    rng = np.random.default_rng(20)
+    counties = np.array([f"{s:02d}{c:03d}" for s in range(1, 51) for c in range(1, 121, 2)])
+    region, industry = np.meshgrid(counties, naics[:500], indexing="ij")
+    keep = rng.random(region.shape) < 0.2
+    n = int(keep.sum())
+    emp = np.round(rng.lognormal(3.0, 1.5, n)) * emp_scale
+    return pd.DataFrame(
+        {
+            "source": "cbp",
+            "year": 2016,
+            "region_type": "county",
+            "region_id": region[keep],
+            "naics": industry[keep],
+            "naics_vintage": 2012,
+            "emp": emp,
+            "est": np.maximum(1.0, np.round(emp / 12)),
+            "ap": emp * 45.0,
+        }
+    )
+
+
+def _panel_state(store: Path) -> dict[str, tuple[int, int]]:
+    return {t: v for t, v in snapshot(store).items() if t in ("cluster_panel", "region_summary")}
+
+
+def test_panel_build_killed_at_any_moment_leaves_panel_and_summary_consistent(tmp_path):
+    """kill -9 at spread-out moments of a county panel build (the issue's probe: 6 of 12
+    tries left cluster_panel and region_summary from different builds): afterwards the store
+    opens and holds either the old build or the new one, both tables from the same build."""
+    store = tmp_path / "atlas.duckdb"
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    env["CLUSTERATLAS_OFFLINE"] = "1"
+
+    def build(counts: Path) -> list[str]:
+        return [sys.executable, "-m", "clusteratlas.cli", "panel", "build", "--counts",
+                str(counts), "--store", str(store), "--region-type", "county"]  # fmt: skip
+
+    old, new = tmp_path / "old.parquet", tmp_path / "new.parquet"
+    _county_counts(1.0).to_parquet(old, index=False)
+    _county_counts(2.0).to_parquet(new, index=False)
+    subprocess.run(build(new), env=env, check=True, capture_output=True)
+    after = _panel_state(store)
+    started = time.perf_counter()
+    subprocess.run(build(old), env=env, check=True, capture_output=True)
+    whole = time.perf_counter() - started
+    before = _panel_state(store)
+    assert before != after and before["region_summary"][0] > 0
+
+    landed = []
+    for fraction in (0.4, 0.6, 0.75, 0.85, 0.92, 1.0):
+        child = subprocess.Popen(build(new), env=env, stdout=subprocess.DEVNULL,
+                                 stderr=subprocess.DEVNULL)  # fmt: skip
+        time.sleep(whole * fraction)
+        child.send_signal(signal.SIGKILL)
+        child.wait()
+        state = _panel_state(store)
+        assert state in (before, after), f"kill at {fraction:.0%} of a build: {state}"
+        landed.append("new" if state == after else "old")
+        if state == after:  # back to the old build, so the next kill can be told apart
+            subprocess.run(build(old), env=env, check=True, capture_output=True)
+    print(f"kills at 40-100% of a {whole:.1f} s build left: {', '.join(landed)}")

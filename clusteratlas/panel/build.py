@@ -106,13 +106,15 @@ def connect(backend: str = "duckdb", *, session: Any = None) -> Any:
     raise ParameterError("backend", f"unknown backend {backend!r}", allowed=", ".join(BACKENDS))
 
 
-def _source(obj: Any, what: str) -> engine.Source | ir.Table:
+def _source(obj: Any, what: str, definitions: Any = None) -> engine.Source | ir.Table:
     """Check an input: an Ibis table, a pandas frame, an Arrow table, or the path (or glob) of
-    Parquet files the engine reads directly. Frames become Arrow."""
+    Parquet files the engine reads directly. Frames become Arrow. ``definitions``: the checked
+    cluster definitions (Parquet files let the key check of counts use them)."""
     if isinstance(obj, ir.Table):
         return obj
     if isinstance(obj, str | os.PathLike):
-        return engine.parquet_files(obj, what)
+        files = definitions if isinstance(definitions, engine.ParquetFiles) else None
+        return engine.parquet_files(obj, what, definitions=files)
     if isinstance(obj, pd.DataFrame):
         frame = obj
         blank = [c for c in ("emp", "est") if c in frame.columns and frame[c].isna().any()]
@@ -424,8 +426,11 @@ def _prepare(
         fill = suppression.fill_suppressed(_small_frame(counts, con), method="hierarchy")
         counts = pa.Table.from_pandas(fill.counts, preserve_index=False)
         report += fill.by_cluster(_small_frame(definitions, con)).to_dict("records")
-    sources: dict[str, Any] = {"counts": _source(counts, "counts")}
-    sources["definitions"] = _source(definitions, "cluster definitions")
+    defs = _source(definitions, "cluster definitions")
+    sources: dict[str, Any] = {
+        "counts": _source(counts, "counts", definitions=defs),
+        "definitions": defs,
+    }
     if members is not None:
         sources["members"] = _source(members, "region members")
     nation = "given"

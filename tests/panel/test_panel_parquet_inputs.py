@@ -241,9 +241,11 @@ def test_parquet_with_categorical_columns(
     pd.testing.assert_frame_equal(got, expected, check_exact=False, rtol=1e-12, atol=0)
 
 
-def _synthetic_counts(n: int) -> pd.DataFrame:
+def _synthetic_counts(n: int, codes: list[str] | None = None) -> pd.DataFrame:
     """SYNTHETIC county counts in the engine's schema (their shape matters here, not their
-    numbers): ``n`` distinct county x industry keys, positive measures."""
+    numbers): ``n`` distinct county x industry keys (50 industries a county: ``codes`` or
+    311000-311049), positive measures."""
+    codes = codes or [f"{311000 + i}" for i in range(50)]
     rng = np.random.default_rng(5)
     emp = rng.integers(1, 500, n).astype("float64")
     return pd.DataFrame(
@@ -252,7 +254,7 @@ def _synthetic_counts(n: int) -> pd.DataFrame:
             "year": 2016,
             "region_type": "county",
             "region_id": [f"{1000 + i // 50:05d}" for i in range(n)],
-            "naics": [f"{311000 + i % 50}" for i in range(n)],
+            "naics": [codes[i % 50] for i in range(n)],
             "naics_vintage": 2012,
             "emp": emp,
             "est": np.ceil(emp / 10),
@@ -309,3 +311,35 @@ def test_integer_counts_and_duplicate_keys_are_checked(tmp_path):
         check_counts_files([str(path)], "counts", duckdb.connect())
     frame.to_parquet(path, index=False)
     check_counts_files([str(path)], "counts", duckdb.connect())  # distinct keys pass
+
+
+@pytest.mark.parametrize("with_vintage", [True, False])
+def test_repeated_keys_are_found_with_the_definitions(tmp_path, definitions_2012, with_vintage):
+    """With the definitions the key check counts the codes of each region-year in a bitstring:
+    one repeated mapped row among 20,000 is found and named; a repeated row of a code the
+    definitions do not map is not (it never reaches the panel)."""
+    import duckdb
+
+    from clusteratlas.panel.engine import ParquetFiles, check_counts_files
+
+    defs = definitions_2012.drop(columns=[] if with_vintage else ["naics_vintage"])
+    defs_path = tmp_path / "definitions.parquet"
+    defs.to_parquet(defs_path, index=False)
+    mapped = sorted(definitions_2012["naics"].astype(str).unique())[:50]
+    frame = _synthetic_counts(20_000, codes=mapped)
+    if not with_vintage:
+        frame = frame.drop(columns=["naics_vintage"])
+    path = tmp_path / "counts.parquet"
+    definitions = ParquetFiles(str(defs_path))
+    frame.to_parquet(path, index=False)
+    check_counts_files([str(path)], "counts", duckdb.connect(), definitions=definitions)
+    repeated = frame.iloc[[17_321]]
+    pd.concat([frame, repeated]).to_parquet(path, index=False)
+    key = f"'region_id': '{repeated['region_id'].item()}', 'naics': '{repeated['naics'].item()}'"
+    with pytest.raises(InputError, match=f"{key}.* 2 times"):
+        check_counts_files([str(path)], "counts", duckdb.connect(), definitions=definitions)
+    unmapped = frame.iloc[[5]].assign(naics="999999")
+    pd.concat([frame, unmapped, unmapped]).to_parquet(path, index=False)
+    check_counts_files([str(path)], "counts", duckdb.connect(), definitions=definitions)
+    with pytest.raises(InputError, match="'naics': '999999'.* 2 times"):  # without: any key
+        check_counts_files([str(path)], "counts", duckdb.connect())

@@ -19,10 +19,14 @@ child's own rusage). All read the same Parquet files and write a Parquet file:
 - ``lean-sql`` - a Python script running one hand-written DuckDB statement: join the
   definitions, group to county x year x cluster, traded/local LQ, national share, the
   per cluster-year quantiles (LQ 75th, employment and establishments 25th), the strong flag,
-  ``COPY`` to Parquet, no ORDER BY. The reference of the ratios;
+  ``COPY`` to Parquet, no ORDER BY. The reference of the ratios. It checks nothing: the
+  engine also refuses negative, infinite and duplicate-key counts and NaN-guards the
+  measures (a statistics-pruned value check, a hash aggregation of the key, one checks
+  pass), which the ratios include;
 - ``engine`` - the same work as a two-line script calling
   ``clusteratlas.panel.engine.write_files`` (no command-line parsing): isolates the fixed cost
-  of the command-line framework (typer 0.29 coerces every option through pydantic);
+  of the command-line framework (typer is pinned below 0.29, whose pydantic coercion of
+  every option cost ~0.1 s a command);
 - ``cli-all`` - ``panel build`` with its defaults (every metric, all 67 clusters per county,
   growth columns): what the full panel costs, for scale.
 
@@ -91,6 +95,9 @@ def synthetic_counts(years: int, naics: np.ndarray, seed: int = 2) -> pd.DataFra
         frames.append(
             pd.DataFrame(
                 {
+                    # the loaders' key (source, year, region, NAICS): the duplicate-key
+                    # check runs on it, as on real files
+                    "source": "cbp",
                     "year": np.int64(FIRST_YEAR + t),
                     "region_type": "county",
                     "region_id": counties[ci],
@@ -111,7 +118,7 @@ def national_from(counts: pd.DataFrame) -> pd.DataFrame:
     nat = counts.groupby(["year", "naics", "naics_vintage"], as_index=False)[
         ["emp", "emp_reported", "est", "ap", "qp1"]
     ].sum()
-    return nat.assign(region_type="nation", region_id="US")
+    return nat.assign(source="cbp", region_type="nation", region_id="US")
 
 
 # -------------------------------------------------------------------------------------------

@@ -8,9 +8,17 @@ callers can filter or escalate exactly one kind::
     from clusteratlas.errors import SuppressedDataWarning
     warnings.simplefilter("ignore", SuppressedDataWarning)   # known, counted elsewhere
     warnings.simplefilter("error", ClusterAtlasWarning)      # or: every one is an error
+
+Inside the package a block that expects a warning silences that class only, with
+:func:`expected_warnings` (never a blanket ``simplefilter("ignore")``, which would hide
+the warning nobody expected).
 """
 
 from __future__ import annotations
+
+import contextlib
+import warnings
+from collections.abc import Iterator
 
 
 class ClusterAtlasError(Exception):
@@ -129,3 +137,19 @@ class DeprecatedNameWarning(ClusterAtlasWarning, FutureWarning):
     A :class:`FutureWarning` so that users see it outside test runs too (Python hides plain
     ``DeprecationWarning`` raised from library code); ``pytest.deprecated_call`` catches it.
     """
+
+
+@contextlib.contextmanager
+def expected_warnings(*categories: type[Warning], message: str = "") -> Iterator[None]:
+    """Silence only ``categories`` (and, with ``message``, only warnings whose text starts
+    with that regular expression) inside the block; every other warning passes as usual.
+
+    For a caller that expects those warnings and accounts for them another way (counts
+    them, writes a note, reports the rows left out): say why at the call site.
+    """
+    if not categories:
+        raise ParameterError("categories", "name the warning classes the block expects")
+    with warnings.catch_warnings():
+        for category in categories:
+            warnings.filterwarnings("ignore", message=message, category=category)
+        yield

@@ -74,3 +74,54 @@ def test_unasserted_package_warnings_are_errors_in_the_suite():
         warnings.warn("only 3 clusters", SmallSampleWarning, stacklevel=1)
     with pytest.warns(SmallSampleWarning, match="clusters"):
         warnings.warn("only 3 clusters", SmallSampleWarning, stacklevel=1)
+
+
+def _blanket_ignores():
+    """``simplefilter("ignore")`` / ``filterwarnings("ignore")`` calls that name no category."""
+    for path in sorted(PACKAGE.rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if not isinstance(node, ast.Call):
+                continue
+            name = ast.unparse(node.func)
+            if name not in ("warnings.simplefilter", "warnings.filterwarnings"):
+                continue
+            action = node.args[0] if node.args else None
+            if not (isinstance(action, ast.Constant) and action.value == "ignore"):
+                continue
+            named = len(node.args) > (1 if name.endswith("simplefilter") else 2) or any(
+                k.arg == "category" for k in node.keywords
+            )
+            if not named:
+                yield f"{path.relative_to(PACKAGE.parent)}:{node.lineno}"
+
+
+# web/pages/region.py is being reworked on another branch (web performance): its one blanket
+# ignore (around resilience(), whose EstimationWarning / DataCoverageWarning / DesignWarning
+# notes the page does not show) is narrowed when that branch lands
+KNOWN_BLANKET = {"clusteratlas/web/pages/region.py"}
+
+
+def test_no_blanket_ignore_of_warnings():
+    # a block that expects a warning silences that class only (errors.expected_warnings)
+    found = [loc for loc in _blanket_ignores() if loc.split(":")[0] not in KNOWN_BLANKET]
+    assert found == []
+
+
+def test_expected_warnings_silences_only_the_named_classes():
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with errors.expected_warnings(SuppressedDataWarning):
+            warnings.warn("2 suppressed cells left out", SuppressedDataWarning, stacklevel=1)
+            warnings.warn("1 unit dropped", DroppedObservationsWarning, stacklevel=1)
+            warnings.warn("a third-party warning", RuntimeWarning, stacklevel=1)
+        with errors.expected_warnings(DesignWarning, message="no never-treated"):
+            warnings.warn("no never-treated units", DesignWarning, stacklevel=1)
+            warnings.warn("every unit is eventually treated", DesignWarning, stacklevel=1)
+    assert [str(w.message) for w in caught] == [
+        "1 unit dropped",
+        "a third-party warning",
+        "every unit is eventually treated",
+    ]
+    with pytest.raises(errors.ParameterError, match="categories"), errors.expected_warnings():
+        pass

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import typer
 
+from clusteratlas.errors import ClusterAtlasWarning
+
 
 def _replicate_group(app: typer.Typer) -> typer.Typer:
     """The ``replicate`` sub-app of ``app`` (created once, shared by every replication)."""
@@ -82,8 +84,10 @@ def register(app: typer.Typer) -> None:
 
         with Progress(transient=True) as progress:
             task = progress.add_task("replicating Cho et al. (2024)", total=2)
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
+            # the study's warnings are printed as notes after the progress bar (printed while it
+            # runs they would break it); the study silences only the ones it expects itself
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always", ClusterAtlasWarning)
                 result = cho2024.run(
                     data,
                     control=control,
@@ -103,6 +107,12 @@ def register(app: typer.Typer) -> None:
             typer.echo(f"stored {len(result.tables)} tables (cho2024_*) in {store}")
         for note in result.notes:
             typer.secho(f"note: {note}", fg=typer.colors.YELLOW, err=True)
+        for item in caught:
+            typer.secho(
+                f"warning: {item.category.__name__}: {item.message}",
+                fg=typer.colors.YELLOW,
+                err=True,
+            )
         typer.echo(
             result.tables["comparison"].to_string(index=False, float_format=lambda x: f"{x:.4f}")
         )

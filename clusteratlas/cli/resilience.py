@@ -173,10 +173,15 @@ def register(app: typer.Typer) -> None:
                 "several sources hold this outcome",
                 allowed=", ".join(sorted(frame["source"].unique())),
             )
-        with warnings.catch_warnings(record=True):
+        with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             result = resilience(frame, (peak, trough, end), outcome=outcome)
         typer.echo(result.summary())
+        # summary() lists the timing and benchmark notes; the rest (unreliable or undefined
+        # rows) are shown here rather than dropped
+        for note in caught:
+            if str(note.message) not in result.warnings:
+                typer.secho(f"note: {note.message}", fg=typer.colors.YELLOW, err=True)
         table = result.tidy().assign(outcome=outcome, window=f"{peak}-{trough}-{end}")
         name = f"resilience_{outcome}"
         with Store(store) as db:

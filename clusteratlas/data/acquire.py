@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import os
 import tempfile
-import warnings
 import zipfile
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -52,7 +51,13 @@ from clusteratlas.data.geo import STATE_POSTAL_TO_FIPS
 from clusteratlas.data.inputs import msa_gdp_rows
 from clusteratlas.data.laus import read_qcew_annual_singlefile
 from clusteratlas.data.trade import fetch_state_trade
-from clusteratlas.errors import ClusterAtlasError, DataUnavailableError, ParameterError
+from clusteratlas.errors import (
+    ClusterAtlasError,
+    DataUnavailableError,
+    ParameterError,
+    SuppressedDataWarning,
+    expected_warnings,
+)
 
 BEA_API_ROOT = "https://apps.bea.gov/api/data"
 BEA_FILES_ROOT = "https://apps.bea.gov/regional/zip"
@@ -164,8 +169,8 @@ def _bea_get(region_type: str, line: int, outcome: str, years: Sequence[int], ro
     table, geo, archive, member = BEA_TABLES[region_type]
 
     def from_api(fetcher: Fetcher) -> pd.DataFrame:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
+        # suppressed BEA cells ((D)/(NA)) are left out, as by the file reader
+        with expected_warnings(SuppressedDataWarning):
             frame = fetch_bea_gdp(
                 list(years),
                 geo=geo,
@@ -210,8 +215,8 @@ def _gdp_from_zip(path: Path, pattern: str, line: int, outcome: str) -> pd.DataF
                 with archive.open(info) as source, open(target, "wb") as sink:
                     while chunk := source.read(1 << 20):
                         sink.write(chunk)
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore")  # suppressed cells: counted in the reader
+                # suppressed cells: left out and listed in frame.attrs["suppressed"]
+                with expected_warnings(SuppressedDataWarning):
                     frame = read_gdp_csv(target, lines={line: outcome})
     except zipfile.BadZipFile as error:
         raise DataUnavailableError(f"{path.name} is not a zip archive ({error})") from None
@@ -224,8 +229,8 @@ def _qcew_get(year: int, root: str) -> Callable[[Fetcher], pd.DataFrame]:
     def get(fetcher: Fetcher) -> pd.DataFrame:
         path = fetcher.fetch(url)
         try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
+            # undisclosed QCEW rows are left out by the reader
+            with expected_warnings(SuppressedDataWarning):
                 return read_qcew_annual_singlefile(path, outcome="employment_qcew")
         except ClusterAtlasError:
             path.unlink(missing_ok=True)

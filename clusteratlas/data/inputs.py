@@ -18,7 +18,6 @@ from __future__ import annotations
 import os
 import re
 import tempfile
-import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -45,7 +44,7 @@ from clusteratlas.data.republished import read_cbp_cbsa_naics, read_cbp_state_co
 from clusteratlas.data.suppression import read_setzler_national_parents
 from clusteratlas.data.trade import read_ita_msa_exports
 from clusteratlas.data.uscm import read_uscm
-from clusteratlas.errors import DataUnavailableError
+from clusteratlas.errors import DataUnavailableError, SuppressedDataWarning, expected_warnings
 
 #: CBP all-industry totals by region type (catalog keys)
 CBP_TOTALS = {"state": "state_total", "nation": "national_total", "county": "county_total"}
@@ -182,8 +181,8 @@ def qcew_employment(catalog: Catalog) -> pd.DataFrame:
     in the folder, as OUTCOMES ``employment_qcew`` (nation, states, counties, MSAs)."""
     frames = []
     for path in catalog.files("qcew_annual"):
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # undisclosed rows: left out by the reader
+        # undisclosed QCEW rows are left out by the reader (OUTCOMES has no row for them)
+        with expected_warnings(SuppressedDataWarning):
             frames.append(read_qcew_annual_singlefile(path, outcome="employment_qcew"))
     if not frames:
         raise DataUnavailableError(f"{catalog.folder} holds no QCEW annual CSV")

@@ -14,7 +14,7 @@ import warnings
 
 import pandas as pd
 
-from clusteratlas.errors import DesignWarning, InputError, ParameterError
+from clusteratlas.errors import DesignWarning, InputError, ParameterError, expected_warnings
 
 TREATMENT_RULES = (
     "any_strong",
@@ -178,8 +178,9 @@ def cohort_from_panel(
         raise InputError("panel has no column 'year'")
     chosen = sorted(panel["year"].unique().tolist()) if years is None else sorted(years)
     pieces = []
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # single years with one group are normal here
+    # a single year with one group (no region treated yet, or all) is normal in a cohort scan;
+    # treatment_from_panel warns DesignWarning for it, which means nothing here
+    with expected_warnings(DesignWarning):
         for year in chosen:
             out = treatment_from_panel(
                 panel,

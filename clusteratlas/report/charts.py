@@ -413,7 +413,7 @@ def cluster_resilience(frame: pd.DataFrame, title: str, n: int = 8) -> Chart | N
 def forest(rows: pd.DataFrame, title: str) -> Chart | None:
     """DID estimates with 95% CIs, one row per outcome and window (percent: 100 x log points).
 
-    ``rows``: label, estimate, ci_low, ci_high (and optionally boot_ci_low/high).
+    ``rows``: label, estimate, conf_low, conf_high (and optionally boot_conf_low/high).
     """
     data = rows.dropna(subset=["estimate"]).reset_index(drop=True)
     if data.empty:
@@ -421,13 +421,13 @@ def forest(rows: pd.DataFrame, title: str) -> Chart | None:
     plt = _plt()
     fig, ax = plt.subplots(figsize=(7.2, 0.34 * len(data) + 1.0))
     y = np.arange(len(data))[::-1]
-    ax.hlines(y, data["ci_low"], data["ci_high"], color=REGION, lw=2)
-    if {"boot_ci_low", "boot_ci_high"} <= set(data.columns):
-        ok = data["boot_ci_low"].notna()
+    ax.hlines(y, data["conf_low"], data["conf_high"], color=REGION, lw=2)
+    if {"boot_conf_low", "boot_conf_high"} <= set(data.columns):
+        ok = data["boot_conf_low"].notna()
         ax.hlines(
             y[ok] - 0.18,
-            data.loc[ok, "boot_ci_low"],
-            data.loc[ok, "boot_ci_high"],
+            data.loc[ok, "boot_conf_low"],
+            data.loc[ok, "boot_conf_high"],
             color="#e08a1e",
             lw=1.4,
             label="wild bootstrap 95% CI",
@@ -457,7 +457,7 @@ def event_study(frame: pd.DataFrame, title: str) -> Chart | None:
         part = frame.loc[frame["outcome"] == outcome].sort_values("year")
         base = int(part["base_year"].iloc[0])
         ax.axvspan(base + 0.5, part["year"].max() + 0.5, color=SHOCK_SHADE, alpha=0.5, lw=0)
-        ax.vlines(part["year"], part["ci_low"], part["ci_high"], color=REGION, lw=1.4)
+        ax.vlines(part["year"], part["conf_low"], part["conf_high"], color=REGION, lw=1.4)
         _marks(ax, part["year"], part["estimate"], s=16, color=REGION, zorder=3)
         points += len(part)
         ax.axhline(0, color="#555", lw=0.8)
@@ -479,9 +479,7 @@ def rd_placebo(frame: pd.DataFrame, title: str) -> Chart | None:
     plt = _plt()
     fig, ax = plt.subplots(figsize=(7.2, 2.4))
     true = data["true_cutoff"].astype(bool)
-    ax.vlines(
-        data["cutoff"], data["robust_ci_lower"], data["robust_ci_upper"], color="#888", lw=1.4
-    )
+    ax.vlines(data["cutoff"], data["conf_low"], data["conf_high"], color="#888", lw=1.4)
     _marks(
         ax,
         data["cutoff"],
@@ -503,7 +501,7 @@ def rd_bandwidth(frame: pd.DataFrame, title: str) -> Chart | None:
         return None
     plt = _plt()
     fig, ax = plt.subplots(figsize=(7.2, 2.2))
-    ax.vlines(frame["h"], frame["ci_low"], frame["ci_high"], color="#888", lw=1.4)
+    ax.vlines(frame["h"], frame["conf_low"], frame["conf_high"], color="#888", lw=1.4)
     _marks(ax, frame["h"], frame["estimate"], s=24, color=REGION, zorder=3)
     ax.axhline(0, color="#555", lw=0.8)
     _pct_axis(ax)

@@ -28,6 +28,8 @@ DID_SHOW = [
     "boot_p_value",
     "boot_ci",
 ]
+#: the wild bootstrap table's vocabulary columns as they sit beside the clustered ones
+BOOT_NAMES = {"p_value": "boot_p_value", "conf_low": "boot_conf_low", "conf_high": "boot_conf_high"}
 DID_NAMES = {
     "outcome_name": "Outcome",
     "estimate_text": "Estimate",
@@ -49,12 +51,13 @@ def _did_display(did: pd.DataFrame) -> pd.DataFrame:
     kinds = kind if isinstance(kind, pd.Series) else pd.Series(kind, index=out.index)
     out["estimate_text"] = [labels.fmt(v, k) for v, k in zip(out["estimate"], kinds, strict=True)]
     out["ci"] = [
-        labels.ci(lo, hi, k) for lo, hi, k in zip(out["ci_low"], out["ci_high"], kinds, strict=True)
+        labels.ci(lo, hi, k)
+        for lo, hi, k in zip(out["conf_low"], out["conf_high"], kinds, strict=True)
     ]
-    if {"boot_ci_low", "boot_ci_high"} <= set(out.columns):
+    if {"boot_conf_low", "boot_conf_high"} <= set(out.columns):
         out["boot_ci"] = [
             labels.ci(lo, hi, k)
-            for lo, hi, k in zip(out["boot_ci_low"], out["boot_ci_high"], kinds, strict=True)
+            for lo, hi, k in zip(out["boot_conf_low"], out["boot_conf_high"], kinds, strict=True)
         ]
     return out
 
@@ -97,8 +100,11 @@ def evidence(ctx: Context, s: Section) -> None:
                 for k in ("outcome", "phase", "start", "end", "level")
                 if k in boot.columns and k in corr.columns
             ]
+            # the bootstrap's own p_value and interval, beside the clustered ones
             corr = corr.merge(
-                boot[[*keys, "boot_p_value", "boot_ci_low", "boot_ci_high"]], on=keys, how="left"
+                boot[[*keys, "p_value", "conf_low", "conf_high"]].rename(columns=BOOT_NAMES),
+                on=keys,
+                how="left",
             )
         shown = _did_display(corr)
         forest = shown.assign(
@@ -111,7 +117,7 @@ def evidence(ctx: Context, s: Section) -> None:
             "DID estimates with 95% confidence intervals (clustered by region"
             + (
                 "; orange: wild cluster bootstrap"
-                if shown.get("boot_ci_low") is not None and shown["boot_ci_low"].notna().any()
+                if shown.get("boot_conf_low") is not None and shown["boot_conf_low"].notna().any()
                 else ""
             )
             + "), percent = 100 × log points",
@@ -224,7 +230,7 @@ def verdict(low: float, high: float, better: str, worse: str, neither: str) -> s
 def _did_sentence(shown: pd.DataFrame) -> str:
     if shown.empty:
         return "No DID estimate."
-    clear = shown.loc[(shown["ci_low"] > 0) | (shown["ci_high"] < 0)]
+    clear = shown.loc[(shown["conf_low"] > 0) | (shown["conf_high"] < 0)]
     if clear.empty:
         return (
             "In plain words: every 95% interval covers zero, so the data show no measurable "
@@ -310,14 +316,14 @@ def _event_study(ctx: Context, s: Section) -> None:
         "event_study",
         "Event-study estimates (percent = 100 × log points)",
         "run_event_study",
-        show=["outcome_name", "year", "estimate", "se", "ci_low", "ci_high"],
+        show=["outcome_name", "year", "estimate", "std_error", "conf_low", "conf_high"],
         key=["outcome", "year"],
         names={"outcome_name": "Outcome"},
         kinds={
             "estimate": "signed_pct",
-            "se": "share",
-            "ci_low": "signed_pct",
-            "ci_high": "signed_pct",
+            "std_error": "share",
+            "conf_low": "signed_pct",
+            "conf_high": "signed_pct",
         },
         folded=True,
     )
@@ -336,7 +342,7 @@ def _rd(ctx: Context, s: Section) -> None:
             estimate_text=rd_other["estimate"].map(labels.signed_pct),
             ci=labels.ci_column(rd_other),
         )
-        keys = [k for k in ("level", "shock", "row") if k in other.columns]
+        keys = [k for k in ("level", "shock", "term") if k in other.columns]
         b.table(
             s,
             other,
@@ -347,7 +353,7 @@ def _rd(ctx: Context, s: Section) -> None:
             "local linear, triangular kernel, MSE-optimal h, SE clustered by region",
             show=[*keys, "estimate_text", "ci", "p_value"],
             key=keys,
-            names={"estimate_text": "Estimate"},
+            names={"estimate_text": "Estimate", "term": labels.label("row")},
             export=rd_other,
         )
     if rd is None or rd.empty:
@@ -363,11 +369,11 @@ def _rd(ctx: Context, s: Section) -> None:
     shown = rd.copy()
     shown["ci"] = labels.ci_column(shown)
     shown["estimate_text"] = shown["estimate"].map(labels.signed_pct)
-    robust = shown.loc[shown["row"] == "Robust"]
+    robust = shown.loc[shown["term"] == "Robust"]
     robust = robust.iloc[0] if len(robust) else shown.iloc[0]
     words = verdict(
-        robust["ci_low"],
-        robust["ci_high"],
+        robust["conf_low"],
+        robust["conf_high"],
         "a jump: regions just above the cut-off grew more",
         "a drop: regions just above the cut-off grew less",
         "no measurable jump",
@@ -395,10 +401,10 @@ def _rd(ctx: Context, s: Section) -> None:
         "conventional, bias-corrected and robust (rdrobust)",
         "cluster_panel, run_outcome_growth",
         "local linear, triangular kernel, MSE-optimal h, SE clustered by region",
-        show=["row", "estimate_text", "se", "p_value", "ci", "h", "n_left", "n_right"],
-        key=["row"],
-        names={"estimate_text": "Estimate"},
-        kinds={"se": "share"},
+        show=["term", "estimate_text", "std_error", "p_value", "ci", "h", "n_left", "n_right"],
+        key=["term"],
+        names={"estimate_text": "Estimate", "term": labels.label("row")},
+        kinds={"std_error": "share"},
         export=rd,
     )
     ctx.facts[("rd", "")] = shown
@@ -439,7 +445,7 @@ def _rd(ctx: Context, s: Section) -> None:
             "placebos at the 20/40/60/80th percentiles of x each side; HC1 SE",
         )
         shown = placebo.copy()
-        shown["robust_ci"] = labels.ci_column(shown, "robust_ci_lower", "robust_ci_upper")
+        shown["robust_ci"] = labels.ci_column(shown)
         shown["status"] = shown["status"].map(lambda t: "estimated" if t == "ok" else t)
         b.table(
             s,
@@ -455,10 +461,11 @@ def _rd(ctx: Context, s: Section) -> None:
                 "sample",
                 "estimate",
                 "robust_ci",
-                "robust_p_value",
+                "p_value",
                 "status",
             ],
             key=["cutoff"],
+            names={"p_value": labels.label("robust_p_value")},
             kinds={"estimate": "signed_pct"},
             export=placebo,
             folded=True,
@@ -496,9 +503,9 @@ def _rd(ctx: Context, s: Section) -> None:
             "QP is CBP first-quarter payroll, not a concentration measure",
             "cluster_panel, run_outcome_growth",
             "OLS, SE clustered by region",
-            show=["term", "estimate", "se", "p_value", "n_obs", "r2_adj"],
+            show=["term", "estimate", "std_error", "p_value", "n_obs", "r2_adj"],
             key=["term"],
-            kinds={"estimate": "number3", "se": "number3"},
+            kinds={"estimate": "number3", "std_error": "number3"},
             folded=True,
         )
     cho = b.read("run_cho2024")

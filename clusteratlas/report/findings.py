@@ -107,8 +107,8 @@ def _did(ctx: Context, phase: str) -> dict | None:
     start, end = int(r["start"]), int(r["end"])
     if phase == "shock":
         words = verdict(
-            r["ci_low"],
-            r["ci_high"],
+            r["conf_low"],
+            r["conf_high"],
             "resisted",
             "fell further in",
             "did not resist measurably better or worse in",
@@ -116,8 +116,8 @@ def _did(ctx: Context, phase: str) -> dict | None:
         event = shock_name(start, end, r.get("shock") if "shock" in r else None)
     else:
         words = verdict(
-            r["ci_low"],
-            r["ci_high"],
+            r["conf_low"],
+            r["conf_high"],
             "recovered faster",
             "recovered more slowly",
             "did not recover measurably faster or slower",
@@ -169,9 +169,9 @@ def _rd(ctx: Context, region: str) -> dict | None:
     shown, table = ctx.facts.get(("rd", "")), ctx.refs.get(("rd", ""))
     if shown is None:
         return None
-    robust = shown.loc[shown["row"] == "Robust"].iloc[0]
+    robust = shown.loc[shown["term"] == "Robust"].iloc[0]
     words = verdict(
-        robust["ci_low"], robust["ci_high"], "jumps up", "drops", "shows no measurable jump"
+        robust["conf_low"], robust["conf_high"], "jumps up", "drops", "shows no measurable jump"
     )
     density = ctx.b.read("run_rd_density")
     dtable = ctx.refs.get(("density", ""))

@@ -106,11 +106,14 @@ LABELS: dict[str, str] = {
     "scale": "Scale",
     "estimate": "Estimate",
     "se": "Std. error",
+    "std_error": "Std. error",
     "t": "t",
     "statistic": "Test statistic",
     "p_value": "p",
     "ci_low": "95% CI low",
     "ci_high": "95% CI high",
+    "conf_low": "95% CI low",
+    "conf_high": "95% CI high",
     "ci": "95% CI",
     "n_obs": "Observations",
     "se_type": "Standard errors",
@@ -457,7 +460,7 @@ def ci(low: Any, high: Any, kind: str = "signed_pct") -> str:
     return f"{fmt(low, kind)} to {fmt(high, kind)}"
 
 
-def ci_column(frame: Any, low: str = "ci_low", high: str = "ci_high") -> list[str]:
+def ci_column(frame: Any, low: str = "conf_low", high: str = "conf_high") -> list[str]:
     """:func:`ci` of every row of ``frame`` (its ``low`` and ``high`` columns)."""
     return [ci(lo, hi) for lo, hi in zip(frame[low], frame[high], strict=True)]
 

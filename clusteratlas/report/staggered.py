@@ -27,7 +27,7 @@ PARAMS = (
 
 def _estimate(row) -> str:
     return (
-        f"{labels.signed_pct(row.estimate)} (95% CI {labels.ci(row.ci_low, row.ci_high)}, "
+        f"{labels.signed_pct(row.estimate)} (95% CI {labels.ci(row.conf_low, row.conf_high)}, "
         f"p = {labels.p_value(row.p_value)})"
     )
 
@@ -62,7 +62,11 @@ def _outcome_sentence(name: str, part: pd.DataFrame) -> str:
         return f"{name}: the imputation estimator could not be computed (see the notes)."
     h = head.iloc[0]
     words = (
-        "raised" if h.ci_low > 0 else "lowered" if h.ci_high < 0 else "did not measurably change"
+        "raised"
+        if h.conf_low > 0
+        else "lowered"
+        if h.conf_high < 0
+        else "did not measurably change"
     )
     pairs = h["level"] == "region x cluster"
     subject = "a cluster turning strong in a region" if pairs else "becoming a cluster region"
@@ -74,7 +78,7 @@ def _outcome_sentence(name: str, part: pd.DataFrame) -> str:
     others = part.loc[part["role"] == "robustness"]
     if not others.empty:
         items = [
-            f"{r.estimator} {labels.signed_pct(r.estimate)} ({labels.ci(r.ci_low, r.ci_high)})"
+            f"{r.estimator} {labels.signed_pct(r.estimate)} ({labels.ci(r.conf_low, r.conf_high)})"
             for r in others.itertuples(index=False)
             if str(r.kind).startswith(("static", "ATT"))
         ]

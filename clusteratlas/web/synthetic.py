@@ -193,12 +193,12 @@ def synthetic_panel(
         {
             "term": ["event -2", "event -1", "event 0", "event 1", "event 2"],
             "estimate": [0.01, 0.0, -0.05, -0.02, 0.01],
-            "se": [0.02, 0.0, 0.02, 0.02, 0.02],
+            "std_error": [0.02, 0.0, 0.02, 0.02, 0.02],
             "source": SOURCE,
         }
     ).assign(
-        ci_low=lambda f: f["estimate"] - 1.96 * f["se"],
-        ci_high=lambda f: f["estimate"] + 1.96 * f["se"],
+        conf_low=lambda f: f["estimate"] - 1.96 * f["std_error"],
+        conf_high=lambda f: f["estimate"] + 1.96 * f["std_error"],
     )
     traded_codes = clusters.loc[clusters["traded"], "cluster_code"].tolist()
     related = pd.DataFrame(

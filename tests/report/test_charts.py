@@ -85,7 +85,7 @@ def test_png_figures_carry_a_source_line(tmp_path: Path):
     plt.close(fig)
     # SYNTHETIC event-study rows (the figure's layout is under test, not the numbers)
     event = pd.DataFrame(
-        {"outcome": "emp", "year": np.arange(2016, 2022), "estimate": 0.01, "se": 0.005}
+        {"outcome": "emp", "year": np.arange(2016, 2022), "estimate": 0.01, "std_error": 0.005}
     )
     plain, stamped = tmp_path / "plain", tmp_path / "stamped"
     figures.causal_figures(plain, event, None, None)

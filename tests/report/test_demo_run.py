@@ -34,13 +34,13 @@ def test_known_did_effects_are_recovered(demo_run):
     assert set(did["outcome"]) == set(EFFECTS)
     for row in did.itertuples(index=False):
         truth = true_effect(row.outcome, int(row.start), int(row.end))
-        assert abs(row.estimate - truth) <= max(4 * row.se, 0.003), (
+        assert abs(row.estimate - truth) <= max(4 * row.std_error, 0.003), (
             row.outcome,
             row.phase,
             row.estimate,
             truth,
         )
-        assert row.ci_low <= truth <= row.ci_high or abs(row.estimate - truth) < 0.003
+        assert row.conf_low <= truth <= row.conf_high or abs(row.estimate - truth) < 0.003
     # the seed DID as printed has Idaho alone as its control group: not defined for counties,
     # and the report says why instead of showing another design under the seed's name
     assert not (out / "tables" / "did_seed.csv").exists()

@@ -288,7 +288,7 @@ def test_state_level_did_against_statsmodels(shared_data, inputs, result):
     row = result.tables["proper_did"].query("outcome == 'gdp' and model == 'shock'").iloc[0]
     assert row["estimate"] == pytest.approx(fit.params["treat_post"], rel=1e-8)
     scale = _fixest_scale(fit, 50) if row["engine"].startswith("clusteratlas.causal.did") else 1.0
-    assert row["std_err"] == pytest.approx(fit.bse["treat_post"] * scale, rel=1e-6)
+    assert row["std_error"] == pytest.approx(fit.bse["treat_post"] * scale, rel=1e-6)
     assert row["n_states"] == 50 and row["n_treated"] == 25
     # wild cluster bootstrap p-value: pyfixest's implementation, Monte Carlo tolerance
     numeric = frame.assign(state=groups)[["y", "treat_post", "state", "year"]].astype(float)
@@ -314,7 +314,7 @@ def test_event_study_and_pretrend_against_statsmodels(shared_data, inputs, resul
     assert sorted(es.index) == [2015, 2016, 2017, 2018, 2020, 2021, 2022]
     for term in terms:
         assert es.loc[int(term[2:]), "estimate"] == pytest.approx(fit.params[term], rel=1e-7)
-        assert es.loc[int(term[2:]), "std_err"] == pytest.approx(fit.bse[term] * scale, rel=1e-6)
+        assert es.loc[int(term[2:]), "std_error"] == pytest.approx(fit.bse[term] * scale, rel=1e-6)
     pre = [t for t in terms if int(t[2:]) < 2019]
     b = fit.params[pre].to_numpy()
     vcov = fit.cov_params().loc[pre, pre].to_numpy() * scale**2

@@ -198,7 +198,7 @@ def test_run_and_replicate_share_the_seed_study(state, shared_data):
         for _, r in coefs.loc[coefs["term"] == "Interaction"].iterrows():
             row = seed.loc[(cho2024.PAPER_OUTCOMES[r["dependent"]], model)]
             assert row["estimate"] == pytest.approx(r["coef"], rel=1e-12, abs=1e-15)
-            assert row["se"] == pytest.approx(r["std_err"], rel=1e-9)
+            assert row["std_error"] == pytest.approx(r["std_err"], rel=1e-9)
     gdp = cho.loc[(cho["table"] == "Table 3") & (cho["dependent"] == "GDP")].set_index("term")
     assert abs(gdp.loc["Intercept", "coef"] - 0.070) <= 0.0005  # the printed digits
 

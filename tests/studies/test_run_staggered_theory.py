@@ -110,23 +110,23 @@ def test_staggered_tables_equal_direct_calls(demo_run, outcome):
     for (estimator, kind), result in direct.items():
         row = _row(did, outcome, estimator, kind)
         assert row["estimate"] == pytest.approx(result.estimate, rel=RTOL)
-        assert row["se"] == pytest.approx(result.se, rel=RTOL)
-        assert row["ci_low"] == pytest.approx(result.ci[0], rel=RTOL)
+        assert row["std_error"] == pytest.approx(result.se, rel=RTOL)
+        assert row["conf_low"] == pytest.approx(result.ci[0], rel=RTOL)
         assert row["n_obs"] == result.nobs
     # the imputation event study, coefficient by coefficient
     mine = event.loc[(event["outcome"] == outcome) & event["estimator"].str.startswith("Imput")]
     coefs = imputation_event.coefs.sort_values("event_time")
     assert mine["event_time"].tolist() == coefs["event_time"].astype(int).tolist()
     np.testing.assert_allclose(mine["estimate"], coefs["estimate"], rtol=RTOL)
-    np.testing.assert_allclose(mine["se"], coefs["std_error"], rtol=RTOL)
+    np.testing.assert_allclose(mine["std_error"], coefs["std_error"], rtol=RTOL)
     # HonestDiD on that event study: robust sets and breakdown values
     rm = honest_from(honest_window(imputation_event), method="relative_magnitude")
     mine = honest.loc[
         (honest["outcome"] == outcome) & honest["restriction"].str.startswith("relative")
     ]
     np.testing.assert_allclose(mine["M"], rm.table["M"], rtol=RTOL)
-    np.testing.assert_allclose(mine["ci_low"], rm.table["lb"], rtol=1e-7)
-    np.testing.assert_allclose(mine["ci_high"], rm.table["ub"], rtol=1e-7)
+    np.testing.assert_allclose(mine["conf_low"], rm.table["lb"], rtol=1e-7)
+    np.testing.assert_allclose(mine["conf_high"], rm.table["ub"], rtol=1e-7)
     assert mine["breakdown"].iloc[0] == pytest.approx(rm.breakdown, nan_ok=True)
     # Callaway-Sant'Anna needs equally spaced years: estimated on GDP, said not on employment
     cs = did.loc[(did["outcome"] == outcome) & did["estimator"].str.startswith("Callaway")]
@@ -137,7 +137,7 @@ def test_staggered_tables_equal_direct_calls(demo_run, outcome):
         simple, dynamic = gt.aggregate("simple"), gt.aggregate("dynamic", balance_e=1)
         row = _row(did, outcome, "Callaway", "ATT (simple)")
         assert row["estimate"] == pytest.approx(simple.estimate, rel=RTOL)
-        assert row["se"] == pytest.approx(simple.se, rel=RTOL)
+        assert row["std_error"] == pytest.approx(simple.se, rel=RTOL)
         row = _row(did, outcome, "Callaway", "event-study average")
         assert row["estimate"] == pytest.approx(dynamic.estimate, rel=RTOL)
     else:
@@ -180,7 +180,7 @@ def test_region_x_cluster_staggered_equals_direct_calls(demo_run):
         ):
             got = _row(mine, "cluster_share", estimator, "static")
             assert got["estimate"] == pytest.approx(result.estimate, rel=RTOL)
-            assert got["se"] == pytest.approx(result.se, rel=RTOL)
+            assert got["std_error"] == pytest.approx(result.se, rel=RTOL)
             assert got["n_clusters"] == data["region_id"].nunique()
 
 
@@ -201,7 +201,7 @@ def test_report_shows_the_staggered_design(demo_run):
 
     sentence = (
         f"{labels.signed_pct(head['estimate'])} (95% CI "
-        f"{labels.ci(head['ci_low'], head['ci_high'])}, p = {labels.p_value(head['p_value'])})"
+        f"{labels.ci(head['conf_low'], head['conf_high'])}, p = {labels.p_value(head['p_value'])})"
     )
     assert (
         f"GDP (current dollars): becoming a cluster region did not measurably change it: {sentence}"

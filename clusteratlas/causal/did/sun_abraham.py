@@ -141,7 +141,8 @@ def sun_abraham(
         cell_names = [f"_sa_cell::{k + 1}" for k in range(len(cells))]
         kept = [n in names for n in cell_names]
         if not all(kept):
-            dropped = [cells[k] for k in np.flatnonzero(~np.asarray(kept))]
+            # (cohort, event time) as plain numbers: the message is read in reports
+            dropped = [tuple(int(v) for v in cells[k]) for k in np.flatnonzero(~np.asarray(kept))]
             warnings.warn(
                 f"cohort x event-time cells dropped as collinear: {dropped}",
                 category=EstimationWarning,

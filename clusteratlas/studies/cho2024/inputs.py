@@ -11,7 +11,6 @@ paper's quality factors and the USCM column each one really is: :data:`FACTORS`.
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,7 +22,13 @@ from clusteratlas.data.catalog import Catalog
 from clusteratlas.data.census_api import fetch_cbp
 from clusteratlas.data.fetch import Fetcher
 from clusteratlas.data.trade import fetch_state_trade, read_usatrade
-from clusteratlas.errors import DataUnavailableError, InputError
+from clusteratlas.errors import (
+    DataCoverageWarning,
+    DataUnavailableError,
+    InputError,
+    SuppressedDataWarning,
+    expected_warnings,
+)
 from clusteratlas.panel import panel_from_uscm, region_summary
 
 #: The five quality factors of the paper, with the USCM column each one really is.
@@ -120,8 +125,10 @@ def load_inputs(
     uscm = inputs.uscm_state_clusters(catalog)
     definitions = inputs.uscm_definitions(catalog, naics_vintage=2012)
     national = inputs.national_industry_counts(catalog, years=[2016])
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+    # the paper's LQs from USCM's own state rows; the national denominators' withheld cells
+    # without a size class or a parent line to derive them from (2 in CBP 2016) count as 0
+    # (SuppressedDataWarning); the rows left without an LQ are checked below
+    with expected_warnings(SuppressedDataWarning):
         panel = panel_from_uscm(
             uscm.drop(columns=["wage"], errors="ignore"), national, definitions, growth=False
         )
@@ -137,8 +144,8 @@ def load_inputs(
     states = summary[["region_id", "cluster_strength", "n_strong", "emp", "emp_traded"]].copy()
     states["cluster_region"] = states["cluster_strength"] >= states["cluster_strength"].median()
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+    # suppressed BEA cells ((D)/(NA)) are left out by the reader, as the paper's data do
+    with expected_warnings(SuppressedDataWarning):
         gdp = inputs.state_gdp(catalog, years=(2014, 2022))
         cbp = inputs.cbp_totals(catalog, "state")
     cbp = cbp[(cbp["outcome"] == "employment") & cbp["year"].between(2014, 2022)]
@@ -262,8 +269,8 @@ def _extra_outcomes(
     frames: list[pd.DataFrame] = []
     notes: list[str] = []
     for path in trade_files:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # partial periods are left out by the reader
+        # partial periods (year to date) are left out by the reader: annual totals only
+        with expected_warnings(DataCoverageWarning):
             frame = read_usatrade(path)
         states = frame[frame["region_type"] == "state"]
         if states.empty:

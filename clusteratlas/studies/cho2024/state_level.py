@@ -9,8 +9,6 @@ regions as the treated, and a genuine local-polynomial RD at the strong-cluster 
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 import pandas as pd
 
@@ -21,7 +19,12 @@ from clusteratlas.causal.did import (
     wild_cluster_bootstrap,
 )
 from clusteratlas.causal.rd import rdrobust
-from clusteratlas.errors import EstimationError, InputError, ParameterError
+from clusteratlas.errors import (
+    EstimationError,
+    InputError,
+    ParameterError,
+)
+from clusteratlas.results import TIDY_COLUMNS
 from clusteratlas.studies.cho2024.inputs import Cho2024Inputs
 from clusteratlas.studies.cho2024.paper import state_growth
 
@@ -93,25 +96,19 @@ def proper_did(
         "n_states": frame["region_id"].nunique(),
         "n_treated": int(frame.groupby("region_id")["treated"].first().sum()),
     }
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        result = did_2x2(
-            frame, "y", "treated", "year", pre=pre, post=post, unit="region_id",
-            cluster="region_id", vcov="CRV1", unit_fe=True,
-        )  # fmt: skip
-        wild = (
-            wild_cluster_bootstrap(result, reps=reps, seed=seed, ci=False).pvalue
-            if bootstrap
-            else None
-        )
-    low, high = result.ci
+    # no warning is expected: the frame holds complete state pairs only, 50 clusters
+    result = did_2x2(
+        frame, "y", "treated", "year", pre=pre, post=post, unit="region_id",
+        cluster="region_id", vcov="CRV1", unit_fe=True,
+    )  # fmt: skip
+    wild = (
+        wild_cluster_bootstrap(result, reps=reps, seed=seed, ci=False).pvalue if bootstrap else None
+    )
+    # the result's own tidy row of the DID term (estimate ... conf_high, t(G-1) inference)
+    tidy = pd.DataFrame(result.tidy()).set_index("term").loc[result.term]
     return {
         **row,
-        "estimate": result.estimate,
-        "std_err": result.se,
-        "ci_low": low,
-        "ci_high": high,
-        "p_cluster": result.pvalue,
+        **{column: float(tidy[column]) for column in TIDY_COLUMNS[1:]},
         "p_wild_bootstrap": wild,
         "engine": "clusteratlas.causal.did (" + result.se_type + ")",
     }
@@ -138,24 +135,17 @@ def event_study(
     years = sorted(int(y) for y in panel["year"].unique())
     if reference not in years:
         raise ParameterError("reference", f"{reference} not in the {outcome} years {years}")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        result = shock_event_study(
-            panel, "y", "region_id", "year", treat="treated", shock_year=reference + 1,
-            cluster="unit",
-        )  # fmt: skip
+    result = shock_event_study(
+        panel, "y", "region_id", "year", treat="treated", shock_year=reference + 1,
+        cluster="unit",
+    )  # fmt: skip
+    # the result's own rows of its event times, already in the tidy vocabulary
     coefs = result.coefs
-    table = pd.DataFrame(
-        {
-            "outcome": outcome,
-            "year": (coefs["event_time"] + reference + 1).astype(int).to_numpy(),
-            "estimate": coefs["estimate"].to_numpy(),
-            "std_err": coefs["std_error"].to_numpy(),
-            "ci_low": coefs["conf_low"].to_numpy(),
-            "ci_high": coefs["conf_high"].to_numpy(),
-            "p": coefs["p_value"].to_numpy(),
-        }
+    table = coefs[list(TIDY_COLUMNS[1:])].assign(
+        year=(coefs["event_time"] + reference + 1).astype(int).to_numpy()
     )
+    table.insert(0, "outcome", outcome)
+    table = table[["outcome", "year", *TIDY_COLUMNS[1:]]].reset_index(drop=True)
     pre_years = [y for y in table["year"] if y < reference]
     test = {
         "outcome": outcome,

@@ -160,7 +160,7 @@ def _comparison(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
                     "replication_se_cluster_state": row["std_err_cluster_state"],
                     "replication_n_rows": int(models.loc[label, "n"]),
                     "state_level_did_log": p_row["estimate"].iloc[0] if len(p_row) else np.nan,
-                    "state_level_se_cluster": p_row["std_err"].iloc[0] if len(p_row) else np.nan,
+                    "state_level_se_cluster": p_row["std_error"].iloc[0] if len(p_row) else np.nan,
                     "state_level_p_wild": p_row["p_wild_bootstrap"].iloc[0]
                     if len(p_row)
                     else np.nan,

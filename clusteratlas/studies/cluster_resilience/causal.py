@@ -45,6 +45,7 @@ from clusteratlas.causal.did import (
     wild_cluster_bootstrap,
 )
 from clusteratlas.errors import ClusterAtlasError
+from clusteratlas.results import TIDY_COLUMNS
 from clusteratlas.studies.cluster_resilience import provenance
 from clusteratlas.studies.cluster_resilience.causal_rd import rd_rows
 from clusteratlas.studies.cluster_resilience.causal_staggered import staggered_rows
@@ -107,18 +108,13 @@ def did_rows(ev: Evidence) -> pd.DataFrame:
                 f"DID {design.level} {design.outcome} {design.shock} {design.phase}: {error}"
             )
             continue
-        low, high = res.ci
-        row = res.table.set_index("term").loc[res.term]
+        # the result's own tidy row of its headline term (estimate ... conf_high)
+        row = pd.DataFrame(res.tidy()).set_index("term").loc[res.term]
         rows.append(
             {
                 **design.labels(),
                 "scale": "log",
-                "estimate": res.estimate,
-                "se": res.se,
-                "t": res.estimate / res.se if res.se else float("nan"),
-                "p_value": float(row["p_value"]) if "p_value" in row.index else float("nan"),
-                "ci_low": float(low),
-                "ci_high": float(high),
+                **{column: float(row[column]) for column in TIDY_COLUMNS[1:]},
                 "r2_adj": float(res.info.get("r2_adj", res.info.get("adj_r2", float("nan")))),
                 "n_obs": int(res.nobs),
                 "n_clusters": int(res.info.get("n_clusters") or 0),
@@ -160,15 +156,10 @@ def _wild_bootstrap(result, row: dict, notes: list[str]) -> dict | None:
             k: row[k]
             for k in ("level", "outcome", "design", "shock", "phase", "start", "end", "scale")
         },
-        "estimate": boot.estimate,
+        # the bootstrap's own tidy row: estimate, statistic (the original t), bootstrap p_value
+        # and conf_low/high; reps, weights, n_clusters (no standard error: NaN)
+        **pd.DataFrame(boot.tidy()).drop(columns="term").iloc[0].to_dict(),
         "crv1_p_value": row["p_value"],
-        "boot_p_value": boot.pvalue,
-        "boot_ci_low": boot.ci[0],
-        "boot_ci_high": boot.ci[1],
-        "boot_t": boot.t_stat,
-        "reps": boot.reps,
-        "weights": boot.weights_type,
-        "n_clusters": boot.n_clusters,
         "seed": BOOTSTRAP_SEED,
         "method": "WCR11 restricted wild cluster bootstrap, clusters = regions",
     }
@@ -191,17 +182,15 @@ def _event_rows(ev: Evidence, frame: pd.DataFrame, labels: dict, peak: int) -> p
             f"event study {labels['level']} {labels['outcome']} {labels['shock']}: {error}"
         )
         return None
-    coefs = res.coefs
-    part = pd.DataFrame(
-        {
-            "year": peak + 1 + coefs["event_time"].astype(int),
-            "estimate": coefs["estimate"],
-            "se": coefs["std_error"] if "std_error" in coefs else coefs["se"],
-            "ci_low": coefs["conf_low"],
-            "ci_high": coefs["conf_high"],
-        }
+    # the result's own tidy rows of its event times (the reference year is not estimated: 0)
+    tidy = pd.DataFrame(res.tidy())
+    tidy = tidy.loc[tidy["event_time"].notna()]
+    part = tidy[list(TIDY_COLUMNS[1:])].assign(
+        year=(peak + 1 + tidy["event_time"].astype(int)).to_numpy()
+    )[["year", *TIDY_COLUMNS[1:]]]
+    base = pd.DataFrame(
+        [{"year": peak, "estimate": 0.0, "std_error": 0.0, "conf_low": 0.0, "conf_high": 0.0}]
     )
-    base = pd.DataFrame([{"year": peak, "estimate": 0.0, "se": 0.0, "ci_low": 0.0, "ci_high": 0.0}])
     return (
         pd.concat([part, base], ignore_index=True)
         .sort_values("year")

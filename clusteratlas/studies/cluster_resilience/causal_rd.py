@@ -25,6 +25,7 @@ import statsmodels.formula.api as smf
 
 from clusteratlas.causal.rd import rd_placebo, rddensity, rdrobust
 from clusteratlas.errors import ClusterAtlasError
+from clusteratlas.results import TIDY_COLUMNS
 from clusteratlas.studies.cluster_resilience.config import shocks
 from clusteratlas.studies.cluster_resilience.evidence import (
     CLUSTER_OUTCOME,
@@ -35,9 +36,6 @@ from clusteratlas.studies.cluster_resilience.evidence import (
 from clusteratlas.studies.cluster_resilience.figures import save_figure, source_line
 
 RUNNING = "LQ percentile - 75"
-#: the run tables' names of the estimate vocabulary of :mod:`clusteratlas.results` (the report
-#: reads these; one RD row per rdrobust row: Conventional, Bias-Corrected, Robust)
-RUN_TABLE_NAMES = {"term": "row", "std_error": "se", "conf_low": "ci_low", "conf_high": "ci_high"}
 #: placebo cut-offs split each side in five: fewer rows than this on a side leave no sample
 MIN_SIDE = 50
 
@@ -54,13 +52,9 @@ def _running(ev: Evidence, base: int) -> pd.DataFrame:
 
 def _fit(y: np.ndarray, x: np.ndarray, cluster: np.ndarray, labels: dict) -> pd.DataFrame:
     res = rdrobust(y, x, c=0.0, cluster=cluster, vce="cr1")
-    # the result's own table, in the run tables' column names (row, se, ci_low, ci_high)
-    tidy = pd.DataFrame(res.tidy())[
-        ["term", "estimate", "std_error", "p_value", "conf_low", "conf_high"]
-    ]
-    return tidy.rename(columns=RUN_TABLE_NAMES).assign(
-        h=res.h[0], n_left=res.N_h[0], n_right=res.N_h[1], running=RUNNING, **labels
-    )
+    # the result's own table, one row per rdrobust row (Conventional, Bias-Corrected, Robust)
+    tidy = pd.DataFrame(res.tidy())[list(TIDY_COLUMNS)]
+    return tidy.assign(h=res.h[0], n_left=res.N_h[0], n_right=res.N_h[1], running=RUNNING, **labels)
 
 
 def rd_rows(ev: Evidence) -> pd.DataFrame:
@@ -137,9 +131,13 @@ def _sensitivity(ev: Evidence, y: np.ndarray, x: np.ndarray, cluster: np.ndarray
             {
                 "h": h * mult,
                 "multiple": mult,
+                # rdrobust's own display (as rd_bandwidth_sensitivity): the conventional
+                # estimate and standard error, the robust bias-corrected p-value and interval
                 "estimate": float(r.coef.iloc[0]),
-                "ci_low": float(r.ci.iloc[2, 0]),
-                "ci_high": float(r.ci.iloc[2, 1]),
+                "std_error": float(r.se.iloc[0]),
+                "p_value": float(r.pv.iloc[2]),
+                "conf_low": float(r.ci.iloc[2, 0]),
+                "conf_high": float(r.ci.iloc[2, 1]),
                 "n": int(sum(r.N_h)),
             }
         )
@@ -162,12 +160,17 @@ def _seed_rdd(ev: Evidence, rows: pd.DataFrame) -> None:
     except (ValueError, np.linalg.LinAlgError) as error:
         ev.notes.append(f"seed RDD regression: {error}")
         return
+    # statsmodels' own coefficient table in the vocabulary (t statistic, t-based interval)
+    ci = fit.conf_int(alpha=0.05)
     ev.extra["run_seed_rdd"] = pd.DataFrame(
         {
             "term": fit.params.index,
             "estimate": fit.params.to_numpy(),
-            "se": fit.bse.to_numpy(),
+            "std_error": fit.bse.to_numpy(),
+            "statistic": fit.tvalues.to_numpy(),
             "p_value": fit.pvalues.to_numpy(),
+            "conf_low": ci[0].to_numpy(),
+            "conf_high": ci[1].to_numpy(),
         }
     ).assign(
         n_obs=int(fit.nobs),
@@ -209,7 +212,7 @@ def _falsification(ev: Evidence, y: np.ndarray, x: np.ndarray) -> None:
     except (ClusterAtlasError, KeyError, ValueError) as error:
         ev.notes.append(f"RD placebo cutoffs: {type(error).__name__}: {error}")
         return
-    ev.extra["run_rd_placebo"] = placebo.table.assign(running=RUNNING, vce="hc1")
+    ev.extra["run_rd_placebo"] = pd.DataFrame(placebo.tidy()).assign(running=RUNNING, vce="hc1")
     ev.files.append(
         save_figure(
             placebo.figure,

@@ -40,7 +40,6 @@ coefficient), ``run_staggered_honest`` (robust sets by M and the breakdown value
 from __future__ import annotations
 
 import dataclasses
-import warnings
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -55,7 +54,15 @@ from clusteratlas.causal.did import (
     sun_abraham,
 )
 from clusteratlas.data.acquire import year_span
-from clusteratlas.errors import ClusterAtlasError, EstimationError, ParameterError
+from clusteratlas.errors import (
+    ClusterAtlasError,
+    DroppedObservationsWarning,
+    EstimationError,
+    EstimationWarning,
+    ParameterError,
+    expected_warnings,
+)
+from clusteratlas.results import TIDY_COLUMNS
 from clusteratlas.studies.cluster_resilience import provenance
 
 if TYPE_CHECKING:
@@ -131,23 +138,26 @@ def _equally_spaced(years: list) -> bool:
 
 
 def _quiet(call: Any) -> Any:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # dropped always-treated units etc.: counted in the design
+    # always-treated units and their rows are dropped by the estimators: counted in the design
+    # (run_staggered_design.dropped_at_start). Sun and Abraham's regression echoes pyfixest's
+    # "variables dropped due to multicollinearity" for the formula of its cohort x event-time
+    # cells; sun_abraham itself then names the cells dropped (that warning goes to the notes).
+    with (
+        expected_warnings(DroppedObservationsWarning),
+        expected_warnings(EstimationWarning, message=r"y ~ i\(_sa_cell"),
+    ):
         return call()
 
 
 def _att_row(labels: dict, key: str, role: str, kind: str, result: Any) -> dict:
-    low, high = result.ci
+    # the result's own tidy row of its headline term (estimate ... conf_high)
+    row = pd.DataFrame(result.tidy()).set_index("term").loc[result.term]
     return {
         **labels,
         "estimator": NAMES[key.split("_event")[0]],
         "role": role,
         "kind": kind,
-        "estimate": result.estimate,
-        "se": result.se,
-        "ci_low": low,
-        "ci_high": high,
-        "p_value": result.pvalue,
+        **{column: float(row[column]) for column in TIDY_COLUMNS[1:]},
         "n_obs": int(result.nobs),
         "n_clusters": int(result.info.get("n_clusters") or result.info.get("n_units") or 0),
         "se_type": result.se_type,
@@ -155,19 +165,17 @@ def _att_row(labels: dict, key: str, role: str, kind: str, result: Any) -> dict:
     }
 
 
+def _event_rows(labels: dict, estimator: str, coefs: pd.DataFrame) -> pd.DataFrame:
+    """The event-time rows of an event study's table, already in the tidy vocabulary (the
+    Callaway-Sant'Anna ``by`` table has no statistic or p-value: its bands may be uniform)."""
+    vocabulary = [c for c in TIDY_COLUMNS[1:] if c in coefs.columns]
+    return coefs[vocabulary].assign(
+        **labels, estimator=estimator, event_time=coefs["event_time"].astype(int).to_numpy()
+    )[[*labels, "estimator", "event_time", *vocabulary]]
+
+
 def _event_part(labels: dict, key: str, result: Any) -> pd.DataFrame:
-    coefs = result.coefs
-    return pd.DataFrame(
-        {
-            **labels,
-            "estimator": NAMES[key.split("_event")[0]],
-            "event_time": coefs["event_time"].astype(int).to_numpy(),
-            "estimate": coefs["estimate"].to_numpy(),
-            "se": coefs["std_error"].to_numpy(),
-            "ci_low": coefs["conf_low"].to_numpy(),
-            "ci_high": coefs["conf_high"].to_numpy(),
-        }
-    )
+    return _event_rows(labels, NAMES[key.split("_event")[0]], result.coefs)
 
 
 def staggered_rows(ev: Evidence) -> pd.DataFrame:
@@ -263,20 +271,7 @@ def _cs_rows(ev: Evidence, labels: dict, result: Any, events: list) -> list[dict
             continue
         out.append(_att_row(labels, "cs", "robustness", kind, agg))
         if agg.kind == "dynamic":
-            by = agg.by
-            events.append(
-                pd.DataFrame(
-                    {
-                        **labels,
-                        "estimator": NAMES["cs"] + f", balance_e={BALANCE_E}",
-                        "event_time": by["event_time"].astype(int).to_numpy(),
-                        "estimate": by["estimate"].to_numpy(),
-                        "se": by["std_error"].to_numpy(),
-                        "ci_low": by["conf_low"].to_numpy(),
-                        "ci_high": by["conf_high"].to_numpy(),
-                    }
-                )
-            )
+            events.append(_event_rows(labels, NAMES["cs"] + f", balance_e={BALANCE_E}", agg.by))
     return out
 
 
@@ -315,13 +310,14 @@ def _honest_rows(ev: Evidence, labels: dict, event: Any) -> list[pd.DataFrame]:
             ev.notes.append(f"HonestDiD {labels['outcome']}, {restriction}: {error}")
             continue
         out.append(
-            res.table.rename(columns={"lb": "ci_low", "ub": "ci_high", "method": "ci_method"})
+            # the result's own tidy rows (term M=..., conf_low/high = the robust set)
+            pd.DataFrame(res.tidy())
+            .rename(columns={"method": "ci_method"})
             .drop(columns="restriction")
             .assign(
                 **labels,
                 restriction=restriction,
                 target="effect in the first year as a cluster region",
-                estimate=res.estimate,
                 original_low=res.original[0],
                 original_high=res.original[1],
                 breakdown=res.breakdown,

@@ -22,8 +22,6 @@ which years are missing. Rows go to ``run_cho2024``.
 
 from __future__ import annotations
 
-import warnings
-
 import pandas as pd
 from scipy import stats
 
@@ -92,9 +90,7 @@ def _did_tables(ev: Evidence, inputs: Cho2024Inputs) -> dict[str, tuple]:
         )
     if CONTROL_STATE not in set(inputs.rows["region_id"]):
         raise ClusterAtlasError(f"the control state {CONTROL_STATE} (Idaho) is not in the rows")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return {model: paper_did(inputs, model) for model in ("shock", "recovery")}
+    return {model: paper_did(inputs, model) for model in ("shock", "recovery")}
 
 
 def seed_did_rows(ev: Evidence) -> pd.DataFrame:
@@ -132,12 +128,13 @@ def seed_did_rows(ev: Evidence) -> pd.DataFrame:
                     "start": start,
                     "end": end,
                     "scale": "growth",
+                    # the paper's statsmodels table (coef, std_err, t, p) in the vocabulary
                     "estimate": r["coef"],
-                    "se": r["std_err"],
-                    "t": r["t"],
+                    "std_error": r["std_err"],
+                    "statistic": r["t"],
                     "p_value": r["p"],
-                    "ci_low": r["coef"] - crit * r["std_err"],
-                    "ci_high": r["coef"] + crit * r["std_err"],
+                    "conf_low": r["coef"] - crit * r["std_err"],
+                    "conf_high": r["coef"] + crit * r["std_err"],
                     "se_cluster_region": r["std_err_cluster_state"],
                     "r2_adj": info["adj_r2"],
                     "n_obs": int(info["n"]),
@@ -197,9 +194,7 @@ def cho_rows(ev: Evidence) -> pd.DataFrame:
             )
             continue
         try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                summary, coefs, _ = runner()
+            summary, coefs, _ = runner()
         except (ClusterAtlasError, ValueError, KeyError) as error:
             ev.prov.append(
                 provenance.row(

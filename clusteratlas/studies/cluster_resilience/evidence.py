@@ -16,7 +16,6 @@ panel.
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -253,9 +252,8 @@ class Evidence:
             )
         else:
             rule, options = design_rule(self.p.config.treatment)
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")  # one-group years are normal in a cohort scan
-                cohorts = cohort_from_panel(panel, rule, region_type=rt, **options)
+            # (one-group years are normal in a cohort scan: cohort_from_panel expects them)
+            cohorts = cohort_from_panel(panel, rule, region_type=rt, **options)
             cohorts["region_id"] = cohorts["region_id"].astype(str)
             out = (cohorts[["region_id", "first_treated"]], years, "")
         self._cohorts = out
@@ -342,11 +340,9 @@ class Evidence:
         panel["region_id"] = panel["region_id"].astype(str)
         panel["unit"] = panel["region_id"] + ":" + panel["cluster_code"].astype(str)
         panel = panel.loc[panel.groupby("unit")["year"].transform("nunique") == len(panel_years)]
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            cohorts = cohort_from_panel(
-                panel.assign(region_id=panel["unit"]), "any_strong", region_type=rt
-            )
+        cohorts = cohort_from_panel(
+            panel.assign(region_id=panel["unit"]), "any_strong", region_type=rt
+        )
         cohort = cohorts.set_index("region_id")["first_treated"]
         data = panel[["unit", "region_id", "year"]].assign(
             y=np.log(panel["emp"] / panel["emp_national"]),

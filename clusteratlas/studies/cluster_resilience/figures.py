@@ -82,7 +82,7 @@ def causal_figures(
             ax.errorbar(
                 part["year"],
                 part["estimate"],
-                yerr=1.96 * part["se"],
+                yerr=1.96 * part["std_error"],
                 marker="o",
                 capsize=3,
                 label=outcome,
@@ -119,8 +119,8 @@ def causal_figures(
             sensitivity["h"],
             sensitivity["estimate"],
             yerr=[
-                sensitivity["estimate"] - sensitivity["ci_low"],
-                sensitivity["ci_high"] - sensitivity["estimate"],
+                sensitivity["estimate"] - sensitivity["conf_low"],
+                sensitivity["conf_high"] - sensitivity["estimate"],
             ],
             marker="s",
             capsize=3,

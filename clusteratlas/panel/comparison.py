@@ -12,7 +12,9 @@ one year,
 with E the region's total employment (``region_summary``'s ``emp``) and m its vector of
 traded-cluster employment shares; the ``n`` smallest distances (ties by region id). Size alone
 (the US Cluster Mapping's +/- ranks in traded employment) pairs regions of the same size with
-nothing else in common; the mix term makes a peer an economy of the same kind.
+nothing else in common; the mix term makes a peer an economy of the same kind. A
+:class:`PeerSpace` (:func:`peer_space`) holds one year's z and traded mixes, so one region's
+distances cost O(regions x clusters) and many regions' peers share it (:func:`nearest_in`).
 
 Benchmark (:func:`benchmark`): the median region, each column's median over all regions of the
 type (a typical region, not a sum: pooling all regions, e.g. the nation's strong-cluster jobs
@@ -22,6 +24,7 @@ over its traded jobs, is dominated by the largest regions and is the nation, not
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -36,8 +39,28 @@ BENCHMARK_COLUMNS = ("emp", "emp_traded", "wage", "n_strong", "cluster_strength"
 NEAREST = "nearest size + traded mix"
 
 
-def peer_distances(panel: pd.DataFrame, summary: pd.DataFrame, year: int) -> pd.DataFrame:
-    """The distance matrix d(r, s) of the module doc between every two regions in ``year``.
+@dataclass(frozen=True)
+class PeerSpace:
+    """The regions of one type and year as points of the peer distance (module doc): ``ids``,
+    their size scores ``z`` and their traded mixes ``mix`` (one row per region, employment
+    shares; regions without traded jobs have NaN ``norm``). Built once (:func:`peer_space`),
+    it gives one region's distances to all others in O(regions x clusters)
+    (:meth:`distances_from`), without the regions x regions matrix."""
+
+    ids: pd.Index
+    z: np.ndarray
+    mix: np.ndarray
+    norm: np.ndarray
+
+    def distances_from(self, region_id: str) -> pd.Series:
+        """d(region_id, s) for every region s (index: region ids); KeyError if not a region."""
+        i = self.ids.get_loc(str(region_id))
+        cosine = (self.mix @ self.mix[i]) / self.norm[i] / self.norm
+        return pd.Series(np.abs(self.z[i] - self.z) + (1 - cosine), index=self.ids)
+
+
+def peer_space(panel: pd.DataFrame, summary: pd.DataFrame, year: int) -> PeerSpace:
+    """The :class:`PeerSpace` of ``year``.
 
     ``panel``: region x cluster rows (region_id, cluster_code, year, traded, emp) of one region
     type; ``summary``: region_summary rows (region_id, year, emp) of the same type.
@@ -59,9 +82,21 @@ def peer_distances(panel: pd.DataFrame, summary: pd.DataFrame, year: int) -> pd.
     size = np.log(sizes.set_index("region_id")["emp"].astype(float).clip(lower=1.0))
     z = ((size - size.mean()) / (size.std() or 1.0)).reindex(mix.index)
     norm = np.sqrt((mix**2).sum(axis=1)).replace(0, np.nan)
-    cosine = (mix @ mix.T).div(norm, axis=0).div(norm, axis=1)
-    gap = np.abs(z.to_numpy()[:, None] - z.to_numpy()[None, :])
-    return pd.DataFrame(gap, index=mix.index, columns=mix.index) + (1 - cosine)
+    return PeerSpace(
+        ids=mix.index,
+        z=z.to_numpy(dtype=float),
+        mix=mix.to_numpy(dtype=float),
+        norm=norm.to_numpy(dtype=float),
+    )
+
+
+def peer_distances(panel: pd.DataFrame, summary: pd.DataFrame, year: int) -> pd.DataFrame:
+    """The distance matrix d(r, s) of the module doc between every two regions in ``year``
+    (arguments as :func:`peer_space`)."""
+    space = peer_space(panel, summary, year)
+    cosine = (space.mix @ space.mix.T) / space.norm[:, None] / space.norm[None, :]
+    gap = np.abs(space.z[:, None] - space.z[None, :])
+    return pd.DataFrame(gap + (1 - cosine), index=space.ids, columns=space.ids)
 
 
 def nearest_peers(
@@ -73,11 +108,16 @@ def nearest_peers(
 ) -> pd.DataFrame:
     """The ``n`` regions nearest ``region_id`` in ``year`` (module doc): peer_id, distance,
     sorted by distance then id; empty when the region has no traded rows that year."""
-    distances = peer_distances(panel, summary, year)
+    return nearest_in(peer_space(panel, summary, year), region_id, n)
+
+
+def nearest_in(space: PeerSpace, region_id: str, n: int = N_PEERS) -> pd.DataFrame:
+    """:func:`nearest_peers` from a :class:`PeerSpace` built before (many regions' peers in
+    one year share it)."""
     region_id = str(region_id)
-    if region_id not in distances.index:
+    if region_id not in space.ids:
         return pd.DataFrame({"peer_id": pd.Series(dtype=str), "distance": pd.Series(dtype=float)})
-    row = distances.loc[region_id].drop(region_id).dropna()
+    row = space.distances_from(region_id).drop(region_id).dropna()
     order = pd.DataFrame({"peer_id": row.index.astype(str), "distance": row.to_numpy()})
     order = order.sort_values(["distance", "peer_id"], kind="stable").head(int(n))
     return order.reset_index(drop=True)

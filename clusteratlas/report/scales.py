@@ -84,8 +84,15 @@ class ColourScale:
         """Hex colours of ``values`` (None where no data)."""
         import matplotlib
 
-        colormap = matplotlib.colormaps[self.cmap]
-        return [None if math.isnan(p) else hex_colour(colormap(p)) for p in self.position(values)]
+        positions = self.position(values)
+        # one colour-map call for all values (a county map has ~3,100): the same lookup as
+        # one call per value, without the per-call overhead
+        rgba = matplotlib.colormaps[self.cmap](positions)
+        codes = np.rint(255 * rgba[:, :3]).astype(int).tolist()
+        return [
+            None if math.isnan(p) else "#{:02x}{:02x}{:02x}".format(*code)
+            for p, code in zip(positions.tolist(), codes, strict=True)
+        ]
 
     def ramp(self, steps: int) -> list[str]:
         """``steps`` evenly spaced colours of the bar, first to last."""

@@ -108,3 +108,20 @@ def test_sequential_scale_spans_the_data():
     scale = scales.sequential_scale(pd.Series([0.1, 0.3, np.nan]), percent=True)
     assert scale.domain() == pytest.approx((0.1, 0.3))
     assert [t for _, t in scale.ticks()] == ["10%", "30%"]
+
+
+def test_colours_equal_one_colour_map_call_per_value():
+    """colours() maps all values in one call; each colour is the colour map's at the value's
+    position, as one call per value gives it (NaN -> None)."""
+    import matplotlib
+
+    from clusteratlas.report.scales import ColourScale, hex_colour
+
+    values = np.concatenate([np.linspace(-3.0, 12.0, 997), [np.nan, 0.0, np.inf, -np.inf]])
+    for kind, cmap in (("sequential", "viridis"), ("ratio", "RdBu_r"), ("diverging", "RdBu")):
+        scale = ColourScale(kind, cmap, -1.3, 2.1)
+        colormap = matplotlib.colormaps[cmap]
+        one_by_one = [
+            None if np.isnan(p) else hex_colour(colormap(p)) for p in scale.position(values)
+        ]
+        assert scale.colours(values) == one_by_one

@@ -128,3 +128,30 @@ def test_peer_distance_by_hand():
     expected = sorted("BCD", key=lambda s: d("A", s))[:2]
     assert nearest["peer_id"].tolist() == expected
     assert benchmark(summary, ["emp"])["emp"] == pytest.approx(100.0)
+
+
+def test_one_regions_distances_are_the_matrix_row():
+    """SYNTHETIC: PeerSpace.distances_from(r) (one row, O(regions x clusters)) equals row r of
+    the full distance matrix (tolerance 1e-12: a matrix product and a matrix-vector product
+    may round the last bit differently), and nearest_in gives nearest_peers' answer."""
+    from clusteratlas.panel.comparison import nearest_in, peer_space
+
+    rng = np.random.default_rng(3)
+    ids = [f"R{k:02d}" for k in range(30)]
+    panel = pd.DataFrame(
+        [
+            {"region_id": r, "cluster_code": c, "year": 2016, "traded": True, "emp": e}
+            for r in ids
+            for c, e in zip(range(6), rng.uniform(0, 100, 6), strict=True)
+        ]
+    )
+    summary = pd.DataFrame({"region_id": ids, "year": 2016, "emp": rng.uniform(50, 5e4, 30)})
+    matrix = peer_distances(panel, summary, 2016)
+    space = peer_space(panel, summary, 2016)
+    for r in ids:
+        np.testing.assert_allclose(
+            space.distances_from(r).to_numpy(), matrix.loc[r].to_numpy(), rtol=0, atol=1e-12
+        )
+        expected = nearest_peers(panel, summary, r, 2016)
+        got = nearest_in(space, r)
+        assert got["peer_id"].tolist() == expected["peer_id"].tolist()

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from clusteratlas.errors import ClusterAtlasError, ParameterError
-from clusteratlas.panel.comparison import NEAREST, benchmark, nearest_peers
+from clusteratlas.panel.comparison import NEAREST, PeerSpace, benchmark, nearest_in, peer_space
 from clusteratlas.resilience.indices import resilience
 from clusteratlas.web.dashboard import (
     MAX_ROWS,
@@ -531,14 +531,10 @@ def _peers(
         peers = pd.DataFrame({"peer_id": user, "distance": np.nan})
         chosen_by = "the run's config (user)"
     else:
-        panel = dash.df(
-            f"""select region_id, cluster_code, year, traded, emp from cluster_panel
-                where region_type = ? and year = ? and traded and {dash.panel_where}""",
-            [region_type, year],
-        )
+        space = _peer_space(dash, summary, region_type, year)
         peers = (
-            nearest_peers(panel, summary, region_id, year)
-            if len(panel)
+            nearest_in(space, region_id)
+            if space is not None
             else pd.DataFrame({"peer_id": [], "distance": []})
         )
         chosen_by = NEAREST
@@ -582,6 +578,23 @@ def _peers(
             "id": "region_id",
         },
     )
+
+
+def _peer_space(
+    dash: Dashboard, summary: pd.DataFrame, region_type: str, year: int
+) -> PeerSpace | None:
+    """The year's :class:`~clusteratlas.panel.comparison.PeerSpace`, built once per region type
+    and year (every region page of that year reads it); None when no traded rows."""
+
+    def compute() -> PeerSpace | None:
+        panel = dash.df(
+            f"""select region_id, cluster_code, year, traded, emp from cluster_panel
+                where region_type = ? and year = ? and traded and {dash.panel_where}""",
+            [region_type, year],
+        )
+        return peer_space(panel, summary, year) if len(panel) else None
+
+    return dash.cached(("peer_space", region_type, year), compute)
 
 
 def _user_peers(dash: Dashboard, region_id: str) -> list[str]:

@@ -96,16 +96,9 @@ def _blanket_ignores():
                 yield f"{path.relative_to(PACKAGE.parent)}:{node.lineno}"
 
 
-# web/pages/region.py is being reworked on another branch (web performance): its one blanket
-# ignore (around resilience(), whose EstimationWarning / DataCoverageWarning / DesignWarning
-# notes the page does not show) is narrowed when that branch lands
-KNOWN_BLANKET = {"clusteratlas/web/pages/region.py"}
-
-
 def test_no_blanket_ignore_of_warnings():
     # a block that expects a warning silences that class only (errors.expected_warnings)
-    found = [loc for loc in _blanket_ignores() if loc.split(":")[0] not in KNOWN_BLANKET]
-    assert found == []
+    assert list(_blanket_ignores()) == []
 
 
 def test_expected_warnings_silences_only_the_named_classes():

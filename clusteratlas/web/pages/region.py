@@ -9,12 +9,17 @@ with the median region (:mod:`clusteratlas.panel.comparison`).
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 import pandas as pd
 
-from clusteratlas.errors import ClusterAtlasError, ParameterError
+from clusteratlas.errors import (
+    ClusterAtlasError,
+    DataCoverageWarning,
+    DesignWarning,
+    EstimationWarning,
+    ParameterError,
+    expected_warnings,
+)
 from clusteratlas.panel.comparison import NEAREST, PeerSpace, benchmark, nearest_in, peer_space
 from clusteratlas.resilience.indices import resilience
 from clusteratlas.web.dashboard import (
@@ -426,8 +431,9 @@ def resilience_window(
             if regional.empty:
                 continue
             try:
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore")
+                # the table carries what these warn of (flags and the difference form for a
+                # near-zero reference change, the rows left out); the page shows the table
+                with expected_warnings(EstimationWarning, DataCoverageWarning, DesignWarning):
                     result = resilience(
                         regional,
                         window,

@@ -501,7 +501,7 @@ class Dashboard:
             )
             return self.df(
                 f"select distinct r.region_type, r.region_id, {name_col} as region_name from "
-                f"(select distinct region_type, region_id from cluster_panel where region_type = ?) r {names} order by 3",
+                f"(select distinct region_type, region_id from cluster_panel where region_type = ?) r {names} order by 3, 2",
                 [region_type],
             )
 

@@ -72,7 +72,7 @@ def _cluster_page(dash: Dashboard, cluster_code: str, region_type: str, year: in
         f"""select region_id, emp, lq, national_share, wage, est, coalesce(strong, false) as strong,
                {dash.panel_col("emp_change")}
             from cluster_panel where cluster_code = ? and region_type = ? and year = ? and {dash.panel_where}
-            order by emp desc limit 25""",
+            order by emp desc, region_id limit 25""",
         [cluster_code, region_type, year],
     )
     names = dash.region_list(region_type)[["region_id", "region_name"]]
@@ -151,7 +151,8 @@ def subclusters(
                 from {defs} d left join industry_counts c
                   on c.naics = d.naics and c.naics_vintage = d.naics_vintage and c.year = ? and {where}
                 where d.cluster_code = ? and d.subcluster_code is not null
-                group by d.subcluster_code, d.naics_vintage order by emp desc nulls last""",
+                group by d.subcluster_code, d.naics_vintage
+                order by emp desc nulls last, d.subcluster_code, d.naics_vintage""",
             [year, *([region_type, region_id] if region_type else []), cluster_code],
         )
         # one naics vintage applies per year: keep the vintage whose industries matched

@@ -195,7 +195,7 @@ def _region_page(
                coalesce(strong, false) as strong, coalesce(strong10, false) as strong10,
                {dash.panel_col("emp_change")}, {dash.panel_col("expected_emp_change")}
             from cluster_panel where region_type = ? and region_id = ? and year = ? and {dash.panel_where}
-            order by emp desc""",
+            order by emp desc, cluster_code""",
         [region_type, region_id, year],
     )
     traded = portfolio.loc[portfolio["traded"].astype(bool)]
@@ -313,7 +313,8 @@ def _add_subregions(
             from region_members m left join {dash.summary_sql} s
               on s.region_type = m.member_type and s.region_id = m.member_id and s.year = ?
             {"left join regions n on n.region_type = m.member_type and n.region_id = m.member_id" if named else ""}
-            where m.region_type = ? and m.region_id = ? order by s.emp desc nulls last""",
+            where m.region_type = ? and m.region_id = ?
+            order by s.emp desc nulls last, m.member_type, m.member_id""",
         [year, region_type, region_id],
     )
     if frame.empty:

@@ -21,8 +21,8 @@ child's own rusage). All read the same Parquet files and write a Parquet file:
   per cluster-year quantiles (LQ 75th, employment and establishments 25th), the strong flag,
   ``COPY`` to Parquet, no ORDER BY. The reference of the ratios. It checks nothing: the
   engine also refuses negative, infinite and duplicate-key counts and NaN-guards the
-  measures (a statistics-pruned value check, a hash aggregation of the key, one checks
-  pass), which the ratios include;
+  measures (a statistics-pruned value check; one checks statement, with the exact key
+  check, on a second cursor beside the panel's COPY), which the ratios include;
 - ``engine`` - the same work as a two-line script calling
   ``clusteratlas.panel.engine.write_files`` (no command-line parsing): isolates the fixed cost
   of the command-line framework (typer is pinned below 0.29, whose pydantic coercion of

@@ -197,6 +197,7 @@ def _run_ibis(
     """The same two expressions executed by Ibis. On Spark pandas NaN arrive as NaN, so the
     NaN guard is on from the start there."""
     duck = getattr(con, "name", "") == "duckdb"
+    engine.settle_key(sources)
     tables = {role: _ibis(s, con, nan_option=duck) for role, s in sources.items()}
     checks = con.to_pyarrow(_checks_expr(tables, options)).to_pylist()[0]
     _require_rows(checks["n_regions"], options.region_type)

@@ -10,10 +10,13 @@ command line's file-to-file path stays as lean as a hand-written query.
 Two statements, compiled from the Ibis expressions of :mod:`clusteratlas.panel.build`:
 
 1. ``checks``, over the inputs: the rows and jobs in industries the definitions do not map,
-   (about) how many regions there are, and whether a NaN is in a measure (DuckDB reads
+   (about) how many regions there are, whether a NaN is in a measure (DuckDB reads
    pandas NaN as NULL, but Arrow tables and Parquet files may hold NaN, which sums carry
    along: then 2 applies a NaN -> NULL guard to every input value, left out otherwise as it
-   costs ~5% of the scan). One join probe, ~5-10% of the panel query;
+   costs ~5% of the scan) and, for Parquet counts, whether a (source, year, region, NAICS)
+   key repeats. One join probe, ~15-20% of the panel query's CPU; when every input is a
+   Parquet file it runs on a second cursor beside 2, whose result is kept only once the
+   checks passed (:func:`_beside_checks`);
 2. ``panel``: counts -> cluster sums -> the regional and national denominators (window
    sums) and the ratios asked for (a CTE, computed once) -> the flags (quantiles within
    region type x cluster x year), growth and the columns asked for, as one statement,
@@ -27,10 +30,10 @@ import dataclasses
 import math
 import os
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import duckdb
 
@@ -56,6 +59,7 @@ class Relation:
 
 
 Source = ParquetFiles | Arrow | Relation
+T = TypeVar("T")
 
 
 @dataclass
@@ -104,36 +108,42 @@ def execute(
         }
         parquet = any(isinstance(v, ParquetFiles) for v in bound.values())
         nan_option = parquet and nan_option_supported(con, bound)
+        counts = sources.get("counts")
+        key_codes = counts.key_codes if isinstance(counts, ParquetFiles) else None
+        options = dataclasses.replace(options, key_codes=key_codes)
         texts = _texts(dataclasses.replace(options, nan_guard=False), descriptions)
         # Parquet statistics must not hide NaN from the check (duckdb/duckdb#25521)
-        unmapped_rows, unmapped_emp, n_regions, has_nan = con.execute(
-            _bind(texts["checks"], bound, nan=nan_option)
-        ).fetchall()[0]
-        if not n_regions:
-            raise InputError(
-                f"no {options.region_type} rows to build a panel from",
-                hint="check the counts' region_type values (or pass members= to aggregate "
-                "counties)",
+        checks = _bind(texts["checks"], bound, nan=nan_option)
+
+        def panel(guard: bool) -> str:  # guarded: NaN measures count as missing
+            return _bind(
+                _texts(dataclasses.replace(options, nan_guard=guard), descriptions)["panel"],
+                bound,
+                nan=guard and nan_option,
             )
-        if has_nan:  # the guarded statement: NaN measures count as missing
-            texts = _texts(dataclasses.replace(options, nan_guard=True), descriptions)
-        panel = _bind(texts["panel"], bound, nan=bool(has_nan) and nan_option)
-        table = None
+
+        if into is not None or not all(isinstance(v, ParquetFiles) for v in bound.values()):
+            # one after the other: an insert belongs to the caller's transaction, and names
+            # registered (or temporary views) on this connection are not seen by a cursor
+            found = _passed(con.execute(checks).fetchall()[0], options, counts, con)
+            guard = bool(found[3])
+            if into is not None:
+                return _outcome(found, insert_rows(con, panel(guard), into, options.region_type))
+            if out is not None:
+                with _atomic(Path(out)) as tmp:
+                    return _outcome(found, _copy(con, panel(guard), tmp))
+            table = con.sql(panel(guard)).to_arrow_table()
+            return _outcome(found, table.num_rows, table)
         if out is not None:
-            rows = _copy(con, panel, Path(out))
-        elif into is not None:
-            rows = insert_rows(con, panel, into, options.region_type)
-        else:
-            table = con.sql(panel).to_arrow_table()
-            rows = table.num_rows
-        return Outcome(
-            rows=int(rows),
-            n_regions=int(n_regions),
-            unmapped_rows=int(unmapped_rows or 0),
-            unmapped_emp=float(unmapped_emp or 0.0),
-            guarded=bool(has_nan),
-            table=table,
+            with _atomic(Path(out)) as tmp:
+                found, rows = _beside_checks(
+                    con, checks, lambda guard: _copy(con, panel(guard), tmp), options, counts
+                )
+                return _outcome(found, rows)
+        found, table = _beside_checks(
+            con, checks, lambda guard: con.sql(panel(guard)).to_arrow_table(), options, counts
         )
+        return _outcome(found, table.num_rows, table)
     finally:
         for name in registered:
             con.unregister(name)
@@ -181,20 +191,96 @@ def nan_option_supported(con: duckdb.DuckDBPyConnection, bound: Mapping[str, Any
     return _nan_supported[0]
 
 
-def _copy(con: duckdb.DuckDBPyConnection, final: str, out: Path) -> int:
-    """COPY the result to ``out`` (Parquet) through a temporary file beside it."""
+def _outcome(found: tuple, rows: int, table: Any = None) -> Outcome:
+    unmapped_rows, unmapped_emp, n_regions, has_nan = found
+    return Outcome(
+        rows=int(rows),
+        n_regions=int(n_regions),
+        unmapped_rows=int(unmapped_rows or 0),
+        unmapped_emp=float(unmapped_emp or 0.0),
+        guarded=bool(has_nan),
+        table=table,
+    )
+
+
+def _passed(
+    found: tuple, options: PanelOptions, counts: Any, con: duckdb.DuckDBPyConnection
+) -> tuple:
+    """The checks' row without its key count, once the inputs passed them (else the error)."""
+    unmapped_rows, unmapped_emp, n_regions, has_nan, key_surplus = found
+    if key_surplus:
+        name_repeated_key(_matches(counts.pattern), "counts", con)
+    if not n_regions:
+        raise InputError(
+            f"no {options.region_type} rows to build a panel from",
+            hint="check the counts' region_type values (or pass members= to aggregate counties)",
+        )
+    return unmapped_rows, unmapped_emp, n_regions, has_nan
+
+
+def _beside_checks(
+    con: duckdb.DuckDBPyConnection,
+    checks: str,
+    produce: Callable[[bool], T],
+    options: PanelOptions,
+    counts: Any,
+) -> tuple[tuple, T]:
+    """The checks on a second cursor while ``produce(False)`` builds the unguarded panel (a
+    temporary file, an Arrow table); its result is handed on only once the checks passed (a
+    NaN in a measure: ``produce(True)``, the guarded panel, replaces it). The checks scan the
+    counts as the panel does; beside it they cost little wall time where the panel leaves a
+    core idle (one year of county rows: ~30 ms beside ~140 ms)."""
+    import threading
+
+    found: list = []
+
+    def check() -> None:
+        cursor = con.cursor()
+        try:
+            found.append(cursor.execute(checks).fetchall()[0])
+        except BaseException as error:  # re-raised below, after the panel ended
+            found.append(error)
+        finally:
+            cursor.close()
+
+    checking = threading.Thread(target=check, name="clusteratlas-panel-checks")
+    checking.start()
+    empty = None
+    try:
+        result = produce(False)
+    except InputError as error:  # the checks name their cause first (no rows of the type)
+        empty = error
+    finally:
+        checking.join()
+    if isinstance(found[0], BaseException):
+        raise found[0]
+    passed = _passed(found[0], options, counts, con)
+    if passed[3]:
+        return passed, produce(True)
+    if empty is not None:
+        raise empty
+    return passed, result
+
+
+def _atomic(out: Path):
     from clusteratlas.atomic import atomic_path
 
-    with atomic_path(out) as tmp:
-        result = con.execute(
-            f"COPY ({final}) TO {sqlcache.quote_literal(str(tmp))} (FORMAT parquet)"
-        ).fetchall()
-        rows = int(result[0][0]) if result else 0
-        if not rows:  # nothing to write: the previous file (if any) stays
-            raise InputError(
-                "the panel has no rows (every industry outside the cluster definitions?)",
-                hint="check the counts' naics codes and vintage against the definitions",
-            )
+    return atomic_path(out)
+
+
+def _copy(con: duckdb.DuckDBPyConnection, final: str, tmp: Path) -> int:
+    """COPY the result to the temporary Parquet file ``tmp`` (the caller's, see
+    :func:`clusteratlas.atomic.atomic_path`): the number of rows. No rows is an error (the
+    previous file, if any, then stays)."""
+    result = con.execute(
+        f"COPY ({final}) TO {sqlcache.quote_literal(str(tmp))} (FORMAT parquet)"
+    ).fetchall()
+    rows = int(result[0][0]) if result else 0
+    if not rows:
+        raise InputError(
+            "the panel has no rows (every industry outside the cluster definitions?)",
+            hint="check the counts' naics codes and vintage against the definitions",
+        )
     return rows
 
 
@@ -237,17 +323,19 @@ def parquet_files(
 ) -> ParquetFiles:
     """A Parquet path or glob, checked before the panel runs: it names the file that is
     missing, unreadable, not Parquet, or of another schema than the first (footers only).
-    Industry counts are checked as the loaders check a file (:func:`check_counts_files`;
-    ``definitions``: the cluster definitions the panel will map them with)."""
-    import glob as globmod
+    Industry counts are checked as the loaders check a file (:func:`check_counts_files`).
 
+    ``definitions``: the cluster definitions the panel will map the counts with. Then the
+    duplicate-key check of the counts is left to the panel's own checks statement, which
+    makes it in the same scan (the result's ``key_codes`` is set; only :func:`execute` and
+    :func:`settle_key` read it): pass them only when the files go to one of those two."""
     pattern = os.fspath(pattern)
     if not pattern.lower().endswith((".parquet", ".pq")):
         raise InputError(
             f"{what}: {pattern} is not a Parquet file; only Parquet is read directly",
             hint="read CSV/CBP files with clusteratlas.data (e.g. cbp.read_cbp) and pass the frame",
         )
-    matches = sorted(globmod.glob(pattern))
+    matches = _matches(pattern)
     if not matches:
         raise InputError(f"{what}: no Parquet file at {pattern}", hint="check the path")
     con = con if con is not None else _probe()
@@ -273,8 +361,55 @@ def parquet_files(
                 hint="the files of one glob must share one schema; pass them separately",
             )
     if what in COUNT_INPUTS:
-        check_counts_files(matches, what, con, definitions=definitions)
+        key_codes = _key_codes(definitions, con) if definitions is not None else None
+        if not check_counts_files(matches, what, con, key=key_codes is None):
+            key_codes = None  # no whole key to check
+        return ParquetFiles(pattern, key_codes=key_codes)
     return ParquetFiles(pattern)
+
+
+def _matches(pattern: str) -> list[str]:
+    import glob as globmod
+
+    return sorted(globmod.glob(pattern))
+
+
+#: above this many industry codes a bitstring per region-year outgrows the hash aggregation
+_MAX_BITSTRING_CODES = 20_000
+
+
+def _key_codes(definitions: ParquetFiles, con: duckdb.DuckDBPyConnection) -> int | None:
+    """The bound of the code numbers of the key check in the panel's checks statement (the
+    definitions' row count, from the footers: at least their distinct codes), or None when
+    the definitions have no ``naics`` or too many codes for a bitstring per region-year."""
+    listing = _listing(_matches(definitions.pattern))
+    names = {
+        r[0]
+        for r in con.execute(
+            f"SELECT name FROM parquet_schema({listing}) WHERE name = 'naics'"
+        ).fetchall()
+    }
+    if "naics" not in names:
+        return None
+    rows = con.execute(f"SELECT sum(num_rows) FROM parquet_file_metadata({listing})").fetchone()
+    return int(rows[0]) if rows[0] and 0 < rows[0] <= _MAX_BITSTRING_CODES else None
+
+
+def settle_key(sources: Mapping[str, Any]) -> None:
+    """Make the duplicate-key check :func:`parquet_files` left to the checks statement, for a
+    run that does not use it (the Ibis path: Spark, in-memory Ibis tables)."""
+    counts = sources.get("counts")
+    if isinstance(counts, ParquetFiles) and counts.key_codes is not None:
+        files = _matches(counts.pattern)
+        con = _probe()
+        if _key_repeats(f"read_parquet({_listing(files)})", con):
+            name_repeated_key(files, "counts", con)
+
+
+def _listing(files: list[str]) -> str:
+    from clusteratlas.panel.sqlcache import quote_literal
+
+    return "[" + ", ".join(quote_literal(f) for f in files) + "]"
 
 
 #: inputs of industry counts, whose content is checked as the CBP loaders check a file
@@ -290,18 +425,16 @@ def check_counts_files(
     what: str,
     con: duckdb.DuckDBPyConnection,
     *,
-    definitions: ParquetFiles | None = None,
-) -> None:
+    key: bool = True,
+) -> bool:
     """The checks the CBP loaders make, on industry counts the engine reads from Parquet:
     measures are numbers, finite and not negative; ``year`` is an integer; a (source, year,
-    region, NAICS) key appears once. The first problem is an :class:`InputError` naming the
-    file, the row (counting from 1) and the column. The value checks read only the row groups
-    whose Parquet statistics allow a bad value. The key check is exact; how it is found fast
-    is :func:`_key_repeats`. Only when it finds a repeat are the rows grouped by the whole
-    key, to name it."""
-    from clusteratlas.panel.sqlcache import quote_literal
-
-    listing = "[" + ", ".join(quote_literal(f) for f in files) + "]"
+    region, NAICS) key appears once (unless ``key`` is false: the panel's checks statement
+    then looks, see :func:`parquet_files`). The first problem is an :class:`InputError`
+    naming the file, the row (counting from 1) and the column. The value checks read only
+    the row groups whose Parquet statistics allow a bad value. Returns whether the files
+    have the whole key."""
+    listing = _listing(files)
     scan = f"read_parquet({listing}, filename = true, file_row_number = true)"
     types = dict(
         con.execute(
@@ -356,83 +489,44 @@ def check_counts_files(
                 column=column,
                 hint="counts are finite and not negative; fix the file that wrote these rows",
             )
-    key = [c for c in _COUNT_KEY if c in types]
-    if len(key) == len(_COUNT_KEY):
-        columns = ", ".join(f'"{c}"' for c in key)
-        if not _key_repeats(f"read_parquet({listing})", types, con, definitions):
-            return
-        dup = con.execute(
-            f"SELECT {columns}, count(*) AS n, min(filename), max(filename) FROM {scan} "
-            f"GROUP BY {columns} HAVING count(*) > 1 LIMIT 1"
-        ).fetchone()
-        if dup:
-            *values, n, first, last = dup
-            where = first if first == last else f"{first} and {last}"
-            raise InputError(
-                f"{what}: the key {dict(zip(key, values, strict=True))} appears {n} times "
-                f"(in {where})",
-                path=first,
-                hint="each source x year x region x industry may appear once (files concatenated twice?)",
-            )
+    whole_key = all(c in types for c in _COUNT_KEY)
+    if whole_key and key and _key_repeats(f"read_parquet({listing})", con):
+        name_repeated_key(files, what, con)
+    return whole_key
 
 
-#: above this many industry codes a bitstring per region-year outgrows the hash aggregation
-_MAX_BITSTRING_CODES = 20_000
-
-
-def _key_repeats(
-    scan: str,
-    types: Mapping[str, str],
-    con: duckdb.DuckDBPyConnection,
-    definitions: ParquetFiles | None,
-) -> bool:
-    """Whether a (source, year, region type, region, NAICS) key may appear more than once.
-
-    Grouping millions of rows by a key that is (almost) unique is as costly as the panel's
-    own aggregation. With the definitions at hand the check is exact and cheaper: number the
-    K industry codes the definitions map (0..K-1), group the counts by source x region x year
-    only (tens of thousands of groups, a table that stays in cache) and per group compare the
-    number of mapped rows with the bits set in ``bitstring_agg(code number, 0, K-1)``: fewer
-    bits than rows means a code repeats. Measured on 5.1 M SYNTHETIC county rows (8 years):
-    0.3-0.6 s against 1.6-2.7 s for grouping a 64-bit hash of the key (benchmarks/
-    bench_panel.py). Rows of codes the definitions do not map never reach the panel (they are
-    reported as unmapped jobs), so their repeats are not looked for. Without definitions (the
-    national file, a caller's own check) a hash of the key is grouped; equal hashes are a
-    hint only (a collision is possible) and the caller then groups the key itself."""
-    if definitions is not None:
-        known = {
-            r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {definitions.sql()}").fetchall()
-        }
-        vintage = "naics_vintage" in known and "naics_vintage" in types
-        codes = "naics, naics_vintage" if vintage else "naics"
-        catalogue = (
-            f"SELECT {codes}, (row_number() OVER () - 1)::INTEGER AS code_number FROM "
-            f"(SELECT DISTINCT naics::VARCHAR AS naics"
-            + (", naics_vintage::BIGINT AS naics_vintage" if vintage else "")
-            + f" FROM {definitions.sql()})"
-        )
-        n_codes = (
-            con.execute(f"SELECT count(*) FROM ({catalogue})").fetchone()[0]
-            if "naics" in known
-            else 0
-        )
-        if "naics" in known and 0 < n_codes <= _MAX_BITSTRING_CODES:
-            on = "c.naics::VARCHAR = k.naics" + (
-                " AND c.naics_vintage::BIGINT = k.naics_vintage" if vintage else ""
-            )
-            surplus = con.execute(
-                f"SELECT sum(n - bit_count(bits)) FROM (SELECT count(*) AS n, "
-                f"bitstring_agg(k.code_number, 0, {n_codes - 1}) AS bits "
-                f"FROM {scan} AS c JOIN ({catalogue}) AS k ON {on} "
-                "GROUP BY c.source, c.region_type, c.region_id, c.year)"
-            ).fetchone()[0]
-            return bool(surplus)
+def _key_repeats(scan: str, con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether a (source, year, region type, region, NAICS) key may appear more than once:
+    rows grouped by a 64-bit hash of the key (equal hashes are a hint only, a collision is
+    possible: :func:`name_repeated_key` then groups the key itself). With the cluster
+    definitions the panel's checks statement makes an exact and cheaper check (see
+    ``_checks_expr`` in :mod:`clusteratlas.panel.expressions`)."""
     columns = ", ".join(f'"{c}"' for c in _COUNT_KEY)
     return bool(
         con.execute(
             f"SELECT 1 FROM {scan} GROUP BY hash({columns}) HAVING count(*) > 1 LIMIT 1"
         ).fetchone()
     )
+
+
+def name_repeated_key(files: list[str], what: str, con: duckdb.DuckDBPyConnection) -> None:
+    """Raise the :class:`InputError` naming a key that appears more than once in ``files``
+    (grouping the rows by the whole key: only once a repeat is known or likely)."""
+    columns = ", ".join(f'"{c}"' for c in _COUNT_KEY)
+    scan = f"read_parquet({_listing(files)}, filename = true)"
+    dup = con.execute(
+        f"SELECT {columns}, count(*) AS n, min(filename), max(filename) FROM {scan} "
+        f"GROUP BY {columns} HAVING count(*) > 1 LIMIT 1"
+    ).fetchone()
+    if dup:
+        *values, n, first, last = dup
+        where = first if first == last else f"{first} and {last}"
+        raise InputError(
+            f"{what}: the key {dict(zip(_COUNT_KEY, values, strict=True))} appears {n} times "
+            f"(in {where})",
+            path=first,
+            hint="each source x year x region x industry may appear once (files concatenated twice?)",
+        )
 
 
 def warn_outcome(outcome: Outcome, options: PanelOptions, stacklevel: int = 3) -> None:

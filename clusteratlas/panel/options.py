@@ -28,6 +28,9 @@ class PanelOptions:
     input), "rows" (the counts' region_type "nation" rows) or "regional" (the sum over the
     regions built). Without ``nan_guard`` NaN measures are summed as they are. ``sort``
     orders the rows (region type, region, year, cluster code in natural order) in the SQL.
+    ``key_codes`` (set by the engine for Parquet counts with a ``source`` column): the checks
+    also look for a repeated (source, year, region, NAICS) key among the rows the definitions
+    map, numbering the definitions' codes below this bound (see ``_checks_expr``).
     """
 
     region_type: str
@@ -37,6 +40,7 @@ class PanelOptions:
     nation: str = "given"
     nan_guard: bool = True
     sort: bool = False
+    key_codes: int | None = None
 
     @property
     def wanted(self) -> tuple[str, ...]:

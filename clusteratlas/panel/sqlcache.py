@@ -47,9 +47,12 @@ _MEMORY: dict[str, dict[str, str]] = {}
 @dataclass(frozen=True)
 class ParquetFiles:
     """Parquet file(s) the engine reads itself: one path, or a glob such as
-    ``counts/*.parquet``."""
+    ``counts/*.parquet``. ``key_codes``: industry counts whose duplicate-key check is left
+    to the panel's checks statement, with this bound of the definitions' code numbers (set
+    by :func:`clusteratlas.panel.engine.parquet_files`)."""
 
     pattern: str
+    key_codes: int | None = None
 
     def sql(self, *, nan_option: bool = False) -> str:
         """The DuckDB table function reading the files (the pattern as a quoted literal).

@@ -14,8 +14,13 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 
-from clusteratlas.errors import InputError, SmallSampleWarning, SuppressedDataWarning
-from clusteratlas.panel import build_panel
+from clusteratlas.errors import (
+    DataCoverageWarning,
+    InputError,
+    SmallSampleWarning,
+    SuppressedDataWarning,
+)
+from clusteratlas.panel import build_panel, engine, write_panel
 
 pytestmark = pytest.mark.realdata
 
@@ -125,9 +130,11 @@ def test_unreadable_files_are_named(tmp_path, files):
         build_panel(3, definitions, region_type="state")
 
 
-@pytest.mark.parametrize("container", ["arrow", "parquet", "parquet-on-ibis-path"])
+@pytest.mark.parametrize(
+    "container", ["arrow", "parquet", "parquet-on-ibis-path", "parquet-to-parquet"]
+)
 def test_nan_measures_count_as_missing(
-    tmp_path, container, alabama_2021, national_2021, definitions_2017
+    tmp_path, monkeypatch, container, alabama_2021, national_2021, definitions_2017
 ):
     """Real NaN values (not nulls) in the counts and the national file, as Arrow or Parquet
     writers other than pandas keep them: skipped by the sums as pandas skips NaN, the same
@@ -158,10 +165,34 @@ def test_nan_measures_count_as_missing(
         nan_counts, nan_national = tmp_path / "counts.parquet", tmp_path / "national.parquet"
     if container == "parquet-on-ibis-path":  # an in-memory Ibis input: Ibis executes, guarded
         definitions = ibis.memtable(definitions_2017)
-    got = _quiet_build(nan_counts, definitions, region_type="state", national=nan_national)
-    expected = _quiet_build(
-        blank_counts, definitions_2017, region_type="state", national=blank_national
-    )
+    options = {"region_type": "state", "suppressed": "none"}
+    # Parquet inputs: the checks run beside the unguarded panel, which is built again guarded
+    seen: list[bool] = []
+
+    def spy(*args, **kwargs):
+        found, result = beside_checks(*args, **kwargs)
+        seen.append(bool(found[3]))  # NaN found
+        return found, result
+
+    beside_checks = engine._beside_checks
+    monkeypatch.setattr(engine, "_beside_checks", spy)
+    if container == "parquet-to-parquet":
+        # file to file: the unguarded panel is written beside the checks, then again guarded
+        definitions = tmp_path / "definitions.parquet"
+        definitions_2017.to_parquet(definitions, index=False)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", SmallSampleWarning)
+            written = write_panel(
+                nan_counts, definitions, tmp_path / "panel.parquet", national=nan_national,
+                sort=True, **options,
+            )  # fmt: skip
+        got = pd.read_parquet(written.path)
+    else:
+        got = _quiet_build(nan_counts, definitions, national=nan_national, **options)
+    expected = _quiet_build(blank_counts, definitions_2017, national=blank_national, **options)
+    assert seen == ([True] if container == "parquet-to-parquet" else [])
+    if container == "parquet-to-parquet":  # the file's text columns read back as pandas'
+        got = got[list(expected.columns)].astype(expected.dtypes.to_dict())
     assert got[["emp", "ap", "emp_national", "lq"]].notna().all().all()
     pd.testing.assert_frame_equal(got, expected, check_exact=False, rtol=1e-12, atol=0)
 
@@ -315,12 +346,14 @@ def test_integer_counts_and_duplicate_keys_are_checked(tmp_path):
 
 @pytest.mark.parametrize("with_vintage", [True, False])
 def test_repeated_keys_are_found_with_the_definitions(tmp_path, definitions_2012, with_vintage):
-    """With the definitions the key check counts the codes of each region-year in a bitstring:
-    one repeated mapped row among 20,000 is found and named; a repeated row of a code the
-    definitions do not map is not (it never reaches the panel)."""
+    """With the definitions the key check is made in the panel's checks statement (codes of
+    each source x region x year in a bitstring): one repeated mapped row among 20,000 is
+    found and named, by the file-to-file engine, by build_panel and by the Ibis path's own
+    check (Spark); a repeat among nation rows is found too (they feed the denominators); a
+    repeated row of a code the definitions do not map is not (it never reaches the panel)."""
     import duckdb
 
-    from clusteratlas.panel.engine import ParquetFiles, check_counts_files
+    from clusteratlas.panel.engine import check_counts_files, parquet_files, settle_key
 
     defs = definitions_2012.drop(columns=[] if with_vintage else ["naics_vintage"])
     defs_path = tmp_path / "definitions.parquet"
@@ -330,16 +363,43 @@ def test_repeated_keys_are_found_with_the_definitions(tmp_path, definitions_2012
     if not with_vintage:
         frame = frame.drop(columns=["naics_vintage"])
     path = tmp_path / "counts.parquet"
-    definitions = ParquetFiles(str(defs_path))
-    frame.to_parquet(path, index=False)
-    check_counts_files([str(path)], "counts", duckdb.connect(), definitions=definitions)
+    out = tmp_path / "panel.parquet"
+
+    def build(counts: pd.DataFrame) -> engine.Outcome:
+        """Write ``counts`` and build the panel file from it (without a national file or
+        nation rows it warns that the denominators are the counties' sums)."""
+        counts.to_parquet(path, index=False)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            outcome, _ = engine.write_files(
+                counts=str(path), definitions=str(defs_path), out=out, region_type="county",
+                metrics="lq", complete=False,
+            )  # fmt: skip
+        assert [str(w.message)[:25] for w in caught] == ["no national counts given:"]
+        return outcome
+
+    assert build(frame).unmapped_rows == 0
+    assert pq.read_metadata(out).num_rows > 0
+    written = out.stat().st_mtime_ns
     repeated = frame.iloc[[17_321]]
-    pd.concat([frame, repeated]).to_parquet(path, index=False)
     key = f"'region_id': '{repeated['region_id'].item()}', 'naics': '{repeated['naics'].item()}'"
+    twice = pd.concat([frame, repeated])
     with pytest.raises(InputError, match=f"{key}.* 2 times"):
-        check_counts_files([str(path)], "counts", duckdb.connect(), definitions=definitions)
+        build(twice)
+    assert out.stat().st_mtime_ns == written  # the previous output stays
+    with (
+        pytest.raises(InputError, match=f"{key}.* 2 times"),
+        pytest.warns(DataCoverageWarning, match="no national counts"),
+    ):
+        build_panel(str(path), str(defs_path), region_type="county", complete=False)
+    checked = parquet_files(path, "counts", definitions=parquet_files(defs_path, "definitions"))
+    assert checked.key_codes is not None  # left to the checks statement, or to settle_key:
+    with pytest.raises(InputError, match=f"{key}.* 2 times"):
+        settle_key({"counts": checked})
+    nation = frame.iloc[[3]].assign(region_type="nation", region_id="US")
+    with pytest.raises(InputError, match="'region_id': 'US'.* 2 times"):
+        build(pd.concat([frame, nation, nation]))
     unmapped = frame.iloc[[5]].assign(naics="999999")
-    pd.concat([frame, unmapped, unmapped]).to_parquet(path, index=False)
-    check_counts_files([str(path)], "counts", duckdb.connect(), definitions=definitions)
+    assert build(pd.concat([frame, unmapped, unmapped])).unmapped_rows == 2
     with pytest.raises(InputError, match="'naics': '999999'.* 2 times"):  # without: any key
         check_counts_files([str(path)], "counts", duckdb.connect())

@@ -33,10 +33,11 @@ import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 import duckdb
 
+from clusteratlas.atomic import atomic_path
 from clusteratlas.errors import DataCoverageWarning, InputError, SmallSampleWarning
 from clusteratlas.panel import selection as selection_
 from clusteratlas.panel import sqlcache
@@ -126,16 +127,16 @@ def execute(
             # one after the other: an insert belongs to the caller's transaction, and names
             # registered (or temporary views) on this connection are not seen by a cursor
             found = _passed(con.execute(checks).fetchall()[0], options, counts, con)
-            guard = bool(found[3])
+            guard = bool(found.has_nan)
             if into is not None:
                 return _outcome(found, insert_rows(con, panel(guard), into, options.region_type))
             if out is not None:
-                with _atomic(Path(out)) as tmp:
+                with atomic_path(Path(out)) as tmp:
                     return _outcome(found, _copy(con, panel(guard), tmp))
             table = con.sql(panel(guard)).to_arrow_table()
             return _outcome(found, table.num_rows, table)
         if out is not None:
-            with _atomic(Path(out)) as tmp:
+            with atomic_path(Path(out)) as tmp:
                 found, rows = _beside_checks(
                     con, checks, lambda guard: _copy(con, panel(guard), tmp), options, counts
                 )
@@ -191,21 +192,29 @@ def nan_option_supported(con: duckdb.DuckDBPyConnection, bound: Mapping[str, Any
     return _nan_supported[0]
 
 
-def _outcome(found: tuple, rows: int, table: Any = None) -> Outcome:
-    unmapped_rows, unmapped_emp, n_regions, has_nan = found
+class Checks(NamedTuple):
+    """What the checks statement found, once the inputs passed it."""
+
+    unmapped_rows: int | None
+    unmapped_emp: float | None
+    n_regions: int
+    has_nan: bool | None
+
+
+def _outcome(found: Checks, rows: int, table: Any = None) -> Outcome:
     return Outcome(
         rows=int(rows),
-        n_regions=int(n_regions),
-        unmapped_rows=int(unmapped_rows or 0),
-        unmapped_emp=float(unmapped_emp or 0.0),
-        guarded=bool(has_nan),
+        n_regions=int(found.n_regions),
+        unmapped_rows=int(found.unmapped_rows or 0),
+        unmapped_emp=float(found.unmapped_emp or 0.0),
+        guarded=bool(found.has_nan),
         table=table,
     )
 
 
 def _passed(
     found: tuple, options: PanelOptions, counts: Any, con: duckdb.DuckDBPyConnection
-) -> tuple:
+) -> Checks:
     """The checks' row without its key count, once the inputs passed them (else the error)."""
     unmapped_rows, unmapped_emp, n_regions, has_nan, key_surplus = found
     if key_surplus:
@@ -215,7 +224,7 @@ def _passed(
             f"no {options.region_type} rows to build a panel from",
             hint="check the counts' region_type values (or pass members= to aggregate counties)",
         )
-    return unmapped_rows, unmapped_emp, n_regions, has_nan
+    return Checks(unmapped_rows, unmapped_emp, n_regions, has_nan)
 
 
 def _beside_checks(
@@ -224,7 +233,7 @@ def _beside_checks(
     produce: Callable[[bool], T],
     options: PanelOptions,
     counts: Any,
-) -> tuple[tuple, T]:
+) -> tuple[Checks, T]:
     """The checks on a second cursor while ``produce(False)`` builds the unguarded panel (a
     temporary file, an Arrow table); its result is handed on only once the checks passed (a
     NaN in a measure: ``produce(True)``, the guarded panel, replaces it). The checks scan the
@@ -255,17 +264,11 @@ def _beside_checks(
     if isinstance(found[0], BaseException):
         raise found[0]
     passed = _passed(found[0], options, counts, con)
-    if passed[3]:
+    if passed.has_nan:
         return passed, produce(True)
     if empty is not None:
         raise empty
     return passed, result
-
-
-def _atomic(out: Path):
-    from clusteratlas.atomic import atomic_path
-
-    return atomic_path(out)
 
 
 def _copy(con: duckdb.DuckDBPyConnection, final: str, tmp: Path) -> int:
@@ -381,16 +384,9 @@ _MAX_BITSTRING_CODES = 20_000
 def _key_codes(definitions: ParquetFiles, con: duckdb.DuckDBPyConnection) -> int | None:
     """The bound of the code numbers of the key check in the panel's checks statement (the
     definitions' row count, from the footers: at least their distinct codes), or None when
-    the definitions have no ``naics`` or too many codes for a bitstring per region-year."""
+    there are too many codes for a bitstring per region-year. (Definitions without ``naics``
+    are refused by the panel's own column check.)"""
     listing = _listing(_matches(definitions.pattern))
-    names = {
-        r[0]
-        for r in con.execute(
-            f"SELECT name FROM parquet_schema({listing}) WHERE name = 'naics'"
-        ).fetchall()
-    }
-    if "naics" not in names:
-        return None
     rows = con.execute(f"SELECT sum(num_rows) FROM parquet_file_metadata({listing})").fetchone()
     return int(rows[0]) if rows[0] and 0 < rows[0] <= _MAX_BITSTRING_CODES else None
 
@@ -407,9 +403,7 @@ def settle_key(sources: Mapping[str, Any]) -> None:
 
 
 def _listing(files: list[str]) -> str:
-    from clusteratlas.panel.sqlcache import quote_literal
-
-    return "[" + ", ".join(quote_literal(f) for f in files) + "]"
+    return "[" + ", ".join(sqlcache.quote_literal(f) for f in files) + "]"
 
 
 #: inputs of industry counts, whose content is checked as the CBP loaders check a file

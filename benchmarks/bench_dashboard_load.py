@@ -7,13 +7,18 @@ counties, clusters and years) for ``--seconds``. Two servers are measured, paire
 interleaved in rounds (A B A B ...) so that the load of a shared machine hits both alike:
 
 - ``before``: every query of every request waits for one lock on one DuckDB connection, no
-  answer cache (the dashboard before issue #20, reproduced by :class:`SharedLockDashboard`);
-- ``cursors``: a cursor per server thread and the single-flight query cache, no answer cache;
-- ``after``: the dashboard as it is (``cursors`` plus the cache of whole answers by URL);
+  answer cache, every request rendering at once (the dashboard before issue #20, reproduced
+  by :class:`SharedLockDashboard`; today's pages);
+- ``cursors``: a cursor per server thread and the single-flight query cache, no answer
+  cache, every request rendering at once;
+- ``after``: ``clusteratlas serve --workers 1`` (``cursors`` plus the cache of whole answers
+  by URL, two pages rendered at a time, the others waiting their turn, and the lookups pages
+  share prepared in the background on start);
 - ``workers``: ``clusteratlas serve --workers 2`` (``after`` in two processes: page rendering
-  is Python, one core per process).
+  is Python, one core per process; ``serve``'s default on a 2-core machine).
 
-``--regions K`` draws regions from K of them only; ``--urls N`` draws every request from one
+``--settle S`` waits S seconds after the servers start before measuring (their background
+preparation done: the steady state); ``--modes`` picks servers. ``--regions K`` draws regions from K of them only; ``--urls N`` draws every request from one
 fixed list of N URLs (a probe or a team revisiting pages, so answers repeat); the default
 draws from all regions, clusters and years (almost every request is new: the worst case).
 
@@ -80,8 +85,13 @@ MODES = ("before", "cursors", "after", "workers")
 def serve(store: Path, mode: str, port: int) -> None:
     """Run one server (the child process of :class:`Server`) until killed."""
     dashboard = (SharedLockDashboard if mode == "before" else Dashboard)(store)
+    now = mode == "after"
     app = create_app(
-        store, dashboard=dashboard, answer_cache_bytes=64 << 20 if mode == "after" else 0
+        store,
+        dashboard=dashboard,
+        answer_cache_bytes=64 << 20 if now else 0,
+        pages_at_once=2 if now else 40,  # 40: the server's thread pool, all at once
+        prepare=now,
     )
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="error")
 
@@ -212,6 +222,8 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--regions", type=int, default=None, help="draw from this many regions")
     parser.add_argument("--urls", type=int, default=None, help="draw from a fixed list of N URLs")
+    parser.add_argument("--settle", type=float, default=0.0, help="seconds to wait after start")
+    parser.add_argument("--modes", default=",".join(MODES), help="servers, comma-separated")
     parser.add_argument("--serve", choices=MODES, help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, default=0, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -224,7 +236,8 @@ def main() -> None:
         pool_rng = random.Random(args.seed)
         fixed = [make(pool_rng) for _ in range(args.urls)]
         make = lambda r: r.choice(fixed)  # noqa: E731
-    servers = {mode: Server(args.store, mode) for mode in MODES}
+    servers = {mode: Server(args.store, mode) for mode in args.modes.split(",")}
+    time.sleep(args.settle)
     results = {name: ([], [], 0.0) for name in servers}
     try:
         for round_ in range(args.rounds):
@@ -248,6 +261,7 @@ def main() -> None:
         f"{args.clients} clients x {args.seconds:.0f} s per server ({args.rounds} interleaved "
         f"rounds) on {args.store.name}, regions drawn from {args.regions or 'all'}"
         + (f", URLs from a list of {args.urls}" if args.urls else "")
+        + (f", measured from {args.settle:.0f} s after start" if args.settle else "")
         + "; "
         "shared machine: numbers vary with its load"
     )

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import typer
 
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+#: worker processes without --workers: one per core up to this (each keeps its own caches)
+MAX_DEFAULT_WORKERS = 4
 
 
 def register(app: typer.Typer) -> None:
@@ -34,13 +37,14 @@ def register(app: typer.Typer) -> None:
             "name when binding 0.0.0.0. Requests for any other Host are refused (DNS rebinding).",
         ),
         workers: int = typer.Option(
-            1,
+            None,
             "--workers",
             min=1,
             max=32,
-            help="Server processes. Pages are rendered in Python, one core per process: "
+            show_default="one per core, at most 4",
+            help="Server processes. Pages are rendered in Python, one core per process, so "
             "several users at once are answered faster with one worker per core (each "
-            "opens the store read-only and keeps its own cache).",
+            "opens the store read-only and keeps its own cache). 1: one process.",
         ),
         log_level: str = typer.Option(
             "warning", "--log-level", help="uvicorn log level (debug, info, warning, error)."
@@ -54,7 +58,8 @@ def register(app: typer.Typer) -> None:
 
         path = store if store is not None else default_store_path()
         hosts = [host, *(allow_host or [])]
-        application = create_app(path, allowed_hosts=hosts)  # checks the store before workers
+        # checks the store before workers
+        application = create_app(path, allowed_hosts=hosts, prepare=True)
         if host not in LOOPBACK:
             typer.secho(
                 f"warning: binding {host}: anyone who can reach this machine on port {port} can read the store "
@@ -66,11 +71,11 @@ def register(app: typer.Typer) -> None:
         typer.echo(
             f"clusteratlas dashboard on http://{shown}:{port}/ (store {path}); Ctrl+C to stop"
         )
+        if workers is None:
+            workers = max(1, min(os.cpu_count() or 1, MAX_DEFAULT_WORKERS))
         if workers == 1:
             uvicorn.run(application, host=host, port=port, log_level=log_level)
             return
-        import os
-
         from clusteratlas.web.app import HOSTS_ENV, STORE_ENV
 
         application.state.dashboard.close()

@@ -117,10 +117,18 @@ def nearest_in(space: PeerSpace, region_id: str, n: int = N_PEERS) -> pd.DataFra
     region_id = str(region_id)
     if region_id not in space.ids:
         return pd.DataFrame({"peer_id": pd.Series(dtype=str), "distance": pd.Series(dtype=float)})
-    row = space.distances_from(region_id).drop(region_id).dropna()
-    order = pd.DataFrame({"peer_id": row.index.astype(str), "distance": row.to_numpy()})
-    order = order.sort_values(["distance", "peer_id"], kind="stable").head(int(n))
-    return order.reset_index(drop=True)
+    distance = space.distances_from(region_id).to_numpy(dtype=float, copy=True)
+    distance[space.ids.get_loc(region_id)] = np.nan  # not its own peer
+    candidates = np.flatnonzero(~np.isnan(distance))
+    if len(candidates) > n > 0:
+        # only regions at most as far as the n-th nearest can be among the n (ties included),
+        # so the sort by distance then id runs over a handful, not every region (a dashboard
+        # page asks for one region's peers per request)
+        cut = np.partition(distance[candidates], n - 1)[n - 1]
+        candidates = candidates[distance[candidates] <= cut]
+    ids = space.ids.to_numpy(dtype=object)[candidates].astype(str)
+    order = np.lexsort((ids, distance[candidates]))[: max(int(n), 0)]
+    return pd.DataFrame({"peer_id": ids[order], "distance": distance[candidates][order]})
 
 
 def benchmark(summary: pd.DataFrame, columns: Sequence[str] = BENCHMARK_COLUMNS) -> pd.Series:

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import html
 import math
+from functools import lru_cache
+from typing import NamedTuple
 
 import pandas as pd
 
@@ -31,6 +33,33 @@ def _hex(rgba: tuple[float, ...]) -> str:
 
 def _format(value: float) -> str:
     return format_value(value)
+
+
+class _Drawn(NamedTuple):
+    """A layer's shapes that have a path, as plain lists (the same for every map of the layer):
+    ids (also as an index, to align values), each hover label's escaped "name (id): " and
+    path data."""
+
+    index: pd.Index
+    ids: list[str]
+    prefixes: list[str]
+    paths: list[str]
+
+
+@lru_cache(maxsize=4)
+def _drawn(layer: str) -> _Drawn:
+    table = shapes(layer)
+    table = table.loc[table["d"].astype(bool)]
+    ids = table["id"].astype(str).tolist()
+    names = table["name"].tolist()
+    return _Drawn(
+        index=pd.Index(ids),
+        ids=ids,
+        # escaping is character by character, so the escaped prefix + the escaped value is
+        # the escaped label
+        prefixes=[html.escape(f"{name} ({id_}): ") for name, id_ in zip(names, ids, strict=True)],
+        paths=table["d"].tolist(),
+    )
 
 
 def _county_values(values: pd.Series, region_type: str, members: pd.DataFrame | None) -> pd.Series:
@@ -108,11 +137,11 @@ def choropleth_svg(
         scale = scale_for(values, scale, cmap, percent=percent)
 
     if region_type == "state":
-        layer, by_shape = shapes("states"), values
+        layer, by_shape = "states", values
     elif region_type == "county":
-        layer, by_shape = shapes("counties"), values
+        layer, by_shape = "counties", values
     else:
-        layer, by_shape = shapes("counties"), _county_values(values, region_type, members)
+        layer, by_shape = "counties", _county_values(values, region_type, members)
 
     highlights = {highlight} if isinstance(highlight, str) else set(highlight or [])
     height = VIEW_HEIGHT + TITLE_ROOM + 70 + (14 if source else 0)
@@ -125,16 +154,16 @@ def choropleth_svg(
         f'<g transform="translate(0 {TITLE_ROOM})">',  # the map below the title, not under it
         '<g stroke="#ffffff" stroke-width="0.25" stroke-linejoin="round">',
     ]
-    drawn = layer.loc[layer["d"].astype(bool)]
-    shown = by_shape.reindex(drawn["id"].astype(str)).to_numpy(dtype=float)
+    drawn = _drawn(layer)
+    shown = by_shape.reindex(drawn.index).to_numpy(dtype=float)
     fills = scale.colours(shown)
-    for row, value, colour in zip(drawn.itertuples(index=False), shown, fills, strict=True):
-        colour = colour or NO_DATA_COLOUR
+    for id_, prefix, path, value, colour in zip(
+        drawn.ids, drawn.prefixes, drawn.paths, shown.tolist(), fills, strict=True
+    ):
         text = scale.label(value) if math.isfinite(value) else "no data"
-        label = html.escape(f"{row.name} ({row.id}): {text}")
         out.append(
-            f'<path class="region" data-id="{row.id}" fill="{colour}" d="{row.d}">'
-            f"<title>{label}</title></path>"
+            f'<path class="region" data-id="{id_}" fill="{colour or NO_DATA_COLOUR}" d="{path}">'
+            f"<title>{prefix}{html.escape(text)}</title></path>"
         )
     out.append("</g>")
     if region_type != "state":  # state borders on top of county shapes for orientation

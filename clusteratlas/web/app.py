@@ -20,6 +20,7 @@ the app's own assets, so no path can reach outside them.
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import logging
 import math
@@ -27,7 +28,7 @@ import socket
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -35,6 +36,7 @@ from urllib.parse import urlencode
 import jinja2
 import numpy as np
 import pandas as pd
+from markupsafe import Markup, escape
 from starlette._utils import parse_host_header
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -127,8 +129,24 @@ def _jsonable(value: Any) -> Any:
 
 
 def _records(frame: pd.DataFrame, limit: int) -> list[dict[str, Any]]:
-    return [
-        {k: _jsonable(v) for k, v in row.items()} for row in frame.head(limit).to_dict("records")
+    """The first ``limit`` rows as JSON-ready dicts (:func:`_jsonable` values), a column at a
+    time: numpy number and boolean columns are already Python numbers once listed, so only
+    their non-finite floats need replacing."""
+    head = min(limit, len(frame))
+    columns = []
+    for position in range(frame.shape[1]):
+        column = frame.iloc[:, position]
+        values = column.tolist()[:head]
+        dtype = column.dtype
+        if isinstance(dtype, np.dtype) and dtype.kind == "f":
+            columns.append([v if math.isfinite(v) else None for v in values])
+        elif isinstance(dtype, np.dtype) and dtype.kind in "iub":
+            columns.append(values)
+        else:
+            columns.append([_jsonable(v) for v in values])
+    names = list(frame.columns)
+    return [dict(zip(names, row, strict=True)) for row in zip(*columns, strict=True)] or [
+        {} for _ in range(head)
     ]
 
 
@@ -162,30 +180,70 @@ PLAIN_COLUMNS = {
 }
 
 
-def _cell(
-    row: dict[str, Any], column: str, rules: dict[str, str], kinds: dict[str, str] | None = None
-) -> dict[str, Any]:
-    value = row[column]
-    # codes and years print as they are (06037, 2016), not as numbers (6,037, 2,016); the
-    # rest as the report prints them (clusteratlas.report.labels)
-    plain = column in PLAIN_COLUMNS or column.endswith("year")
-    if kinds and column in kinds:
-        text = labels.fmt(value, kinds[column])
-    else:
-        text = labels.code(value) if plain else labels.cell(column, value)
-    href = None
-    if column in rules and text and text != labels.MISSING:
-        try:
-            href = rules[column].format(
-                text, **{k: ("" if pd.isna(v) else v) for k, v in row.items() if isinstance(k, str)}
-            )
-        except (KeyError, IndexError, ValueError):
+def table_rows(
+    frame: pd.DataFrame,
+    rules: dict[str, str],
+    kinds: dict[str, str] | None = None,
+    *,
+    columns: Sequence[Any] | None = None,
+    limit: int | None = None,
+) -> Markup:
+    """The ``<tr>`` rows of an HTML table of ``frame``'s ``columns`` (default: all) and first
+    ``limit`` rows (default: all), escaped.
+
+    Codes and years print as they are (06037, 2016, not 6,037 or 2,016), other cells as the
+    report prints them (:mod:`clusteratlas.report.labels`; ``kinds`` names a column's format
+    where its name does not). A column with a link rule links each printed value
+    (``rules[column].format(text, **row)``). Numbers get ``class="num"``. Written here a
+    column at a time rather than looped out by the template a cell at a time: a region page
+    has ~2,400 cells, and this costs a fraction of the loop (tests/web/test_app.py keeps the
+    loop as the reference the pages must equal byte for byte).
+    """
+    columns = list(frame.columns if columns is None else columns)
+    limit = len(frame) if limit is None else min(limit, len(frame))
+    if not columns:
+        return Markup("<tr></tr>" * limit)
+    # Python scalars, as to_dict's
+    values = [frame[column].tolist()[:limit] for column in columns]
+    keys = [(i, k) for i, k in enumerate(columns) if isinstance(k, str)]
+    rows: list[tuple] | None = None  # the rows' values, built once a link needs them
+    cells: list[list[str]] = []
+    for column, column_values in zip(columns, values, strict=True):
+        if kinds and column in kinds:
+            formatter = functools.partial(labels.fmt, kind=kinds[column])
+        elif column in PLAIN_COLUMNS or column.endswith("year"):
+            formatter = labels.code
+        else:
+            formatter = functools.partial(labels.fmt, kind=labels.kind_of(column))
+        texts = [formatter(value) for value in column_values]
+        opening = [
+            '<td class="num">'
+            if isinstance(value, (int, float, np.number)) and not isinstance(value, bool)
+            else "<td>"
+            for value in column_values
+        ]
+        rule = rules.get(column)
+        if rule is None:
+            cells.append([f"{o}{escape(t)}</td>" for o, t in zip(opening, texts, strict=True)])
+            continue
+        if rows is None:
+            rows = list(zip(*values, strict=True))
+        linked = []
+        for o, text, row in zip(opening, texts, rows, strict=True):
             href = None
-    return {
-        "text": text,
-        "href": href,
-        "numeric": isinstance(value, (int, float, np.number)) and not isinstance(value, bool),
-    }
+            if text and text != labels.MISSING:
+                fields = {k: ("" if pd.isna(row[i]) else row[i]) for i, k in keys}
+                try:
+                    href = rule.format(text, **fields)
+                except (KeyError, IndexError, ValueError):
+                    href = None
+            linked.append(
+                f'{o}<a href="{escape(href)}">{escape(text)}</a></td>'
+                if href
+                else f"{o}{escape(text)}</td>"
+            )
+        cells.append(linked)
+    return Markup("".join(f"<tr>{''.join(row)}</tr>" for row in zip(*cells, strict=True)))
 
 
 def _environment() -> jinja2.Environment:
@@ -347,10 +405,18 @@ def create_app(
     dashboard: Dashboard | None = None,
     allowed_hosts: Iterable[str] = (),
     answer_cache_bytes: int = 64 << 20,
+    pages_at_once: int = 2,
+    prepare: bool = False,
 ) -> Starlette:
     """The dashboard app over the store file ``store`` (opened read-only).
 
     Answers to URLs seen before come from a cache of at most ``answer_cache_bytes`` (0: none).
+    At most ``pages_at_once`` requests build and render a page at the same time; the others
+    wait their turn in arrival order (answers from the cache do not wait). Rendering is
+    Python, so more at once only share the interpreter: each would take as long as all of
+    them, and the slowest pages (a region's) would wait longest. In turn, every request
+    waits about as long as the queue ahead of it (20 clients on 2 cores: p95 1.4 s -> 0.8 s
+    at the same CPU, docs/web.md).
 
     It answers requests addressed to a loopback name (``localhost``, ``127.0.0.1``, ``[::1]``,
     any port) or to one of ``allowed_hosts``; others get 400 (see :class:`CheckHost`).
@@ -370,6 +436,9 @@ def create_app(
             add(dash, q, page)
 
     answers = ResponseCache(answer_cache_bytes)
+    if pages_at_once < 1:
+        raise ParameterError("pages_at_once", f"{pages_at_once} is below 1")
+    turns = threading.Semaphore(pages_at_once)  # waiters are woken first come, first served
 
     def guarded(endpoint: Callable[[Request], Response]) -> Callable[[Request], Response]:
         """Turn every error of a request into a 4xx/5xx answer with a message, never a crash;
@@ -381,7 +450,8 @@ def create_app(
             if known is not None:
                 return known
             try:
-                answer = endpoint(request)
+                with turns:
+                    answer = endpoint(request)
                 answers.put(key, answer)
                 return answer
             except Redirect as moved:
@@ -418,8 +488,7 @@ def create_app(
             info = {k: info_text(k, v) for k, v in page.info.items() if not k.startswith("_")}
             for s in page.sections:
                 columns = s.columns or display_columns(s.table)
-                shown = s.table[columns].head(MAX_ROWS if s.show_table else 0)
-                rows = shown.to_dict("records")
+                shown = min(len(s.table), MAX_ROWS) if s.show_table else 0
                 cluster_link = f"/cluster?{urlencode({'type': q.text('type') or '', 'year': page.info.get('year', '')})}&code="
                 svg = charts.render(
                     s.chart,
@@ -436,10 +505,9 @@ def create_app(
                         "title": s.title,
                         "note": s.note,
                         "svg": svg,
-                        "columns": [labels.label(c) for c in shown.columns],
-                        "rows": [
-                            [_cell(r, c, rules, s.kinds) for c in shown.columns] for r in rows
-                        ],
+                        "columns": [labels.label(c) for c in columns],
+                        "shown": shown,
+                        "rows": table_rows(s.table, rules, s.kinds, columns=columns, limit=shown),
                         "total": len(s.table),
                         "hidden": len(s.table.columns) - len(columns),
                         "csv": export,
@@ -540,13 +608,44 @@ def create_app(
         Route("/healthz", health, methods=get),
     ]
     handlers = {HTTPException: on_http_error}
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        stop = threading.Event()
+        worker = threading.Thread(
+            target=_prepare, args=(dash, stop), name="clusteratlas-prepare", daemon=True
+        )
+        if prepare:
+            worker.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            if worker.is_alive():
+                worker.join(timeout=30)
+
     app = Starlette(
         routes=routes,
         exception_handlers=handlers,
         middleware=[Middleware(LimitRequests), Middleware(CheckHost, allowed=allowed_hosts)],
+        lifespan=lifespan,
     )
     app.state.dashboard = dash
     return app
+
+
+def _prepare(dash: Dashboard, stop: threading.Event) -> None:
+    """:func:`clusteratlas.web.pages.prepare` in the server's background thread: a failure
+    there is logged and costs only the head start (the pages build what they need)."""
+    started = time.perf_counter()
+    try:
+        built = pages.prepare(dash, stop)
+    except Exception:
+        logging.getLogger("clusteratlas.web").warning("preparing pages failed", exc_info=True)
+        return
+    logging.getLogger("clusteratlas.web").info(
+        "prepared %d pages in %.1f s", built, time.perf_counter() - started
+    )
 
 
 #: how `clusteratlas serve --workers N` hands the store and host names to its worker processes
@@ -565,7 +664,7 @@ def app_from_environment() -> Starlette:
     if not store:
         raise InputError(f"${STORE_ENV} is not set", hint="start workers with clusteratlas serve")
     hosts = [h for h in os.environ.get(HOSTS_ENV, "").split(",") if h]
-    return create_app(store, allowed_hosts=hosts)
+    return create_app(store, allowed_hosts=hosts, prepare=True)
 
 
 @contextlib.contextmanager

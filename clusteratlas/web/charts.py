@@ -509,21 +509,24 @@ def bubble(
         f'<text x="14" y="{top + h / 2:.0f}" class="axis" text-anchor="middle" '
         f'transform="rotate(-90 14 {top + h / 2:.0f})">{escape(ytitle)}</text>'
     )
-    radius = 4 + 26 * np.sqrt(data["_s"] / data["_s"].max())
-    order = np.argsort(-radius.to_numpy())  # big bubbles first, small ones stay on top
-    for i in order:
-        row = data.iloc[i]
-        strong = bool(row.get(highlight)) if highlight else False
-        name = escape(str(row[label]))
+    radius = (4 + 26 * np.sqrt(data["_s"] / data["_s"].max())).to_numpy()
+    order = np.argsort(-radius)  # big bubbles first, small ones stay on top
+    # columns as Python lists: a bubble per cluster read by position, not a row Series each
+    xs, ys_, sizes = (data[c].tolist() for c in ("_x", "_y", "_s"))
+    names = data[label].tolist()
+    strongs = data[highlight].tolist() if highlight and highlight in data else None
+    targets = data[link].tolist() if link and href else None
+    for i in order.tolist():
+        strong = bool(strongs[i]) if strongs is not None else False
         mark = (
-            f'<circle class="pt" cx="{px(lx[i]):.1f}" cy="{py(row["_y"]):.1f}" r="{radius.iloc[i]:.1f}" '
+            f'<circle class="pt" cx="{px(lx[i]):.1f}" cy="{py(ys_[i]):.1f}" r="{radius[i]:.1f}" '
             f'fill="{"#c0392b" if strong else "#7f99b2"}" fill-opacity="0.6" stroke="white" '
-            f'data-value="{row["_y"]}"><title>{name}: LQ {labels.number(row["_x"])}, '
-            f"{escape(ytitle)} {escape(labels.fmt(row['_y'], kind))}, "
-            f"{escape(labels.count(row['_s']))} jobs{' (strong)' if strong else ''}</title></circle>"
+            f'data-value="{ys_[i]}"><title>{escape(str(names[i]))}: LQ {labels.number(xs[i])}, '
+            f"{escape(ytitle)} {escape(labels.fmt(ys_[i], kind))}, "
+            f"{escape(labels.count(sizes[i]))} jobs{' (strong)' if strong else ''}</title></circle>"
         )
-        if link and href:
-            mark = f'<a href="{escape(href + str(row[link]))}">{mark}</a>'
+        if targets is not None:
+            mark = f'<a href="{escape(href + str(targets[i]))}">{mark}</a>'
         body.append(mark)
     named = data.loc[data[highlight].astype(bool)] if highlight else data
     for _, row in named.nlargest(6, "_s").iterrows():

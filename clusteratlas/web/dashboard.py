@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import numpy as np
 import pandas as pd
 
 from clusteratlas.errors import ClusterAtlasError, InputError, ParameterError
@@ -241,7 +242,8 @@ class Dashboard:
                 f"cannot open the store read-only: {error}", path=str(self.path)
             ) from None
         self._lock = threading.RLock()  # guards the cache and the cursor list, never a query
-        self._cache: OrderedDict[tuple, Any] = OrderedDict()
+        self._pages: OrderedDict[tuple, Any] = OrderedDict()  # whole pages, least recent first
+        self._kept: dict[tuple, Any] = {}  # lookups, see cached()
         self._pending: dict[tuple, threading.Event] = {}
         self._cache_size = cache_size
         self._local = threading.local()
@@ -320,14 +322,40 @@ class Dashboard:
     def df(self, query: str, params: Sequence[object] = ()) -> pd.DataFrame:
         return self._cursor().execute(query, list(params)).df()
 
-    def cached(self, key: tuple, compute: Callable[[], Any]) -> Any:
-        """``compute()``'s value, computed once per ``key`` (bounded LRU): requests asking
-        for a key being computed wait for that result instead of computing it again."""
+    def rows_by(
+        self, column: str, query: str, params: Sequence[object], key: tuple
+    ) -> Callable[[str], pd.DataFrame]:
+        """A lookup of ``query``'s rows by the value of their ``column`` (as text), the query
+        run once per ``key``: a page's rows of one region or cluster come from a dict, not
+        from a scan of the table per request. The lookup answers the rows in the query's
+        order, indexed 0..n-1 (no rows: an empty frame with the query's columns)."""
+
+        def compute() -> Callable[[str], pd.DataFrame]:
+            frame = self.df(query, params)
+            # positions only (one pass); a region's rows are taken when asked (a frame per
+            # group up front cost ~1 ms a group, seconds for a county table)
+            where = frame.groupby(frame[column].astype(str), sort=False).indices
+            nowhere = np.empty(0, dtype=np.intp)
+            return lambda value: frame.take(where.get(str(value), nowhere)).reset_index(drop=True)
+
+        return self.cached(key, compute)
+
+    def cached(self, key: tuple, compute: Callable[[], Any], *, page: bool = False) -> Any:
+        """``compute()``'s value, computed once per ``key``: requests asking for a key being
+        computed wait for that result instead of computing it again.
+
+        Lookups (a region type's or year's tables, indexes, peer spaces: as many as the
+        store has types and years) are kept for the server's life; whole pages (``page``,
+        one per URL a user can make) are kept in a bounded LRU, so a stream of new pages
+        never evicts the lookups every page reads.
+        """
+        store = self._pages if page else self._kept
         while True:
             with self._lock:
-                if key in self._cache:
-                    self._cache.move_to_end(key)
-                    return self._cache[key]
+                if key in store:
+                    if page:
+                        self._pages.move_to_end(key)
+                    return store[key]
                 pending = self._pending.get(key)
                 if pending is None:
                     pending = self._pending[key] = threading.Event()
@@ -336,9 +364,9 @@ class Dashboard:
         try:
             value = compute()
             with self._lock:
-                self._cache[key] = value
-                while len(self._cache) > self._cache_size:
-                    self._cache.popitem(last=False)
+                store[key] = value
+                while len(self._pages) > self._cache_size:
+                    self._pages.popitem(last=False)
             return value
         finally:
             with self._lock:
@@ -518,13 +546,16 @@ class Dashboard:
         writes it, or a name (exact, else the only one containing it, case-insensitive)."""
         text = check_name("id", (text or "").strip())
         regions = self.region_list(region_type)
-        ids = set(regions["region_id"])
+        # the id set and lower-case names once per region type (every page resolves its ids)
+        ids, lower = self.cached(
+            ("region_index", region_type),
+            lambda: (frozenset(regions["region_id"]), regions["region_name"].str.lower()),
+        )
         if text in ids:
             return text
         m = re.search(r"\((?:[a-z_]+ )?([A-Za-z0-9_.\-]{1,40})\)\s*$", text)
         if m and m.group(1) in ids:
             return m.group(1)
-        lower = regions["region_name"].str.lower()
         exact = regions.loc[lower == text.lower(), "region_id"]
         if len(exact) == 1:
             return str(exact.iloc[0])

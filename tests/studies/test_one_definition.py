@@ -155,3 +155,27 @@ def test_one_regions_distances_are_the_matrix_row():
         expected = nearest_peers(panel, summary, r, 2016)
         got = nearest_in(space, r)
         assert got["peer_id"].tolist() == expected["peer_id"].tolist()
+
+
+def test_nearest_in_sorts_by_distance_then_id_with_ties():
+    """SYNTHETIC, tie-heavy (integer mixes and sizes): nearest_in's partial sort (only the
+    regions at most as far as the n-th) equals a full sort of every other region by
+    (distance, id), for n from 0 to more than the regions, including regions without traded
+    jobs (NaN distance: never peers)."""
+    from clusteratlas.panel.comparison import PeerSpace, nearest_in
+
+    rng = np.random.default_rng(11)
+    for _ in range(150):
+        m = int(rng.integers(2, 40))
+        mix = rng.integers(0, 3, size=(m, 3)).astype(float)
+        norm = np.sqrt((mix**2).sum(axis=1))
+        norm[norm == 0] = np.nan
+        ids = pd.Index([f"{k:03d}" for k in rng.permutation(m)])
+        space = PeerSpace(ids=ids, z=rng.integers(0, 3, m).astype(float), mix=mix, norm=norm)
+        for region in ids[:4]:
+            row = space.distances_from(region).drop(region).dropna()
+            full = sorted(zip(row.to_numpy(), row.index, strict=True), key=lambda p: (p[0], p[1]))
+            for n in (0, 1, 2, 5, m + 3):
+                got = nearest_in(space, region, n)
+                assert got["peer_id"].tolist() == [p[1] for p in full[:n]]
+                np.testing.assert_array_equal(got["distance"].to_numpy(), [p[0] for p in full[:n]])

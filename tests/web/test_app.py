@@ -243,6 +243,7 @@ def test_serve_command_binds_loopback_and_warns_otherwise(monkeypatch, synthetic
         lambda application, **kwargs: (calls.append(kwargs), apps.append(application)),
     )
     runner = CliRunner()
+    monkeypatch.setattr("os.cpu_count", lambda: 1)  # one core: one process by default
     result = runner.invoke(app, ["serve", "--store", str(synthetic_store), "--port", "0"])
     assert result.exit_code == 0, result.output
     assert calls[-1]["host"] == "127.0.0.1"
@@ -280,6 +281,10 @@ def test_serve_command_binds_loopback_and_warns_otherwise(monkeypatch, synthetic
             assert served.get("/healthz").json()["store"] == synthetic_store.name
             assert served.get("/healthz", headers={"Host": "evil.example"}).status_code == 400
     worker.state.dashboard.close()
+    monkeypatch.setattr("os.cpu_count", lambda: 8)  # without --workers: one per core, up to 4
+    result = runner.invoke(app, ["serve", "--store", str(synthetic_store)])
+    assert result.exit_code == 0, result.output
+    assert calls[-1]["workers"] == 4 and apps[-1] == "clusteratlas.web.app:app_from_environment"
     for application in apps:
         if not isinstance(application, str):
             application.state.dashboard.close()
@@ -512,3 +517,218 @@ def test_lq_map_legend_is_in_lq_units(client: TestClient):
     ticks = re.findall(r'<text class="tick"[^>]*>([^<]+)</text>', page)
     assert "1" in ticks and not any("−" in t or "-" in t for t in ticks), ticks
     assert "log scale, 1 = national share" in page
+
+
+# the table rows as the page template printed them before they were written in Python: one
+# cell at a time through labels, looped out by Jinja (the reference for table_rows)
+_REFERENCE_ROWS = (
+    '{% for row in rows %}<tr>{% for cell in row %}<td{% if cell.numeric %} class="num"{% endif %}>'
+    '{% if cell.href %}<a href="{{ cell.href }}">{{ cell.text }}</a>{% else %}{{ cell.text }}'
+    "{% endif %}</td>{% endfor %}</tr>{% endfor %}"
+)
+
+
+def _reference_rows(frame: pd.DataFrame, rules: dict, kinds=None, *, columns=None, limit=None):
+    import jinja2
+    import numpy as np
+
+    from clusteratlas.report import labels
+    from clusteratlas.web.app import PLAIN_COLUMNS
+
+    def cell(row: dict, column: str) -> dict:
+        value = row[column]
+        plain = column in PLAIN_COLUMNS or column.endswith("year")
+        if kinds and column in kinds:
+            text = labels.fmt(value, kinds[column])
+        else:
+            text = labels.code(value) if plain else labels.cell(column, value)
+        href = None
+        if column in rules and text and text != labels.MISSING:
+            fields = {k: ("" if pd.isna(v) else v) for k, v in row.items() if isinstance(k, str)}
+            try:
+                href = rules[column].format(text, **fields)
+            except (KeyError, IndexError, ValueError):
+                href = None
+        numeric = isinstance(value, (int, float, np.number)) and not isinstance(value, bool)
+        return {"text": text, "href": href, "numeric": numeric}
+
+    frame = frame[list(frame.columns if columns is None else columns)]
+    frame = frame.head(len(frame) if limit is None else limit)
+    rows = [[cell(r, c) for c in frame.columns] for r in frame.to_dict("records")]
+    template = jinja2.Environment(autoescape=True).from_string(_REFERENCE_ROWS)
+    return jinja2.utils.markupsafe.Markup(template.render(rows=rows))
+
+
+def test_table_rows_print_what_the_per_cell_template_printed(
+    synthetic_store: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """Every page's HTML is byte-identical with table rows written by ``table_rows`` (a
+    formatter per column, a row's link fields once) and by the per-cell reference above."""
+    from clusteratlas.web import app as web_app
+
+    urls = [
+        *PAGE_URLS.values(),
+        "/map?type=county&cluster=3&metric=lq&year=2016",
+        "/region?type=county&id=01003&year=2017",
+    ]
+
+    def bodies() -> list[bytes]:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            test_client = TestClient(
+                create_app(synthetic_store, answer_cache_bytes=0), base_url="http://127.0.0.1"
+            )
+        with test_client:
+            answers = [test_client.get(u) for u in urls]
+        test_client.app.state.dashboard.close()
+        assert [a.status_code for a in answers] == [200] * len(urls)
+        return [a.content for a in answers]
+
+    written = bodies()
+    monkeypatch.setattr(web_app, "table_rows", _reference_rows)
+    reference = bodies()
+    assert sum(b.count(b"<td") for b in written) > 500  # the pages really have tables
+    assert sum(b.count(b"<a href") for b in written) > 50  # and linked cells
+    assert written == reference
+
+
+@pytest.mark.parametrize("at_once", [1, 2])
+def test_pages_take_turns(synthetic_store: Path, monkeypatch: pytest.MonkeyPatch, at_once: int):
+    """At most ``pages_at_once`` requests build a page at the same time (8 requests sent at
+    once, each build holding its turn for 50 ms); all are answered."""
+    import threading
+    import time
+
+    from clusteratlas.web import app as web_app
+
+    title, build = web_app.PAGES["theory"]
+    lock = threading.Lock()
+    running, most = [0], [0]
+
+    def slow_build(dash, q):
+        with lock:
+            running[0] += 1
+            most[0] = max(most[0], running[0])
+        time.sleep(0.05)
+        with lock:
+            running[0] -= 1
+        return build(dash, q)
+
+    monkeypatch.setitem(web_app.PAGES, "theory", (title, slow_build))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        test_client = TestClient(
+            create_app(synthetic_store, answer_cache_bytes=0, pages_at_once=at_once),
+            base_url="http://127.0.0.1",
+        )
+    statuses = []
+    with test_client:
+        threads = [
+            threading.Thread(
+                target=lambda n=n: statuses.append(test_client.get(f"/theory?n={n}").status_code)
+            )
+            for n in range(10, 18)
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    test_client.app.state.dashboard.close()
+    assert statuses == [200] * 8
+    assert most[0] == at_once  # never more; and with 8 waiting, the turns were all used
+
+
+def test_lookups_are_kept_while_pages_come_and_go(synthetic_store: Path):
+    """A lookup (``cached``) is computed once however many pages pass through the bounded
+    page cache; pages beyond its size are built again."""
+    from clusteratlas.web.dashboard import Dashboard
+
+    dash = Dashboard(synthetic_store, cache_size=3)
+    computed: list[tuple] = []
+
+    def compute(key: tuple):
+        return lambda: computed.append(key) or key
+
+    assert dash.cached(("lookup",), compute(("lookup",))) == ("lookup",)
+    for k in range(10):
+        dash.cached(("page", k), compute(("page", k)), page=True)
+    dash.cached(("lookup",), compute(("lookup",)))
+    dash.cached(("page", 9), compute(("page", 9)), page=True)  # recent: kept
+    dash.cached(("page", 0), compute(("page", 0)), page=True)  # evicted: built again
+    dash.close()
+    assert computed.count(("lookup",)) == 1
+    assert computed.count(("page", 9)) == 1 and computed.count(("page", 0)) == 2
+
+
+def test_rows_by_answers_each_regions_rows_as_its_own_query(synthetic_store: Path):
+    """``rows_by`` (one query, rows looked up by region) gives each region the frame a query
+    of that region alone gives: same rows, order, columns and values; none: empty."""
+    from clusteratlas.web.dashboard import Dashboard
+
+    dash = Dashboard(synthetic_store)
+    query = "select region_id, year, outcome, value from outcomes where region_type = ? {} order by region_id, outcome, year"
+    lookup = dash.rows_by("region_id", query.format(""), ["state"], ("test_outcomes", "state"))
+    regions = [str(r[0]) for r in dash.rows("select distinct region_id from outcomes")]
+    assert len(regions) > 3
+    for region_id in [*regions[:6], "no-such-region"]:
+        alone = dash.df(query.format("and region_id = ?"), ["state", region_id])
+        got = lookup(region_id)
+        pd.testing.assert_frame_equal(got, alone, check_dtype=False)
+        assert list(got.columns) == list(alone.columns)
+    assert lookup("no-such-region").empty
+    dash.close()
+
+
+def test_prepare_builds_the_lookups_pages_share(synthetic_store: Path):
+    """``prepare`` builds a region, cluster and map pages per region type and year, so the
+    year's lookups (peer space, top regions) exist before any request; stopped: nothing."""
+    import threading
+
+    from clusteratlas.web import pages
+    from clusteratlas.web.dashboard import Dashboard
+
+    dash = Dashboard(synthetic_store)
+    stop = threading.Event()
+    stop.set()
+    assert pages.prepare(dash, stop) == 0
+    built = pages.prepare(dash)
+    meta = dash.meta()
+    kinds = [t["region_type"] for t in meta["region_types"]]
+    assert built >= 3 * len(meta["years"]) * len(kinds)
+    for kind in kinds:
+        for year_ in meta["years"]:
+            assert ("peer_space", kind, year_) in dash._kept
+            assert ("cluster_top_regions", kind, year_) in dash._kept
+    dash.close()
+
+
+def test_json_records_a_column_at_a_time_equal_row_by_row():
+    """``_records`` (a column at a time) gives what converting each value of
+    ``to_dict("records")`` gives, for every column kind a page has: floats with NaN and
+    infinities (-> None), integers, booleans, nullable integers with NA, text with gaps,
+    objects holding numpy scalars; and only the first ``limit`` rows."""
+    import numpy as np
+
+    from clusteratlas.web.app import _jsonable, _records
+
+    frame = pd.DataFrame(
+        {
+            "f": [1.5, np.nan, np.inf, -np.inf, 0.1],
+            "i": np.arange(5, dtype="int64"),
+            "b": [True, False, True, False, True],
+            "n": pd.array([1, None, 3, None, 5], dtype="Int64"),
+            "s": pd.array(["a", None, "c", "d", "e"], dtype="str"),
+            "o": pd.Series([np.float64(2.5), np.int64(3), np.bool_(True), None, "x"], dtype=object),
+        }
+    )
+    for limit in (0, 3, 500):
+        expected = [
+            {k: _jsonable(v) for k, v in row.items()}
+            for row in frame.head(limit).to_dict("records")
+        ]
+        got = _records(frame, limit)
+        assert got == expected
+        assert [[type(v) for v in r.values()] for r in got] == [
+            [type(v) for v in r.values()] for r in expected
+        ]
+    assert _records(frame[[]], 2) == [{}, {}]

@@ -25,6 +25,8 @@ from clusteratlas.web.forms import (
 )
 
 NAME = "cluster"
+#: regions in a cluster page's top list
+TOP_REGIONS = 25
 TITLE = "Cluster"
 
 
@@ -63,26 +65,34 @@ def cluster_page(dash: Dashboard, cluster_code: str, region_type: str, year: int
     return dash.cached(
         ("cluster", cluster_code, region_type, year),
         lambda: _cluster_page(dash, cluster_code, region_type, year),
+        page=True,
     )
 
 
 def _cluster_page(dash: Dashboard, cluster_code: str, region_type: str, year: int) -> Page:
     info = dash.cluster_info(cluster_code)
-    top = dash.df(
-        f"""select region_id, emp, lq, national_share, wage, est, coalesce(strong, false) as strong,
-               {dash.panel_col("emp_change")}
-            from cluster_panel where cluster_code = ? and region_type = ? and year = ? and {dash.panel_where}
-            order by emp desc, region_id limit 25""",
-        [cluster_code, region_type, year],
-    )
+    # every cluster's top regions of the year and totals by year come from one query each
+    # (per region type and year), so a cluster page reads them instead of scanning the panel
+    top = dash.rows_by(
+        "cluster_code",
+        f"""select cluster_code, region_id, emp, lq, national_share, wage, est,
+               coalesce(strong, false) as strong, {dash.panel_col("emp_change")}
+            from cluster_panel where region_type = ? and year = ? and {dash.panel_where}
+            qualify row_number() over (partition by cluster_code order by emp desc, region_id) <= {TOP_REGIONS}
+            order by cluster_code, emp desc, region_id""",
+        [region_type, year],
+        ("cluster_top_regions", region_type, year),
+    )(cluster_code).drop(columns="cluster_code")
     names = dash.region_list(region_type)[["region_id", "region_name"]]
     top = top.merge(names, on="region_id", how="left")
     top.insert(1, "region_name", top.pop("region_name"))
-    totals = dash.df(
-        f"select year, sum(emp) as emp, sum(est) as est, count(*) filter (where strong) as strong_regions from cluster_panel "
-        f"where cluster_code = ? and region_type = ? and {dash.panel_where} group by year order by year",
-        [cluster_code, region_type],
-    )
+    totals = dash.rows_by(
+        "cluster_code",
+        f"select cluster_code, year, sum(emp) as emp, sum(est) as est, count(*) filter (where strong) as strong_regions from cluster_panel "
+        f"where region_type = ? and {dash.panel_where} group by cluster_code, year order by cluster_code, year",
+        [region_type],
+        ("cluster_totals", region_type),
+    )(cluster_code).drop(columns="cluster_code")
     this_year = totals.loc[totals["year"] == year]
     page = Page(
         f"{info['cluster_name']} cluster",
@@ -141,20 +151,24 @@ def subclusters(
     if dash.has(
         "industry_counts", "region_type", "region_id", "year", "naics", "emp", "naics_vintage"
     ) and dash.has(defs, "naics_vintage"):
-        where = (
-            "c.region_type = ? and c.region_id = ?" if region_type else "c.region_type = 'nation'"
-        )
-        frame = dash.df(
-            f"""select d.subcluster_code, any_value(d.subcluster_name) as subcluster_name,
+        # the cluster page (national rows): every cluster's subclusters of the year in one
+        # query, read by cluster; a region's (region-cluster page): that region's rows
+        national = region_type is None
+        where = "c.region_type = 'nation'" if national else "c.region_type = ? and c.region_id = ?"
+        each = "d.cluster_code, " if national else ""
+        query = f"""select {each}d.subcluster_code, any_value(d.subcluster_name) as subcluster_name,
                    count(distinct d.naics) as industries, sum(c.emp) as emp, sum(c.est) as est,
                    case when sum(c.emp_reported) > 0 then sum(c.ap) * 1000.0 / sum(c.emp_reported) end as wage
                 from {defs} d left join industry_counts c
                   on c.naics = d.naics and c.naics_vintage = d.naics_vintage and c.year = ? and {where}
-                where d.cluster_code = ? and d.subcluster_code is not null
-                group by d.subcluster_code, d.naics_vintage
-                order by emp desc nulls last, d.subcluster_code, d.naics_vintage""",
-            [year, *([region_type, region_id] if region_type else []), cluster_code],
-        )
+                where {"" if national else "d.cluster_code = ? and "}d.subcluster_code is not null
+                group by {each}d.subcluster_code, d.naics_vintage
+                order by {each}emp desc nulls last, d.subcluster_code, d.naics_vintage"""
+        if national:
+            lookup = dash.rows_by("cluster_code", query, [year], ("subclusters", year))
+            frame = lookup(cluster_code).drop(columns="cluster_code")
+        else:
+            frame = dash.df(query, [year, region_type, region_id, cluster_code])
         # one naics vintage applies per year: keep the vintage whose industries matched
         if len(frame) and frame["emp"].notna().any():
             frame = frame.loc[frame["emp"].notna()]

@@ -118,6 +118,7 @@ def map_page(
     return dash.cached(
         ("map", region_type, metric, year, cluster_code),
         lambda: _map_page(dash, region_type, metric, year, cluster_code),
+        page=True,
     )
 
 

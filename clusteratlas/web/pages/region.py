@@ -158,6 +158,7 @@ def region_page(
     return dash.cached(
         ("region", region_type, region_id, year, window),
         lambda: _region_page(dash, region_type, region_id, year, window),
+        page=True,
     )
 
 
@@ -185,9 +186,9 @@ def _region_page(
             "average wage": row["wage"],
             "strong clusters": row["n_strong"],
             "cluster strength": row["cluster_strength"],
-            f"cluster strength, median {region_type} region": benchmark(summary)[
-                "cluster_strength"
-            ],
+            f"cluster strength, median {region_type} region": _median_region(
+                dash, summary, region_type, year
+            )["cluster_strength"],
         },
     )
     portfolio = dash.df(
@@ -337,12 +338,17 @@ def _add_subregions(
 def _add_resilience(dash: Dashboard, page: Page, region_type: str, region_id: str) -> None:
     for table in dash.tables_with_prefix(RESILIENCE_PREFIXES):
         if dash.has(table, "region_type", "region_id"):
-            where, params = "region_type = ? and region_id = ?", [region_type, region_id]
+            where, params = "region_type = ?", [region_type]
         elif dash.has(table, "region_id"):  # e.g. region x cluster tables of one region type
-            where, params = "region_id = ?", [region_id]
+            where, params = "true", []
         else:
             continue
-        frame = dash.df(f'select * from "{table}" where {where} limit {MAX_ROWS}', params)
+        frame = dash.rows_by(
+            "region_id",
+            f'select * from "{table}" where {where}',
+            params,
+            ("region_rows", table, region_type),
+        )(region_id).head(MAX_ROWS)
         keep = [
             c
             for c in (
@@ -371,10 +377,13 @@ def _add_resilience(dash: Dashboard, page: Page, region_type: str, region_id: st
             )
         )
     if dash.has("outcomes", "region_type", "region_id", "year", "outcome", "value"):
-        frame = dash.df(
-            "select year, outcome, value, unit, source from outcomes where region_type = ? and region_id = ? order by outcome, year",
-            [region_type, region_id],
-        )
+        frame = dash.rows_by(
+            "region_id",
+            "select region_id, year, outcome, value from outcomes where region_type = ? "
+            "order by region_id, outcome, year",
+            [region_type],
+            ("region_outcomes", region_type),
+        )(region_id)
         if len(frame):
             wide = frame.pivot_table(
                 index="year", columns="outcome", values="value", aggfunc="first"
@@ -546,8 +555,7 @@ def _peers(
         )
         chosen_by = NEAREST
     ids = [region_id, *peers["peer_id"].astype(str)]
-    table = summary.assign(region_id=summary["region_id"].astype(str)).set_index("region_id")
-    rows = table.reindex(ids).reset_index()
+    rows = _by_region_id(dash, summary, region_type, year).reindex(ids).reset_index()
     rows["distance"] = rows["region_id"].map(
         dict(zip(peers["peer_id"], peers["distance"], strict=True))
     )
@@ -556,7 +564,7 @@ def _peers(
             {
                 "region_id": "median",
                 "region_name": f"Median of all {len(summary)} {region_type} regions",
-                **benchmark(summary).to_dict(),
+                **_median_region(dash, summary, region_type, year).to_dict(),
             }
         ]
     )
@@ -584,6 +592,23 @@ def _peers(
             "highlight_id": region_id,
             "id": "region_id",
         },
+    )
+
+
+def _median_region(
+    dash: Dashboard, summary: pd.DataFrame, region_type: str, year: int
+) -> pd.Series:
+    """:func:`~clusteratlas.panel.comparison.benchmark` of the year's regions, once per year."""
+    return dash.cached(("median_region", region_type, year), lambda: benchmark(summary))
+
+
+def _by_region_id(
+    dash: Dashboard, summary: pd.DataFrame, region_type: str, year: int
+) -> pd.DataFrame:
+    """The year's region summary indexed by region id (text), once per year."""
+    return dash.cached(
+        ("summary_by_id", region_type, year),
+        lambda: summary.assign(region_id=summary["region_id"].astype(str)).set_index("region_id"),
     )
 
 

@@ -63,6 +63,7 @@ def region_cluster_page(
     return dash.cached(
         ("rc", region_type, region_id, cluster_code, year),
         lambda: _region_cluster_page(dash, region_type, region_id, cluster_code, year),
+        page=True,
     )
 
 

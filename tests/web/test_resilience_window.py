@@ -69,7 +69,8 @@ def test_form_says_the_available_years(gap_client, gap_store):
 
 
 class _Dash:
-    """The two things window_field asks a Dashboard: the outcomes table and its years."""
+    """What window_field asks a Dashboard: the outcomes table, its years, and a cache that
+    computes (a test double: no caching)."""
 
     def __init__(self, years: dict[str, range]) -> None:
         self.years = years
@@ -82,6 +83,9 @@ class _Dash:
 
     def default_region_type(self) -> str:
         return "state"
+
+    def cached(self, key: tuple, compute):
+        return compute()
 
 
 def test_form_offers_only_windows_an_outcome_can_measure():

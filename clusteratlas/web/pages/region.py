@@ -116,13 +116,24 @@ def window_field(dash: Dashboard, region_type: str | None, value: str | None) ->
     """The resilience-window box: its label says which years the outcomes have, and it offers
     the study's shock windows (Great Recession, COVID-19; annual and CBP timing) that at least
     one outcome can measure."""
+    label = "Resilience window (peak-trough-end)"
+    kind = region_type or dash.default_region_type()
+    found = dash.cached(("window_options", kind), lambda: _window_options(dash, kind))
+    if found is None:
+        return text("window", label, value)
+    span, offered = found
+    return text("window", f"{label}; outcomes have {span}", value, options=offered)
+
+
+def _window_options(dash: Dashboard, region_type: str) -> tuple[str, list[str]] | None:
+    """The years the outcomes of ``region_type`` span and the study's shock windows they can
+    measure (None: no outcomes), once per region type."""
     from clusteratlas.data.acquire import year_span
     from clusteratlas.studies.cluster_resilience.config import load, shocks
 
-    years = outcome_years(dash, region_type or dash.default_region_type())
-    label = "Resilience window (peak-trough-end)"
+    years = outcome_years(dash, region_type)
     if not years:
-        return text("window", label, value)
+        return None
     every = sorted({y for ys in years.values() for y in ys})
     candidates = [w for s in shocks(load(None)) for w in (s.annual, s.cbp)]
     offered = [
@@ -130,12 +141,7 @@ def window_field(dash: Dashboard, region_type: str | None, value: str | None) ->
         for w in candidates
         if any(set(w.years) <= set(ys) for ys in years.values())
     ]
-    return text(
-        "window",
-        f"{label}; outcomes have {year_span(every)}",
-        value,
-        options=list(dict.fromkeys(offered)),
-    )
+    return year_span(every), list(dict.fromkeys(offered))
 
 
 def links(page: Page, q: Query) -> dict[str, str]:
@@ -234,10 +240,12 @@ def _region_page(
             columns=[c for c in PORTFOLIO_COLUMNS if c not in ("strong", "lq")],
         )
     )
-    timeline = dash.df(
-        f"select * from {dash.summary_sql} s where region_type = ? and region_id = ? order by year",
-        [region_type, region_id],
-    )
+    timeline = dash.rows_by(
+        "region_id",
+        f"select * from {dash.summary_sql} s where region_type = ? order by region_id, year",
+        [region_type],
+        ("timelines", region_type),
+    )(region_id)
     several = timeline["year"].nunique() > 1
     page.sections.append(
         Section(
@@ -305,6 +313,18 @@ def _add_subregions(
     dash: Dashboard, page: Page, region_type: str, region_id: str, year: int
 ) -> None:
     if not dash.has("region_members", "region_type", "region_id", "member_type", "member_id"):
+        return
+    having = dash.cached(
+        ("regions_with_members", region_type),
+        lambda: {
+            str(r[0])
+            for r in dash.rows(
+                "select distinct region_id from region_members where region_type = ?",
+                [region_type],
+            )
+        },
+    )
+    if region_id not in having:  # e.g. a county: no query for no rows
         return
     named = dash.has("regions", "region_type", "region_id", "region_name")
     frame = dash.df(
@@ -633,7 +653,10 @@ def _user_peers(dash: Dashboard, region_id: str) -> list[str]:
     """Peers the user named in a ``clusteratlas run`` config (``run_peers`` chosen_by user)."""
     if not dash.has("run_peers", "region_id", "peer_id", "chosen_by"):
         return []
-    rows = dash.rows(
-        "select peer_id from run_peers where region_id = ? and chosen_by = 'user'", [region_id]
-    )
-    return [str(r[0]) for r in rows]
+    peers = dash.rows_by(
+        "region_id",
+        "select region_id, peer_id from run_peers where chosen_by = 'user'",
+        [],
+        ("user_peers",),
+    )(region_id)
+    return [str(p) for p in peers["peer_id"]]

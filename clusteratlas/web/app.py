@@ -438,7 +438,7 @@ def create_app(
     answers = ResponseCache(answer_cache_bytes)
     if pages_at_once < 1:
         raise ParameterError("pages_at_once", f"{pages_at_once} is below 1")
-    turns = threading.Semaphore(pages_at_once)  # waiters are woken first come, first served
+    turns = threading.Semaphore(pages_at_once)  # waiters are woken about in arrival order
 
     def guarded(endpoint: Callable[[Request], Response]) -> Callable[[Request], Response]:
         """Turn every error of a request into a 4xx/5xx answer with a message, never a crash;

@@ -326,9 +326,11 @@ class Dashboard:
         self, column: str, query: str, params: Sequence[object], key: tuple
     ) -> Callable[[str], pd.DataFrame]:
         """A lookup of ``query``'s rows by the value of their ``column`` (as text), the query
-        run once per ``key``: a page's rows of one region or cluster come from a dict, not
-        from a scan of the table per request. The lookup answers the rows in the query's
-        order, indexed 0..n-1 (no rows: an empty frame with the query's columns)."""
+        run once per ``key``: a page's rows of one region or cluster are taken from that one
+        result by their positions, not scanned for in the table per request. The lookup
+        answers the rows in the query's order, indexed 0..n-1 (no rows: an empty frame with
+        the query's columns). ``key`` must be bounded by the store (a table, region type or
+        year), since lookups are kept (:meth:`cached`)."""
 
         def compute() -> Callable[[str], pd.DataFrame]:
             frame = self.df(query, params)
@@ -345,9 +347,10 @@ class Dashboard:
         computed wait for that result instead of computing it again.
 
         Lookups (a region type's or year's tables, indexes, peer spaces: as many as the
-        store has types and years) are kept for the server's life; whole pages (``page``,
-        one per URL a user can make) are kept in a bounded LRU, so a stream of new pages
-        never evicts the lookups every page reads.
+        store has types and years, so keys must be checked against the store first) are
+        kept for the server's life; whole pages and anything else with one key per URL a
+        user can make (``page``) are kept in an LRU of ``cache_size`` entries, so a stream of
+        new pages never evicts the lookups every page reads.
         """
         store = self._pages if page else self._kept
         while True:

@@ -478,7 +478,8 @@ def resilience_window(
             parts.append(result.tidy().assign(outcome=outcome))
         return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
 
-    return dash.cached(("resilience_window", region_type, window), compute)
+    # bounded with the pages: a user can ask for any of many windows
+    return dash.cached(("resilience_window", region_type, window), compute, page=True)
 
 
 def _add_window(

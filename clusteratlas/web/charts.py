@@ -120,10 +120,8 @@ def bar_chart(
     for i, v in enumerate(bars):
         y = first + i * row_h
         x0, x1 = sorted((zero, zero + v * scale))
-        on = (highlight and bool(flags[i] if flags is not None else None)) or (
-            highlight_id is not None
-            and id_column
-            and str(ids[i] if ids is not None else None) == highlight_id
+        on = (flags is not None and bool(flags[i])) or (
+            highlight_id is not None and ids is not None and str(ids[i]) == highlight_id
         )
         marked += bool(on)
         color = HIGHLIGHT if on else BAR
@@ -523,17 +521,17 @@ def bubble(
     radius = (4 + 26 * np.sqrt(data["_s"] / data["_s"].max())).to_numpy()
     order = np.argsort(-radius)  # big bubbles first, small ones stay on top
     # columns as Python lists: a bubble per cluster read by position, not a row Series each
-    xs, ys_, sizes = (data[c].tolist() for c in ("_x", "_y", "_s"))
+    x_values, y_values, sizes = (data[c].tolist() for c in ("_x", "_y", "_s"))
     names = data[label].tolist()
     strongs = data[highlight].tolist() if highlight and highlight in data else None
     targets = data[link].tolist() if link and href else None
     for i in order.tolist():
         strong = bool(strongs[i]) if strongs is not None else False
         mark = (
-            f'<circle class="pt" cx="{px(lx[i]):.1f}" cy="{py(ys_[i]):.1f}" r="{radius[i]:.1f}" '
+            f'<circle class="pt" cx="{px(lx[i]):.1f}" cy="{py(y_values[i]):.1f}" r="{radius[i]:.1f}" '
             f'fill="{"#c0392b" if strong else "#7f99b2"}" fill-opacity="0.6" stroke="white" '
-            f'data-value="{ys_[i]}"><title>{escape(str(names[i]))}: LQ {labels.number(xs[i])}, '
-            f"{escape(ytitle)} {escape(labels.fmt(ys_[i], kind))}, "
+            f'data-value="{y_values[i]}"><title>{escape(str(names[i]))}: LQ {labels.number(x_values[i])}, '
+            f"{escape(ytitle)} {escape(labels.fmt(y_values[i], kind))}, "
             f"{escape(labels.count(sizes[i]))} jobs{' (strong)' if strong else ''}</title></circle>"
         )
         if targets is not None:

@@ -25,9 +25,9 @@ from clusteratlas.web.forms import (
 )
 
 NAME = "cluster"
+TITLE = "Cluster"
 #: regions in a cluster page's top list
 TOP_REGIONS = 25
-TITLE = "Cluster"
 
 
 def build(dash: Dashboard, q: Query) -> Page:

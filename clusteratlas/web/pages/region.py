@@ -193,7 +193,7 @@ def _region_page(
             "strong clusters": row["n_strong"],
             "cluster strength": row["cluster_strength"],
             f"cluster strength, median {region_type} region": _median_region(
-                dash, summary, region_type, year
+                dash, region_type, year
             )["cluster_strength"],
         },
     )
@@ -367,7 +367,7 @@ def _add_resilience(dash: Dashboard, page: Page, region_type: str, region_id: st
             "region_id",
             f'select * from "{table}" where {where}',
             params,
-            ("region_rows", table, region_type),
+            ("region_rows", table, *params),  # one load per table and type it is filtered by
         )(region_id).head(MAX_ROWS)
         keep = [
             c
@@ -576,7 +576,7 @@ def _peers(
         )
         chosen_by = NEAREST
     ids = [region_id, *peers["peer_id"].astype(str)]
-    rows = _by_region_id(dash, summary, region_type, year).reindex(ids).reset_index()
+    rows = _by_region_id(dash, region_type, year).reindex(ids).reset_index()
     rows["distance"] = rows["region_id"].map(
         dict(zip(peers["peer_id"], peers["distance"], strict=True))
     )
@@ -585,7 +585,7 @@ def _peers(
             {
                 "region_id": "median",
                 "region_name": f"Median of all {len(summary)} {region_type} regions",
-                **_median_region(dash, summary, region_type, year).to_dict(),
+                **_median_region(dash, region_type, year).to_dict(),
             }
         ]
     )
@@ -616,21 +616,22 @@ def _peers(
     )
 
 
-def _median_region(
-    dash: Dashboard, summary: pd.DataFrame, region_type: str, year: int
-) -> pd.Series:
+def _median_region(dash: Dashboard, region_type: str, year: int) -> pd.Series:
     """:func:`~clusteratlas.panel.comparison.benchmark` of the year's regions, once per year."""
-    return dash.cached(("median_region", region_type, year), lambda: benchmark(summary))
-
-
-def _by_region_id(
-    dash: Dashboard, summary: pd.DataFrame, region_type: str, year: int
-) -> pd.DataFrame:
-    """The year's region summary indexed by region id (text), once per year."""
     return dash.cached(
-        ("summary_by_id", region_type, year),
-        lambda: summary.assign(region_id=summary["region_id"].astype(str)).set_index("region_id"),
+        ("median_region", region_type, year),
+        lambda: benchmark(dash.region_summary(region_type, year)),
     )
+
+
+def _by_region_id(dash: Dashboard, region_type: str, year: int) -> pd.DataFrame:
+    """The year's region summary indexed by region id (text), once per year."""
+
+    def compute() -> pd.DataFrame:
+        summary = dash.region_summary(region_type, year)
+        return summary.assign(region_id=summary["region_id"].astype(str)).set_index("region_id")
+
+    return dash.cached(("summary_by_id", region_type, year), compute)
 
 
 def _peer_space(
